@@ -1,0 +1,34 @@
+/* The albertc command line: one binary, one subcommand per file.
+ *
+ * Each subcommand is `int cmd_<name>(int argc, char **argv)` with argv[0] the
+ * subcommand name; it parses its own options with getopt_long, answers
+ * --help on stdout with exit 0, and returns one of the exit codes below.
+ * Errors go to stderr as one line: "albertc <cmd>: <message>". */
+#ifndef ALB_CLI_H
+#define ALB_CLI_H
+
+#include "util/error.h"
+
+enum {
+    EXIT_OK = 0,
+    EXIT_FAILURE_RUN = 1,   /* bad input data, I/O error, anything found while running */
+    EXIT_USAGE = 2,         /* bad command line or configuration; nothing was done */
+    EXIT_INTERRUPTED = 130, /* SIGINT: stopped cleanly, last checkpoint kept */
+};
+
+int cmd_init_model(int argc, char **argv);
+int cmd_embed(int argc, char **argv);
+int cmd_tokenize(int argc, char **argv);
+int cmd_train(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
+
+/* Prints "albertc <cmd>: <err->msg>" to stderr and returns code. */
+int cli_error(const char *cmd, const AlbError *err, int code);
+/* Prints "albertc <cmd>: <fmt...>" + "Try 'albertc <cmd> --help'." and returns EXIT_USAGE. */
+int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* True when progress may be drawn: stderr is a terminal. */
+int cli_progress_enabled(void);
+/* Parses a whole decimal int in [lo, hi]; on failure prints a usage error. */
+int cli_parse_int(const char *cmd, const char *opt, const char *s, long lo, long hi, long *out);
+
+#endif

@@ -1,0 +1,92 @@
+/* albertc: text classifiers on a frozen ALBERT encoder, from Hugging Face files. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <errno.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+
+#define ALBERTC_VERSION "0.1.0"
+
+typedef struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} Command;
+
+static const Command commands[] = {
+    {"tokenize", cmd_tokenize, "text to ALBERT token ids, exactly as AlbertTokenizerFast"},
+    {"embed", cmd_embed, "run the encoder: JSONL of texts or ids to features (safetensors)"},
+    {"train", cmd_train, "train a classification head on frozen features (YAML config)"},
+    {"init-model", cmd_init_model, "write a randomly initialised ALBERT model directory"},
+    {"bench", cmd_bench, "measure encoder speed (tokens/s, GFLOPS)"},
+};
+static const int n_commands = sizeof commands / sizeof commands[0];
+
+static void usage(FILE *out) {
+    fprintf(out,
+            "Usage: albertc <command> [options]\n"
+            "\n"
+            "Fine-tune and serve text classifiers on a frozen ALBERT encoder,\n"
+            "reading Hugging Face model files (config.json, model.safetensors, spiece.model).\n"
+            "\n"
+            "Commands:\n");
+    for (int i = 0; i < n_commands; i++) fprintf(out, "  %-11s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out,
+            "\n"
+            "Run 'albertc <command> --help' for a command's options.\n"
+            "Exit codes: 0 success, 1 failure while running, 2 bad usage or configuration,\n"
+            "130 interrupted.\n");
+}
+
+int cli_error(const char *cmd, const AlbError *err, int code) {
+    fprintf(stderr, "albertc %s: %s\n", cmd, err->msg[0] ? err->msg : "unknown error");
+    return code;
+}
+
+int cli_usage_error(const char *cmd, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "albertc %s: ", cmd);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\nTry 'albertc %s --help'.\n", cmd);
+    return EXIT_USAGE;
+}
+
+int cli_progress_enabled(void) { return isatty(STDERR_FILENO); }
+
+int cli_parse_int(const char *cmd, const char *opt, const char *s, long lo, long hi, long *out) {
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end != '\0' || v < lo || v > hi) {
+        cli_usage_error(cmd, "%s: expected an integer in [%ld, %ld], got '%s'", opt, lo, hi, s);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    const char *name = argv[1];
+    if (!strcmp(name, "--help") || !strcmp(name, "-h") || !strcmp(name, "help")) {
+        usage(stdout);
+        return EXIT_OK;
+    }
+    if (!strcmp(name, "--version")) {
+        printf("albertc %s\n", ALBERTC_VERSION);
+        return EXIT_OK;
+    }
+    for (int i = 0; i < n_commands; i++)
+        if (!strcmp(name, commands[i].name)) return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "albertc: unknown command '%s'\n", name);
+    usage(stderr);
+    return EXIT_USAGE;
+}

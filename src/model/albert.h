@@ -1,0 +1,38 @@
+/* The ALBERT encoder (Hugging Face AlbertModel, eval mode), forward only.
+ *
+ * Weights come memory-mapped from model.safetensors (F32 zero-copy; F16/BF16
+ * converted once). Names with or without the "albert." prefix. The general
+ * grouping is supported: layer l uses group l * num_hidden_groups /
+ * num_hidden_layers, and each group holds inner_group_num layers.
+ *
+ * dtype ALB_BF16 reproduces torch CPU's model.to(torch.bfloat16): weights and
+ * every op's output rounded to bf16 (nearest even), arithmetic in fp32. */
+#ifndef ALB_MODEL_ALBERT_H
+#define ALB_MODEL_ALBERT_H
+
+#include <stdint.h>
+#include "model/config.h"
+#include "util/error.h"
+
+typedef enum { ALB_F32 = 0, ALB_BF16 = 1 } AlbDtype;
+
+typedef struct AlbertModel AlbertModel;
+
+/* dir holds config.json and model.safetensors. */
+int albert_load(AlbertModel **out, const char *dir, AlbDtype dtype, AlbError *err);
+void albert_free(AlbertModel *m);
+const AlbertConfig *albert_config(const AlbertModel *m);
+/* A 128-bit hash of config + every weight the encoder uses, as 32 hex chars:
+ * the encoder's identity for caches and checkpoints. */
+const char *albert_weights_hash(const AlbertModel *m);
+
+/* Forward B sequences of padded length L.
+ *   ids  [B, L]  token ids (token_type_ids are all 0, positions 0..L-1)
+ *   mask [B, L]  1 real, 0 pad (NULL: all real)
+ * Outputs (any may be NULL):
+ *   last_hidden [B, L, H], cls [B, H] (= last_hidden[:, 0]), pooler [B, H]
+ * Values are float32 (bf16-representable in ALB_BF16 mode). */
+int albert_forward(AlbertModel *m, int B, int L, const int32_t *ids, const int32_t *mask,
+                   float *last_hidden, float *cls, float *pooler, AlbError *err);
+
+#endif

@@ -1,0 +1,44 @@
+/* The ALBERT tokenizer: token ids identical to Hugging Face's AlbertTokenizerFast.
+ *
+ * Reads spiece.model (SentencePiece unigram ModelProto) and runs the fast
+ * tokenizer's pipeline: Python-style whitespace handling, `` and '' -> ",
+ * NFKD, drop marks, lower-case, the precompiled charsmap, Metaspace, unigram
+ * Viterbi, the digit-comma rule, literal special tokens, [CLS] ... [SEP].
+ * Where the slow (SentencePiece + Python) path differs, fast is the target. */
+#ifndef ALB_TOKENIZER_TOKENIZER_H
+#define ALB_TOKENIZER_TOKENIZER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "util/error.h"
+
+typedef struct AlbertTokenizer AlbertTokenizer;
+
+typedef struct {
+    int32_t *ids;
+    int32_t *type_ids;   /* token_type_ids (0 for A, 1 for B) */
+    int n;
+    int cap;
+} TokenIds;
+
+int tokenizer_load(AlbertTokenizer **out, const char *spiece_path, AlbError *err);
+void tokenizer_free(AlbertTokenizer *t);
+/* A hash of the model file: the tokenizer's identity for caches. */
+const char *tokenizer_hash(const AlbertTokenizer *t);
+int tokenizer_vocab_size(const AlbertTokenizer *t);
+int tokenizer_cls_id(const AlbertTokenizer *t);
+int tokenizer_sep_id(const AlbertTokenizer *t);
+int tokenizer_pad_id(const AlbertTokenizer *t);
+
+/* [CLS] text [SEP]; max_length > 0 truncates the text side, keeping the specials. */
+void tokenizer_encode(const AlbertTokenizer *t, const char *text, size_t len, int max_length, TokenIds *out);
+/* [CLS] a [SEP] b [SEP] with type ids 0..0 1..1; truncation longest-first. */
+void tokenizer_encode_pair(const AlbertTokenizer *t, const char *a, size_t alen, const char *b, size_t blen,
+                           int max_length, TokenIds *out);
+const char *tokenizer_piece(const AlbertTokenizer *t, int id);
+/* ids back to text ("▁" -> space, specials skipped when skip_special). malloc'ed. */
+char *tokenizer_decode(const AlbertTokenizer *t, const int32_t *ids, int n, int skip_special);
+
+void token_ids_free(TokenIds *ids);
+
+#endif

@@ -1,0 +1,129 @@
+#define _POSIX_C_SOURCE 200809L
+#include "util/fileio.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int alb_read_file(const char *path, char **data, size_t *len, AlbError *err) {
+    FILE *fp = fopen(path, "rb");
+    if (!fp) return alb_fail(err, "%s: cannot open: %s", path, strerror(errno));
+    size_t cap = 1 << 16, n = 0;
+    char *buf = alb_xmalloc(cap);
+    for (;;) {
+        if (n + 1 >= cap) buf = alb_xrealloc(buf, cap *= 2);
+        size_t got = fread(buf + n, 1, cap - n - 1, fp);
+        n += got;
+        if (got == 0) break;
+    }
+    int failed = ferror(fp);
+    fclose(fp);
+    if (failed) {
+        free(buf);
+        return alb_fail(err, "%s: read error", path);
+    }
+    buf[n] = '\0';
+    *data = buf;
+    *len = n;
+    return 0;
+}
+
+static int fsync_parent_dir(const char *path) {
+    char *copy = alb_xstrdup(path);
+    int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY);
+    free(copy);
+    if (fd < 0) return -1;
+    int rc = fsync(fd);
+    close(fd);
+    return rc;
+}
+
+int atomic_open(AtomicFile *af, const char *path, AlbError *err) {
+    memset(af, 0, sizeof *af);
+    size_t n = strlen(path) + 32;
+    af->tmp_path = alb_xmalloc(n);
+    snprintf(af->tmp_path, n, "%s.tmp.%ld", path, (long)getpid());
+    af->fp = fopen(af->tmp_path, "wb");
+    if (!af->fp) {
+        int e = errno;
+        free(af->tmp_path);
+        af->tmp_path = NULL;
+        return alb_fail(err, "%s: cannot create: %s", path, strerror(e));
+    }
+    af->path = alb_xstrdup(path);
+    return 0;
+}
+
+static void atomic_free(AtomicFile *af) {
+    free(af->path);
+    free(af->tmp_path);
+    memset(af, 0, sizeof *af);
+}
+
+int atomic_commit(AtomicFile *af, AlbError *err) {
+    int ok = fflush(af->fp) == 0 && !ferror(af->fp) && fsync(fileno(af->fp)) == 0;
+    int e = errno;
+    if (fclose(af->fp) != 0 && ok) { ok = 0; e = errno; }
+    af->fp = NULL;
+    if (ok && rename(af->tmp_path, af->path) != 0) { ok = 0; e = errno; }
+    if (!ok) {
+        alb_fail(err, "%s: write failed: %s", af->path, strerror(e));
+        unlink(af->tmp_path);
+        atomic_free(af);
+        return -1;
+    }
+    fsync_parent_dir(af->path);
+    atomic_free(af);
+    return 0;
+}
+
+void atomic_abort(AtomicFile *af) {
+    if (af->fp) fclose(af->fp);
+    if (af->tmp_path) unlink(af->tmp_path);
+    atomic_free(af);
+}
+
+int atomic_write_file(const char *path, const void *data, size_t len, AlbError *err) {
+    AtomicFile af;
+    if (atomic_open(&af, path, err)) return -1;
+    if (len && fwrite(data, 1, len, af.fp) != len) {
+        atomic_abort(&af);
+        return alb_fail(err, "%s: write failed", path);
+    }
+    return atomic_commit(&af, err);
+}
+
+int alb_mkdirs(const char *path, AlbError *err) {
+    char *p = alb_xstrdup(path);
+    for (char *s = p + 1; ; s++) {
+        if (*s == '/' || *s == '\0') {
+            char c = *s;
+            *s = '\0';
+            if (mkdir(p, 0777) != 0 && errno != EEXIST) {
+                int e = errno;
+                alb_fail(err, "%s: cannot create directory: %s", p, strerror(e));
+                free(p);
+                return -1;
+            }
+            *s = c;
+            if (c == '\0') break;
+        }
+    }
+    free(p);
+    if (!alb_dir_exists(path)) return alb_fail(err, "%s: exists and is not a directory", path);
+    return 0;
+}
+
+int alb_file_exists(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+int alb_dir_exists(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}

@@ -1,0 +1,36 @@
+/* Files: whole-file reads and crash-safe writes.
+ *
+ * Every write that matters (checkpoints, caches, history, model files) goes
+ * through AtomicFile: data is written to "<path>.tmp.<pid>", flushed and
+ * fsync'ed, renamed over <path>, and the directory is fsync'ed. A crash at
+ * any instant leaves either the old file or the new one, never a torn one. */
+#ifndef ALB_UTIL_FILEIO_H
+#define ALB_UTIL_FILEIO_H
+
+#include <stdio.h>
+#include <stddef.h>
+#include "util/error.h"
+
+/* Reads a whole file into a NUL-terminated malloc'ed buffer. */
+int alb_read_file(const char *path, char **data, size_t *len, AlbError *err);
+
+typedef struct {
+    FILE *fp;          /* write through this */
+    char *path;        /* final path */
+    char *tmp_path;    /* temporary path in the same directory */
+} AtomicFile;
+
+int atomic_open(AtomicFile *af, const char *path, AlbError *err);
+/* Flush, fsync, rename, fsync the directory. Closes af in every case. */
+int atomic_commit(AtomicFile *af, AlbError *err);
+/* Closes and deletes the temporary file. Safe to call after a failed commit. */
+void atomic_abort(AtomicFile *af);
+/* Convenience: the whole content at once. */
+int atomic_write_file(const char *path, const void *data, size_t len, AlbError *err);
+
+/* mkdir -p */
+int alb_mkdirs(const char *path, AlbError *err);
+int alb_file_exists(const char *path);
+int alb_dir_exists(const char *path);
+
+#endif

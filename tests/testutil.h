@@ -1,0 +1,21 @@
+/* Helpers shared by the Criterion tests. Tests run from the repository root. */
+#ifndef ALB_TESTS_TESTUTIL_H
+#define ALB_TESTS_TESTUTIL_H
+
+#include <stddef.h>
+
+/* ../shared, or $ALBERT_SHARED. */
+const char *test_shared_dir(void);
+/* "<shared>/<rel>" in a static rotating buffer. */
+const char *test_shared_path(const char *rel);
+/* The albertc binary under test ($ALBERTC, default build/albertc). */
+const char *test_albertc(void);
+/* A fresh empty directory under /tmp, removed by test_rmtree. malloc'ed. */
+char *test_mkdtemp(void);
+void test_rmtree(const char *dir);
+/* Runs `sh -c cmd`, captures stdout and stderr (malloc'ed, may pass NULL), returns the exit code. */
+int test_run(const char *cmd, char **out, char **err);
+/* Writes a file (not atomic; tests only). */
+void test_write_file(const char *path, const void *data, size_t len);
+
+#endif
