@@ -52,19 +52,27 @@ void st_close(SafeTensors *st);
 const StTensor *st_find(const SafeTensors *st, const char *name);
 const char *st_meta(const SafeTensors *st, const char *key);  /* NULL if absent */
 
-/* Finds `name` (trying also "<prefix>name"), checks dtype-convertibility and
+/* Finds `name` (trying also "<prefix>name", or name without the prefix when
+ * it has it), checks dtype-convertibility and
  * the exact shape, and returns float32 data: the mapping itself for aligned
  * F32 (*owned = NULL), else a converted malloc'ed copy (*owned = that copy).
  * Errors name the file and the tensor. Pass ndim = -1 to skip the shape check. */
 int st_get_f32(const SafeTensors *st, const char *name, const char *alt_prefix, int ndim,
                const int64_t *shape, const float **data, float **owned, AlbError *err);
 
-/* Writer: collect tensors (copied or borrowed) and metadata, then save atomically. */
+/* Writer: collect tensors (copied or borrowed) and metadata, then save atomically.
+ * The file is laid out as Hugging Face writes it: header padded with spaces to
+ * a multiple of 8 bytes, tensors in sorted name order. Adding a name (or a
+ * metadata key) again replaces it. A bad dtype/shape given to an add is
+ * reported by st_writer_save. */
 typedef struct StWriter StWriter;
 StWriter *st_writer_new(void);
 /* data is copied. */
 void st_writer_add(StWriter *w, const char *name, StDtype dtype, int ndim, const int64_t *shape, const void *data);
 void st_writer_add_f32(StWriter *w, const char *name, int ndim, const int64_t *shape, const float *data);
+/* data is not copied: it must stay alive until st_writer_save returns. */
+void st_writer_add_borrowed(StWriter *w, const char *name, StDtype dtype, int ndim, const int64_t *shape,
+                            const void *data);
 void st_writer_set_meta(StWriter *w, const char *key, const char *value);
 int st_writer_save(StWriter *w, const char *path, AlbError *err);
 void st_writer_free(StWriter *w);
