@@ -1,0 +1,53 @@
+#!/bin/sh
+# albertc tokenize against Hugging Face's engine (AlbertTokenizerFast's Rust
+# core via npm `tokenizers`, tools/hf_tokenize.js, running tokenizer.json) on
+#   - every Banking77 text (train + test: 13,083),
+#   - tests/data/adversarial.jsonl (tools/gen_adversarial.py),
+#   - every Unicode scalar value alone and between letters (gen_adversarial.py --sweep).
+# Prints the first differences of each corpus and, last, exactly
+# "tokenizer-oracle: N passed, N failed"; exits 1 when any text differs.
+# Needs: node, `npm ci --prefix tools`, $ALBERTC (default build/albertc), $PYTHON.
+cd "$(dirname "$0")/../.." || exit 2
+ALBERTC=${ALBERTC:-build/albertc}
+PYTHON=${PYTHON:-/usr/bin/python3}
+MODEL=../shared/models/albert-base-v2
+DATA=../shared/data/banking77
+SHOW=${SHOW:-5}
+
+fail_setup() {
+    echo "check_tokenizer: $1"
+    echo "tokenizer-oracle: 0 passed, 1 failed"
+    exit 1
+}
+command -v node >/dev/null 2>&1 || fail_setup "node not found (install nodejs)"
+[ -d tools/node_modules/tokenizers ] || fail_setup "tools/node_modules/tokenizers missing: run 'npm ci --prefix tools'"
+[ -x "$ALBERTC" ] || fail_setup "$ALBERTC not built"
+
+tmp=$(mktemp -d) || exit 2
+trap 'rm -rf "$tmp"' EXIT INT TERM
+cat "$DATA/train.jsonl" "$DATA/test.jsonl" > "$tmp/banking77.jsonl" || fail_setup "cannot read $DATA"
+cp tests/data/adversarial.jsonl "$tmp/adversarial.jsonl" || fail_setup "cannot read tests/data/adversarial.jsonl"
+"$PYTHON" tools/gen_adversarial.py --sweep > "$tmp/sweep.jsonl" || fail_setup "gen_adversarial.py --sweep failed"
+
+passed=0
+failed=0
+for corpus in banking77 adversarial sweep; do
+    in="$tmp/$corpus.jsonl"
+    "$ALBERTC" tokenize --model "$MODEL" --jsonl < "$in" > "$tmp/$corpus.got" 2> "$tmp/$corpus.err"
+    rc=$?
+    node tools/hf_tokenize.js --compare "$tmp/$corpus.got" --show "$SHOW" < "$in" > "$tmp/$corpus.cmp"
+    counts=$(tail -n 1 "$tmp/$corpus.cmp")
+    p=${counts% *}
+    f=${counts#* }
+    case "$p$f" in *[!0-9]*|"") fail_setup "$corpus: hf_tokenize.js failed: $counts" ;; esac
+    if [ "$rc" -ne 0 ]; then
+        echo "$corpus: albertc tokenize exited $rc: $(head -c 300 "$tmp/$corpus.err")"
+        [ "$f" -eq 0 ] && f=1
+    fi
+    echo "$corpus: $p passed, $f failed"
+    if [ "$f" -ne 0 ]; then sed '$d' "$tmp/$corpus.cmp"; fi
+    passed=$((passed + p))
+    failed=$((failed + f))
+done
+echo "tokenizer-oracle: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
