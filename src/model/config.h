@@ -23,12 +23,13 @@ typedef struct {
     int pad_token_id;
     float layer_norm_eps;
     float initializer_range;
-    char hidden_act[32];  /* "gelu_new" (also accepted: "gelu", exact erf; "relu") */
+    char hidden_act[32];  /* "gelu_new" = "gelu_pytorch_tanh" (tanh form); "gelu" (exact erf); "relu" */
 } AlbertConfig;
 
 void albert_config_defaults(AlbertConfig *c);
 /* Built-in geometries for init-model: "base" (albert-base-v2) and "tiny". */
-int albert_config_preset(AlbertConfig *c, const char *name);
+int albert_config_preset(AlbertConfig *c, const char *name);  /* -1: unknown name */
+/* Unknown fields are ignored (HF files carry many); path only names the file in errors. */
 int albert_config_parse(AlbertConfig *c, const char *json, size_t len, const char *path, AlbError *err);
 int albert_config_load(AlbertConfig *c, const char *path, AlbError *err);
 /* Writes config.json as transformers does (model_type "albert"). */
