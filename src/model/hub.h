@@ -10,7 +10,8 @@
 #include <stddef.h>
 #include "util/error.h"
 
-/* kind is "models" or "datasets". Fills out (a directory path). */
+/* kind is "models" or "datasets". Fills out (a directory path). An id must be
+ * "org/name" or "name"; ids with empty, "." or ".." parts are rejected. */
 int hub_resolve(const char *id_or_dir, const char *kind, char *out, size_t out_size, AlbError *err);
 
 #endif
