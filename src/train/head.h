@@ -36,6 +36,7 @@ typedef struct {
     int max_batch;     /* rows per forward call, at most */
 
     long n_params;     /* M*H + M + C*M + C */
+    long numel[HEAD_N_TENSORS];   /* M*H, M, C*M, C (for adamw_create) */
     float *params;     /* [n_params]: w1 | b1 | w2 | b2 */
     float *grads;      /* [n_params], same layout; accumulated by head_backward */
     float *w1, *b1, *w2, *b2;     /* views into params */
