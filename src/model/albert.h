@@ -6,7 +6,12 @@
  * num_hidden_layers, and each group holds inner_group_num layers.
  *
  * dtype ALB_BF16 reproduces torch CPU's model.to(torch.bfloat16): weights and
- * every op's output rounded to bf16 (nearest even), arithmetic in fp32. */
+ * every op's output rounded to bf16 (nearest even), arithmetic in fp32, and
+ * LayerNorm's mean/variance computed as torch 1.13 does for bf16 (a Welford
+ * recurrence whose every step is rounded to bf16).
+ *
+ * A model is not reentrant: albert_forward uses activation buffers owned by
+ * the model (grown to the largest B*L seen). It parallelises internally. */
 #ifndef ALB_MODEL_ALBERT_H
 #define ALB_MODEL_ALBERT_H
 
@@ -20,10 +25,17 @@ typedef struct AlbertModel AlbertModel;
 
 /* dir holds config.json and model.safetensors. */
 int albert_load(AlbertModel **out, const char *dir, AlbDtype dtype, AlbError *err);
+/* The same from an already parsed config and any safetensors file holding the
+ * weights (other tensors in it are ignored). */
+int albert_load_weights(AlbertModel **out, const AlbertConfig *config, const char *weights_path, AlbDtype dtype,
+                        AlbError *err);
 void albert_free(AlbertModel *m);
 const AlbertConfig *albert_config(const AlbertModel *m);
-/* A 128-bit hash of config + every weight the encoder uses, as 32 hex chars:
- * the encoder's identity for caches and checkpoints. */
+AlbDtype albert_dtype(const AlbertModel *m);
+/* A 128-bit hash (XXH3) of the config fields + every weight the encoder uses
+ * (names and float32 values as loaded, before any bf16 rounding), as 32 hex
+ * chars: the encoder's identity for caches and checkpoints. It does not
+ * include the dtype: key caches on (hash, dtype). */
 const char *albert_weights_hash(const AlbertModel *m);
 
 /* Forward B sequences of padded length L.
@@ -31,7 +43,9 @@ const char *albert_weights_hash(const AlbertModel *m);
  *   mask [B, L]  1 real, 0 pad (NULL: all real)
  * Outputs (any may be NULL):
  *   last_hidden [B, L, H], cls [B, H] (= last_hidden[:, 0]), pooler [B, H]
- * Values are float32 (bf16-representable in ALB_BF16 mode). */
+ * Values are float32 (bf16-representable in ALB_BF16 mode). Rows at pad
+ * positions hold whatever the model computes there (as torch does).
+ * Errors: an id outside [0, vocab_size), L > max_position_embeddings. */
 int albert_forward(AlbertModel *m, int B, int L, const int32_t *ids, const int32_t *mask,
                    float *last_hidden, float *cls, float *pooler, AlbError *err);
 
