@@ -1,0 +1,239 @@
+/* The fast tokenizer's normalizer, one character at a time.
+ *
+ * NFKD is applied per character without canonical reordering: reordering only
+ * permutes runs of characters with a non-zero combining class, and every such
+ * character is a General_Category M character, which StripAccents deletes
+ * right after (tests check this over all of Unicode). So decomposing, dropping
+ * marks and lower-casing each character in turn equals the three passes. */
+#include "tokenizer/normalize.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <utf8proc.h>
+#include "tokenizer/utf8.h"
+
+void textbuf_reserve(TextBuf *b, size_t extra) {
+    if (b->len + extra + 1 <= b->cap) return;
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap < b->len + extra + 1) cap *= 2;
+    b->data = alb_xrealloc(b->data, cap);
+    b->cap = cap;
+}
+
+void textbuf_append(TextBuf *b, const char *s, size_t n) {
+    textbuf_reserve(b, n);
+    memcpy(b->data + b->len, s, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+}
+
+void textbuf_free(TextBuf *b) {
+    free(b->data);
+    memset(b, 0, sizeof *b);
+}
+
+/* ---- Precompiled charsmap (Darts double array) ---- */
+
+static inline uint32_t unit_has_leaf(uint32_t u) { return (u >> 8) & 1; }
+static inline uint32_t unit_value(uint32_t u) { return u & 0x7fffffffu; }
+static inline uint32_t unit_label(uint32_t u) { return u & (0x80000000u | 0xffu); }
+static inline uint32_t unit_offset(uint32_t u) { return (u >> 10) << ((u & (1u << 9)) >> 6); }
+
+/* The replacement string starting at strings[value] (up to its NUL), or NULL
+ * when the value points outside the strings or not at a whole UTF-8 string. */
+static const char *replacement_at(const Charsmap *c, uint32_t value, size_t *out_len) {
+    if (value >= c->strings_len) return NULL;
+    const char *s = c->strings + value;
+    const char *nul = memchr(s, '\0', c->strings_len - value);
+    size_t n = nul ? (size_t)(nul - s) : c->strings_len - value;
+    if (!utf8_valid(s, n) || (n && (s[0] & 0xc0) == 0x80)) return NULL;
+    *out_len = n;
+    return s;
+}
+
+static const char *trie_prefix(const Charsmap *c, const char *s, size_t len, size_t *out_len) {
+    if (c->n_units == 0) return NULL;
+    size_t node = unit_offset(c->units[0]);
+    for (size_t i = 0; i < len; i++) {
+        uint8_t byte = (uint8_t)s[i];
+        if (byte == 0) return NULL;
+        node ^= byte;
+        if (node >= c->n_units) return NULL;
+        uint32_t unit = c->units[node];
+        if (unit_label(unit) != byte) return NULL;
+        node ^= unit_offset(unit);
+        if (node >= c->n_units) return NULL;
+        if (unit_has_leaf(unit)) return replacement_at(c, unit_value(c->units[node]), out_len);
+    }
+    return NULL;
+}
+
+int charsmap_init(Charsmap *c, const uint8_t *data, size_t len, const char *path, AlbError *err) {
+    memset(c, 0, sizeof *c);
+    for (int b = 0; b < 128; b++) c->ascii_off[b] = -1;
+    if (len == 0) return 0;
+    if (len < 4) return alb_fail(err, "%s: precompiled_charsmap is truncated (%zu bytes)", path, len);
+    uint32_t trie_size = (uint32_t)data[0] | (uint32_t)data[1] << 8 | (uint32_t)data[2] << 16 |
+                         (uint32_t)data[3] << 24;
+    if (trie_size > len - 4) {
+        return alb_fail(err, "%s: precompiled_charsmap trie of %u bytes exceeds its %zu bytes", path, trie_size,
+                        len - 4);
+    }
+    /* units are little-endian u32; copy so they are aligned and in host order */
+    c->n_units = trie_size / 4;
+    size_t strings_len = len - 4 - trie_size;
+    c->blob = alb_xmalloc(c->n_units * 4 + strings_len + 1);
+    for (size_t i = 0; i < c->n_units; i++) {
+        const uint8_t *p = data + 4 + 4 * i;
+        c->blob[i] = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+    }
+    char *strings = (char *)(c->blob + c->n_units);
+    memcpy(strings, data + 4 + trie_size, strings_len);
+    strings[strings_len] = '\0';
+    c->units = c->blob;
+    c->strings = strings;
+    c->strings_len = strings_len;
+    if (!utf8_valid(strings, strings_len)) {
+        charsmap_free(c);
+        return alb_fail(err, "%s: precompiled_charsmap replacement strings are not valid UTF-8", path);
+    }
+    for (int b = 1; b < 128; b++) {
+        char ch = (char)b;
+        size_t n = 0;
+        const char *r = trie_prefix(c, &ch, 1, &n);
+        if (r) {
+            c->ascii_off[b] = (int64_t)(r - c->strings);
+            c->ascii_len[b] = n;
+        }
+    }
+    return 0;
+}
+
+void charsmap_free(Charsmap *c) {
+    free(c->blob);
+    memset(c, 0, sizeof *c);
+    for (int b = 0; b < 128; b++) c->ascii_off[b] = -1;
+}
+
+const char *charsmap_prefix(const Charsmap *c, const char *s, size_t len, size_t *out_len) {
+    return trie_prefix(c, s, len, out_len);
+}
+
+/* ---- Replace, NFKD, StripAccents, Lowercase ---- */
+
+static int is_mark(int32_t cp) {
+    utf8proc_category_t cat = utf8proc_category(cp);
+    return cat == UTF8PROC_CATEGORY_MN || cat == UTF8PROC_CATEGORY_MC || cat == UTF8PROC_CATEGORY_ME;
+}
+
+/* Rust's char::to_lowercase: utf8proc's simple mapping, plus the one
+ * unconditional multi-character rule of SpecialCasing.txt (U+0130). */
+static void append_lowercase(int32_t cp, TextBuf *out) {
+    char buf[8];
+    int n;
+    if (cp == 0x130) {
+        n = utf8_encode('i', buf);
+        n += utf8_encode(0x307, buf + n);
+    } else {
+        n = utf8_encode(utf8proc_tolower(cp), buf);
+    }
+    textbuf_append(out, buf, (size_t)n);
+}
+
+void normalize_chars(const char *s, size_t len, TextBuf *out) {
+    textbuf_reserve(out, len);
+    for (size_t i = 0; i < len;) {
+        unsigned char b = (unsigned char)s[i];
+        if ((b == '`' || b == '\'') && i + 1 < len && (unsigned char)s[i + 1] == b) {
+            textbuf_append(out, "\"", 1);
+            i += 2;
+            continue;
+        }
+        if (b < 0x80) {
+            char lower = (char)(b >= 'A' && b <= 'Z' ? b + 32 : b);
+            textbuf_append(out, &lower, 1);
+            i++;
+            continue;
+        }
+        int32_t cp;
+        i += (size_t)utf8_decode(s + i, &cp);
+        int32_t decomposed[32];
+        int boundclass = 0;
+        utf8proc_ssize_t n = utf8proc_decompose_char(cp, decomposed, 32, UTF8PROC_DECOMPOSE | UTF8PROC_COMPAT,
+                                                     &boundclass);
+        if (n < 0 || n > 32) {  /* cannot happen with Unicode's decompositions (the longest is 18) */
+            decomposed[0] = cp;
+            n = 1;
+        }
+        for (utf8proc_ssize_t k = 0; k < n; k++) {
+            if (!is_mark(decomposed[k])) append_lowercase(decomposed[k], out);
+        }
+    }
+}
+
+/* ---- Precompiled, grapheme by grapheme ---- */
+
+static void append_char_mapped(const Charsmap *c, const char *s, int n, TextBuf *out) {
+    size_t rn = 0;
+    const char *r = trie_prefix(c, s, (size_t)n, &rn);
+    if (r) textbuf_append(out, r, rn);
+    else textbuf_append(out, s, (size_t)n);
+}
+
+/* As tokenizers' Precompiled normalizer: a grapheme cluster shorter than 6
+ * bytes whose prefix has a rule is replaced WHOLE by that rule's output (the
+ * shortest matching key wins); otherwise each character is mapped alone. */
+void normalize_precompiled(const Charsmap *c, const char *s, size_t len, TextBuf *out) {
+    textbuf_reserve(out, len);
+    size_t i = 0;
+    while (i < len) {
+        unsigned char b = (unsigned char)s[i];
+        /* ASCII followed by ASCII (except CR LF) is a one-character cluster */
+        if (b < 0x80 && (i + 1 == len || ((unsigned char)s[i + 1] < 0x80 && !(b == '\r' && s[i + 1] == '\n')))) {
+            if (c->ascii_off[b] >= 0) textbuf_append(out, c->strings + c->ascii_off[b], c->ascii_len[b]);
+            else textbuf_append(out, s + i, 1);
+            i++;
+            continue;
+        }
+        /* the cluster s[i..end) */
+        utf8proc_int32_t state = 0;
+        int32_t cp;
+        size_t end = i + (size_t)utf8_decode(s + i, &cp);
+        while (end < len) {
+            int32_t next;
+            int n = utf8_decode(s + end, &next);
+            if (utf8proc_grapheme_break_stateful(cp, next, &state)) break;
+            cp = next;
+            end += (size_t)n;
+        }
+        size_t rn = 0;
+        const char *r = end - i < 6 ? trie_prefix(c, s + i, end - i, &rn) : NULL;
+        if (r) {
+            textbuf_append(out, r, rn);
+        } else {
+            for (size_t k = i; k < end;) {
+                int n = utf8_char_len((unsigned char)s[k]);
+                append_char_mapped(c, s + k, n, out);
+                k += (size_t)n;
+            }
+        }
+        i = end;
+    }
+}
+
+void normalize_text(const Charsmap *c, const char *s, size_t len, TextBuf *out) {
+    TextBuf mid = {0};
+    normalize_chars(s, len, &mid);
+    normalize_precompiled(c, mid.data ? mid.data : "", mid.len, out);
+    textbuf_free(&mid);
+}
+
+int unicode_is_whitespace(int32_t cp) {
+    if (cp < 0x80) return cp == ' ' || (cp >= 0x09 && cp <= 0x0d);
+    switch (cp) {
+    case 0x85: case 0xa0: case 0x1680: case 0x2028: case 0x2029: case 0x202f: case 0x205f: case 0x3000:
+        return 1;
+    default:
+        return cp >= 0x2000 && cp <= 0x200a;
+    }
+}

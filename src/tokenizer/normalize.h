@@ -1,0 +1,52 @@
+/* The fast ALBERT normalizer (tokenizer.json's Sequence):
+ *   Replace("``" -> "\""), Replace("''" -> "\""), NFKD, StripAccents,
+ *   Lowercase, Precompiled(precompiled_charsmap).
+ * Input and output are valid UTF-8; a normalizer holds no mutable state, so
+ * one may serve many threads. */
+#ifndef ALB_TOKENIZER_NORMALIZE_H
+#define ALB_TOKENIZER_NORMALIZE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "util/error.h"
+
+typedef struct {
+    char *data;
+    size_t len, cap;
+} TextBuf;
+
+void textbuf_reserve(TextBuf *b, size_t extra);
+void textbuf_append(TextBuf *b, const char *s, size_t n);
+void textbuf_free(TextBuf *b);
+
+/* SentencePiece's precompiled charsmap: u32 LE trie size in bytes, a Darts
+ * double-array trie over UTF-8 bytes (u32 units), then the NUL-separated
+ * replacement strings the trie's values point into. */
+typedef struct {
+    const uint32_t *units;   /* points into blob */
+    size_t n_units;
+    const char *strings;     /* replacement strings */
+    size_t strings_len;
+    uint32_t *blob;          /* owned, aligned copy */
+    int64_t ascii_off[128];  /* per ASCII byte: offset of its replacement in strings, -1: none */
+    size_t ascii_len[128];
+} Charsmap;
+
+/* An empty charsmap (len 0) is valid and maps nothing. */
+int charsmap_init(Charsmap *c, const uint8_t *data, size_t len, const char *path, AlbError *err);
+void charsmap_free(Charsmap *c);
+/* The replacement of the SHORTEST key that is a prefix of s[0..len) (as the
+ * spm_precompiled crate that tokenizers uses; SentencePiece itself takes the
+ * longest), or NULL. The search stops at a NUL byte. */
+const char *charsmap_prefix(const Charsmap *c, const char *s, size_t len, size_t *out_len);
+
+/* Appends the normalized form of s[0..len) (valid UTF-8) to out. */
+void normalize_text(const Charsmap *c, const char *s, size_t len, TextBuf *out);
+
+/* The steps, exposed for tests. */
+void normalize_chars(const char *s, size_t len, TextBuf *out);              /* Replace..Lowercase */
+void normalize_precompiled(const Charsmap *c, const char *s, size_t len, TextBuf *out);
+/* Rust's char::is_whitespace (Unicode White_Space). */
+int unicode_is_whitespace(int32_t cp);
+
+#endif

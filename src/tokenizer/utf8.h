@@ -1,0 +1,24 @@
+/* UTF-8 helpers for the tokenizer. Text inside the pipeline is always valid
+ * UTF-8: utf8_sanitize is the one place where arbitrary bytes come in. */
+#ifndef ALB_TOKENIZER_UTF8_H
+#define ALB_TOKENIZER_UTF8_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Strict validity (no overlongs, no surrogates, nothing above U+10FFFF). */
+int utf8_valid(const char *s, size_t len);
+/* Copies s into a malloc'ed NUL-terminated buffer, replacing each maximal
+ * invalid subsequence by U+FFFD (as Rust's from_utf8_lossy, JS TextDecoder
+ * and Python's errors="replace" do). *out_len gets the length. */
+char *utf8_sanitize(const char *s, size_t len, size_t *out_len);
+/* Decodes one code point of VALID UTF-8 at s; returns its byte length. */
+int utf8_decode(const char *s, int32_t *cp);
+/* Encodes cp (a scalar value) at out (room for 4); returns its byte length. */
+int utf8_encode(int32_t cp, char *out);
+/* Byte length of the character starting with lead byte b (valid UTF-8). */
+static inline int utf8_char_len(unsigned char b) {
+    return b < 0x80 ? 1 : b < 0xe0 ? 2 : b < 0xf0 ? 3 : 4;
+}
+
+#endif
