@@ -103,7 +103,7 @@ static int int_array(json_t *arr, int max_len, int64_t *out, int *len) {
 
 /* One "name": {"dtype", "shape", "data_offsets"} entry; offsets checked against data_size. */
 static int parse_tensor(SafeTensors *st, const char *name, json_t *info, const uint8_t *data, size_t data_size,
-                        size_t *begin_out, AlbError *err) {
+                        AlbError *err) {
     const char *path = st->path;
     if (!json_is_object(info)) return alb_fail(err, "%s: tensor %s: entry must be an object", path, name);
     StTensor *t = &st->tensors[st->n_tensors];
@@ -137,7 +137,6 @@ static int parse_tensor(SafeTensors *st, const char *name, json_t *info, const u
                         (long long)offsets[0], (long long)offsets[1], span);
     t->name = alb_xstrdup(name);
     t->data = data + offsets[0];
-    *begin_out = (size_t)offsets[0];
     st->n_tensors++;
     return 0;
 }
@@ -179,9 +178,8 @@ static int parse_header(SafeTensors *st, const uint8_t *buf, size_t len, AlbErro
     const char *key;
     json_t *value;
     json_object_foreach(root, key, value) {
-        size_t begin;
         rc = strcmp(key, "__metadata__") == 0 ? parse_metadata(st, value, err)
-                                               : parse_tensor(st, key, value, data, data_size, &begin, err);
+                                               : parse_tensor(st, key, value, data, data_size, err);
         if (rc) goto done;
     }
     /* Overlap check: after sorting by start, each tensor must start at or after the previous end. */
