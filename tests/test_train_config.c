@@ -310,3 +310,25 @@ Test(train_config, data_dir_resolution) {
     test_rmtree(tmp);
     free(tmp);
 }
+
+Test(train_config, data_dir_from_the_hf_cache) {
+    char *tmp = test_mkdtemp();
+    char snap[1024];
+    snprintf(snap, sizeof snap, "%s/datasets--org--custom/snapshots/abc123", tmp);
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd, "mkdir -p %s", snap);
+    cr_assert_eq(test_run(cmd, NULL, NULL), 0);
+    setenv("HF_HUB_CACHE", tmp, 1);
+    TrainConfig c;
+    AlbError err;
+    char dir[4096];
+    train_config_defaults(&c);
+    cr_assert_eq(train_config_set(&c, "dataset_id=org/custom", &err), 0);
+    cr_assert_eq(train_config_data_dir(&c, dir, sizeof dir, &err), 0, "%s", err.msg);
+    cr_assert(strstr(dir, "datasets--org--custom/snapshots/abc123"), "%s", dir);
+    cr_assert_eq(train_config_set(&c, "dataset_id=org/other", &err), 0);
+    cr_assert_eq(train_config_data_dir(&c, dir, sizeof dir, &err), -1);
+    cr_assert(strstr(err.msg, "org/other"), "%s", err.msg);
+    test_rmtree(tmp);
+    free(tmp);
+}

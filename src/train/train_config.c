@@ -601,20 +601,18 @@ int train_config_data_dir(const TrainConfig *c, char *out, size_t out_size, AlbE
         if ((size_t)snprintf(out, out_size, "%s", c->data_dir) >= out_size) return alb_fail(err, "data_dir: path too long");
         return 0;
     }
-    int banking77 = !strcmp(c->dataset_id, "banking77") || !strcmp(c->dataset_id, "mteb/banking77");
-    const char *local[2] = {"../shared/data/banking77", "data/banking77"};
-    if (!banking77) local[0] = c->dataset_id, local[1] = NULL;
-    for (int i = 0; i < 2 && local[i]; i++) {
+    /* A directory or a hub id in the HF cache; Banking77 is first looked for where this project keeps it. */
+    if (strcmp(c->dataset_id, "banking77") && strcmp(c->dataset_id, "mteb/banking77"))
+        return hub_resolve(c->dataset_id, "datasets", out, out_size, err);
+    static const char *const local[] = {"../shared/data/banking77", "data/banking77"};
+    for (int i = 0; i < 2; i++)
         if (alb_dir_exists(local[i])) {
-            if ((size_t)snprintf(out, out_size, "%s", local[i]) >= out_size) return alb_fail(err, "data dir: path too long");
+            snprintf(out, out_size, "%s", local[i]);
             return 0;
         }
-    }
     AlbError hub_err;
-    if (hub_resolve(banking77 ? "mteb/banking77" : c->dataset_id, "datasets", out, out_size, &hub_err) == 0) return 0;
-    if (banking77)
-        return alb_fail(err, "dataset '%s' not found: no %s, no %s; %s", c->dataset_id, local[0], local[1], hub_err.msg);
-    return alb_fail(err, "dataset '%s' not found: not a directory; %s", shown(c->dataset_id, b1), hub_err.msg);
+    if (hub_resolve("mteb/banking77", "datasets", out, out_size, &hub_err) == 0) return 0;
+    return alb_fail(err, "dataset '%s' not found: no %s, no %s; %s", c->dataset_id, local[0], local[1], hub_err.msg);
 }
 
 /* ------------------------------------------------------------- json, print */
