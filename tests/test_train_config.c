@@ -95,6 +95,9 @@ Test(train_config, seed_yaml_loads_unchanged) {
     cr_assert_not_null(note_reason(&c, "mesh_shape", NULL));
     cr_assert_not_null(note_reason(&c, "storage_backend", NULL));
     cr_assert_null(note_reason(&c, "learning_rate", NULL));
+    char line[512];
+    train_config_describe_note(&c.not_applicable[c.n_not_applicable - 1], line, sizeof line);
+    cr_assert_str_eq(line, "use_tt: True: not applicable here (no Tenstorrent device: everything runs on the CPU)");
 }
 
 Test(train_config, ci_overlay_applies_test_config) {
@@ -250,6 +253,14 @@ Test(train_config, set_errors_name_set) {
     cr_assert_eq(train_config_set(&c, "batch_size=[1", &err), -1);
     cr_assert(strstr(err.msg, "--set") == err.msg, "%s", err.msg);
     cr_assert_eq(c.batch_size, 8);
+    cr_assert_eq(train_config_set(&c, "test_config={max_steps_per_epoch: 4, steps_freq: 2}", &err), 0, "%s", err.msg);
+    cr_assert_eq(c.max_steps_per_epoch, 4);
+    cr_assert_eq(c.steps_freq, 2);
+    cr_assert_eq(train_config_set(&c, "test_config={max_steps_per_epoch: -4}", &err), -1);
+    cr_assert_str_eq(err.msg, "--set: max_steps_per_epoch must be >= 0, got -4");
+    cr_assert_eq(train_config_set(&c, "test_config=4", &err), -1);
+    cr_assert_str_eq(err.msg, "--set: test_config: expected a mapping like {max_steps_per_epoch: 10}");
+    expect_error("test_config:\n  test_config: {}\n", "cfg.yaml:2: test_config inside test_config");
 }
 
 Test(train_config, file_errors) {

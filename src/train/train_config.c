@@ -422,10 +422,13 @@ static int apply_mapping(TrainConfig *c, yaml_document_t *doc, yaml_node_t *map,
     int test_config_line = 0;
     for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
         yaml_node_t *kn = yaml_document_get_node(doc, p->key);
-        Value v = {doc, yaml_document_get_node(doc, p->value), source, (int)kn->start_mark.line + 1};
+        int line = strcmp(source, "--set") ? (int)kn->start_mark.line + 1 : 0;
+        Value v = {doc, yaml_document_get_node(doc, p->value), source, line};
         if (kn->type != YAML_SCALAR_NODE)
             return fail_at(err, source, v.line, "a key must be a plain name, not a list or mapping");
         const char *key = (const char *)kn->data.scalar.value;
+        if (!top && !strcmp(key, TEST_CONFIG_KEY))
+            return fail_at(err, source, v.line, "test_config inside test_config");
         if (top && !strcmp(key, TEST_CONFIG_KEY)) {
             if (test_config) return fail_at(err, source, v.line, "duplicate key 'test_config' (first set at line %d)", test_config_line);
             if (v.node->type != YAML_MAPPING_NODE && !is_null(&v))
@@ -555,7 +558,11 @@ int train_config_set(TrainConfig *c, const char *assignment, AlbError *err) {
         root = yaml_document_get_node(&doc, id);
     }
     Value v = {&doc, root, "--set", 0};
-    rc = apply_key(c, k, &v, NULL, err);
+    if (!strcmp(k, TEST_CONFIG_KEY))
+        rc = root->type == YAML_MAPPING_NODE ? apply_mapping(c, &doc, root, "--set", 0, err)
+                                             : alb_fail(err, "--set: test_config: expected a mapping like {max_steps_per_epoch: 10}");
+    else
+        rc = apply_key(c, k, &v, NULL, err);
     yaml_document_delete(&doc);
     return rc;
 }
@@ -616,6 +623,10 @@ int train_config_data_dir(const TrainConfig *c, char *out, size_t out_size, AlbE
 }
 
 /* ------------------------------------------------------------- json, print */
+
+void train_config_describe_note(const TrainConfigNote *n, char *buf, size_t size) {
+    snprintf(buf, size, "%s: %s: not applicable here (%s)", n->key, n->value, n->reason);
+}
 
 static json_t *value_json(const TrainConfig *c, const KeySpec *k) {
     const char *field = (const char *)c + k->offset;

@@ -9,7 +9,8 @@
  *                           top-level keys override, and a `test_config:` mapping
  *                           (e.g. {max_steps_per_epoch: 15}) is applied the same way
  *   train_config_set        "key=value" (--set), the value read with YAML scalar
- *                           rules; "test_config.key=value" is accepted too
+ *                           rules; "test_config.key=value" and
+ *                           "test_config={key: value}" are accepted too
  *   train_config_validate   cross-key checks; nothing may start before it passes
  * train_config_build does all of it. Every function stops at the FIRST error and
  * returns -1 with one line in err:
@@ -133,6 +134,9 @@ int train_config_build(TrainConfig *c, const char *path, const char *test_config
  * (hub_resolve(dataset_id, "datasets")); any other dataset_id: a directory of
  * that name, else the HF cache. One error listing what was tried. */
 int train_config_data_dir(const TrainConfig *c, char *out, size_t out_size, AlbError *err);
+
+/* One line for the log: "use_tt: True: not applicable here (no Tenstorrent device: ...)". */
+void train_config_describe_note(const TrainConfigNote *n, char *buf, size_t size);
 
 /* The effective config as a JSON object (every key, not_applicable included),
  * for checkpoint metadata. New reference; caller decrefs. */
