@@ -39,6 +39,7 @@ typedef struct {
     long numel[HEAD_N_TENSORS];   /* M*H, M, C*M, C (for adamw_create) */
     float *params;     /* [n_params]: w1 | b1 | w2 | b2 */
     float *grads;      /* [n_params], same layout; accumulated by head_backward */
+    float *grads_new;  /* [n_params] scratch: this backward's gradient before it is added */
     float *w1, *b1, *w2, *b2;     /* views into params */
     float *gw1, *gb1, *gw2, *gb2; /* views into grads */
 

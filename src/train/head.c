@@ -1,0 +1,288 @@
+#include "train/head.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "util/bf16.h"
+
+const char *const HEAD_TENSOR_NAMES[HEAD_N_TENSORS] = {
+    "classifier.0.weight", "classifier.0.bias", "classifier.2.weight", "classifier.2.bias"};
+
+/* In bf16 mode every torch op stores its result as bf16. */
+static void round_if(const Head *h, float *x, long n) {
+    if (h->bf16) bf16_round_array(x, n);
+}
+
+static void tensor_shape(const Head *h, int i, int *ndim, int64_t shape[2]) {
+    int64_t rows[HEAD_N_TENSORS] = {h->mlp, h->mlp, h->classes, h->classes};
+    int64_t cols[HEAD_N_TENSORS] = {h->hidden, 0, h->mlp, 0};
+    shape[0] = rows[i];
+    shape[1] = cols[i];
+    *ndim = cols[i] ? 2 : 1;
+}
+
+int head_create(Head *h, int hidden, int mlp, int classes, int bf16, int max_batch, AlbError *err) {
+    memset(h, 0, sizeof *h);
+    if (hidden < 1 || mlp < 1 || classes < 2 || max_batch < 1 || hidden > (1 << 16) || mlp > (1 << 16) ||
+        classes > (1 << 20) || max_batch > (1 << 20))
+        return alb_fail(err, "head: invalid sizes hidden=%d mlp=%d classes=%d batch=%d", hidden, mlp,
+                        classes, max_batch);
+    h->hidden = hidden;
+    h->mlp = mlp;
+    h->classes = classes;
+    h->bf16 = bf16 ? 1 : 0;
+    h->max_batch = max_batch;
+    h->numel[0] = (long)mlp * hidden;
+    h->numel[1] = mlp;
+    h->numel[2] = (long)classes * mlp;
+    h->numel[3] = classes;
+    h->n_params = h->numel[0] + h->numel[1] + h->numel[2] + h->numel[3];
+    h->params = alb_xcalloc((size_t)h->n_params, sizeof(float));
+    h->grads = alb_xcalloc((size_t)h->n_params, sizeof(float));
+    h->grads_new = alb_xcalloc((size_t)h->n_params, sizeof(float));
+    h->w1 = h->params;
+    h->b1 = h->w1 + h->numel[0];
+    h->w2 = h->b1 + h->numel[1];
+    h->b2 = h->w2 + h->numel[2];
+    h->gw1 = h->grads;
+    h->gb1 = h->gw1 + h->numel[0];
+    h->gw2 = h->gb1 + h->numel[1];
+    h->gb2 = h->gw2 + h->numel[2];
+    size_t B = (size_t)max_batch;
+    h->x = alb_xcalloc(B * hidden, sizeof(float));
+    h->pre = alb_xcalloc(B * mlp, sizeof(float));
+    h->act = alb_xcalloc(B * mlp, sizeof(float));
+    h->logits = alb_xcalloc(B * classes, sizeof(float));
+    h->logp = alb_xcalloc(B * classes, sizeof(float));
+    h->dlogits = alb_xcalloc(B * classes, sizeof(float));
+    h->dact = alb_xcalloc(B * mlp, sizeof(float));
+    return 0;
+}
+
+void head_free(Head *h) {
+    free(h->params);
+    free(h->grads);
+    free(h->grads_new);
+    free(h->x);
+    free(h->pre);
+    free(h->act);
+    free(h->logits);
+    free(h->logp);
+    free(h->dlogits);
+    free(h->dact);
+    memset(h, 0, sizeof *h);
+}
+
+static uint64_t splitmix64(uint64_t *state) {
+    uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+void head_init_params(Head *h, uint64_t seed) {
+    uint64_t state = seed;
+    float *tensor = h->params;
+    for (int i = 0; i < HEAD_N_TENSORS; i++) {
+        int fan_in = i < 2 ? h->hidden : h->mlp;
+        float bound = 1.0f / sqrtf((float)fan_in);
+        for (long j = 0; j < h->numel[i]; j++) {
+            float u = (float)(splitmix64(&state) >> 40) * 0x1p-24f;
+            tensor[j] = bound * (2.0f * u - 1.0f);
+        }
+        tensor += h->numel[i];
+    }
+    round_if(h, h->params, h->n_params);
+}
+
+int head_load_from(Head *h, const SafeTensors *st, AlbError *err) {
+    float *dst = h->params;
+    for (int i = 0; i < HEAD_N_TENSORS; i++) {
+        int ndim;
+        int64_t shape[2];
+        tensor_shape(h, i, &ndim, shape);
+        const float *data;
+        float *owned;
+        if (st_get_f32(st, HEAD_TENSOR_NAMES[i], NULL, ndim, shape, &data, &owned, err)) return -1;
+        memcpy(dst, data, (size_t)h->numel[i] * sizeof(float));
+        free(owned);
+        dst += h->numel[i];
+    }
+    for (long i = 0; i < h->n_params; i++)
+        if (!isfinite(h->params[i])) return alb_fail(err, "%s: head parameters are not finite", st->path);
+    round_if(h, h->params, h->n_params);
+    return 0;
+}
+
+int head_load(Head *h, const char *path, AlbError *err) {
+    SafeTensors st;
+    if (st_open(&st, path, err)) return -1;
+    int rc = head_load_from(h, &st, err);
+    st_close(&st);
+    return rc;
+}
+
+int head_create_from_file(Head *h, const char *path, int bf16, int max_batch, AlbError *err) {
+    SafeTensors st;
+    if (st_open(&st, path, err)) return -1;
+    const StTensor *w1 = st_find(&st, HEAD_TENSOR_NAMES[0]);
+    const StTensor *w2 = st_find(&st, HEAD_TENSOR_NAMES[2]);
+    int rc = -1;
+    if (!w1 || !w2 || w1->ndim != 2 || w2->ndim != 2)
+        alb_fail(err, "%s: no 2-D %s and %s: not a classification head", path, HEAD_TENSOR_NAMES[0],
+                 HEAD_TENSOR_NAMES[2]);
+    else if (w2->shape[1] != w1->shape[0] || w1->shape[0] > (1 << 16) || w1->shape[1] > (1 << 16) ||
+             w2->shape[0] > (1 << 20))
+        alb_fail(err, "%s: head weight shapes [%lld,%lld] and [%lld,%lld] do not chain", path,
+                 (long long)w1->shape[0], (long long)w1->shape[1], (long long)w2->shape[0],
+                 (long long)w2->shape[1]);
+    else if (head_create(h, (int)w1->shape[1], (int)w1->shape[0], (int)w2->shape[0], bf16, max_batch, err) == 0)
+        rc = head_load_from(h, &st, err);
+    if (rc && h->params) head_free(h);
+    st_close(&st);
+    return rc;
+}
+
+void head_add_to_writer(const Head *h, StWriter *w) {
+    const float *src = h->params;
+    uint16_t *bf = h->bf16 ? alb_xmalloc((size_t)h->numel[0] * sizeof(uint16_t)) : NULL;
+    for (int i = 0; i < HEAD_N_TENSORS; i++) {
+        int ndim;
+        int64_t shape[2];
+        tensor_shape(h, i, &ndim, shape);
+        if (h->bf16) {
+            long n = h->numel[i];
+            if (n > h->numel[0]) bf = alb_xrealloc(bf, (size_t)n * sizeof(uint16_t));
+            for (long j = 0; j < n; j++) bf[j] = bf16_from_f32(src[j]);
+            st_writer_add(w, HEAD_TENSOR_NAMES[i], ST_BF16, ndim, shape, bf);
+        } else {
+            st_writer_add_f32(w, HEAD_TENSOR_NAMES[i], ndim, shape, src);
+        }
+        src += h->numel[i];
+    }
+    free(bf);
+}
+
+int head_save(const Head *h, const char *path, AlbError *err) {
+    StWriter *w = st_writer_new();
+    head_add_to_writer(h, w);
+    st_writer_set_meta(w, "format", "pt");
+    int rc = st_writer_save(w, path, err);
+    st_writer_free(w);
+    return rc;
+}
+
+/* torch's fp32 GELU kernel: x * 0.5 * (1 + erf(x * sqrt(1/2))), in that order. */
+static float gelu(float x) {
+    return x * 0.5f * (1.0f + erff(x * (float)M_SQRT1_2));
+}
+
+/* d gelu(x) / dx * dy, as torch's fp32 GeluBackward kernel. */
+static float gelu_backward(float dy, float x) {
+    const float alpha = (float)M_SQRT1_2;
+    const float beta = (float)(M_2_SQRTPI * M_SQRT1_2 * 0.5);
+    float cdf = 0.5f * (1.0f + erff(x * alpha));
+    float pdf = beta * expf(x * x * -0.5f);
+    return dy * (cdf + x * pdf);
+}
+
+/* y[B,N] = x[B,K] w[N,K]^T + b[N]: torch's addmm (bias first, then the product). */
+static void linear(float *y, const float *x, const float *w, const float *b, int B, int N, int K) {
+    for (int i = 0; i < B; i++) memcpy(y + (size_t)i * N, b, (size_t)N * sizeof(float));
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, N, K, 1.0f, x, K, w, K, 1.0f, y, N);
+}
+
+void head_forward(Head *h, const float *x, int B) {
+    int H = h->hidden, M = h->mlp, C = h->classes;
+    h->batch = B;
+    memcpy(h->x, x, (size_t)B * H * sizeof(float));
+    round_if(h, h->x, (long)B * H);                     /* features.to(dtype) */
+    linear(h->pre, h->x, h->w1, h->b1, B, M, H);        /* pre [B,M] */
+    round_if(h, h->pre, (long)B * M);
+    for (long i = 0; i < (long)B * M; i++) h->act[i] = gelu(h->pre[i]);  /* act [B,M] */
+    round_if(h, h->act, (long)B * M);
+    linear(h->logits, h->act, h->w2, h->b2, B, C, M);   /* logits [B,C] */
+    round_if(h, h->logits, (long)B * C);
+}
+
+/* log_softmax of one row. In bf16 torch 1.13 keeps the sum of exponentials and
+ * its log as bf16 scalars, and rounds x - max - lse once. */
+static void log_softmax_row(const Head *h, const float *z, float *out, int C) {
+    float mx = z[0];
+    for (int j = 1; j < C; j++) mx = z[j] > mx ? z[j] : mx;
+    float sum = 0.0f;
+    for (int j = 0; j < C; j++) sum += expf(z[j] - mx);
+    float lse = h->bf16 ? bf16_round(logf(bf16_round(sum))) : logf(sum);
+    for (int j = 0; j < C; j++) out[j] = z[j] - mx - lse;
+    round_if(h, out, C);
+}
+
+/* Rounds as the loss's scalar type does: float, or bf16 arithmetic. */
+static float scalar_round(const Head *h, float x) { return h->bf16 ? bf16_round(x) : x; }
+
+float head_loss(Head *h, const int *labels) {
+    int B = h->batch, C = h->classes;
+    for (int i = 0; i < B; i++) log_softmax_row(h, h->logits + (size_t)i * C, h->logp + (size_t)i * C, C);
+    /* nll_loss(mean): torch's cascade sum, 8 levels of 16 (batch < 2^32), in the loss's dtype */
+    enum { LEVELS = 8, LEVEL_BITS = 4 };
+    float partial[LEVELS] = {0};
+    for (int b = 0; b < B; b++) {
+        partial[0] = scalar_round(h, partial[0] - h->logp[(size_t)b * C + labels[b]]);
+        for (int j = 0; j + 1 < LEVELS; j++) {
+            if ((unsigned)b & (0xFu << (j * LEVEL_BITS))) break;
+            partial[j + 1] = scalar_round(h, partial[j + 1] + partial[j]);
+            partial[j] = 0.0f;
+        }
+    }
+    float total = 0.0f;
+    for (int j = 0; j < LEVELS; j++) total = scalar_round(h, total + partial[j]);
+    return scalar_round(h, total / (float)B);
+}
+
+void head_backward(Head *h, const int *labels, float scale) {
+    int B = h->batch, H = h->hidden, M = h->mlp, C = h->classes;
+    float *gw1 = h->grads_new, *gb1 = gw1 + h->numel[0], *gw2 = gb1 + h->numel[1], *gb2 = gw2 + h->numel[2];
+    /* d loss / d logp[b, label_b] = -scale / B (nll_loss backward) */
+    float g = scalar_round(h, scalar_round(h, scale) / (float)B);
+    /* log_softmax backward: dz = dlogp - exp(logp) * sum(dlogp), sum(dlogp) = -g   [B,C] */
+    for (int b = 0; b < B; b++) {
+        const float *lp = h->logp + (size_t)b * C;
+        float *dz = h->dlogits + (size_t)b * C;
+        for (int j = 0; j < C; j++) dz[j] = (j == labels[b] ? -g : 0.0f) - expf(lp[j]) * -g;
+    }
+    round_if(h, h->dlogits, (long)B * C);
+    /* second linear: gw2 [C,M] = dz^T act, gb2 [C] = sum_b dz, dact [B,M] = dz w2 */
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, C, M, B, 1.0f, h->dlogits, C, h->act, M, 0.0f, gw2, M);
+    memset(gb2, 0, (size_t)C * sizeof(float));
+    for (int b = 0; b < B; b++)
+        for (int j = 0; j < C; j++) gb2[j] += h->dlogits[(size_t)b * C + j];
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, M, C, 1.0f, h->dlogits, C, h->w2, M, 0.0f,
+                h->dact, M);
+    round_if(h, h->dact, (long)B * M);
+    /* GELU backward, in place: dact becomes dpre [B,M] */
+    for (long i = 0; i < (long)B * M; i++) h->dact[i] = gelu_backward(h->dact[i], h->pre[i]);
+    round_if(h, h->dact, (long)B * M);
+    /* first linear: gw1 [M,H] = dpre^T x, gb1 [M] = sum_b dpre */
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, M, H, B, 1.0f, h->dact, M, h->x, H, 0.0f, gw1, H);
+    memset(gb1, 0, (size_t)M * sizeof(float));
+    for (int b = 0; b < B; b++)
+        for (int j = 0; j < M; j++) gb1[j] += h->dact[(size_t)b * M + j];
+    round_if(h, h->grads_new, h->n_params);
+    /* .grad += new gradient (torch's AccumulateGrad), rounded in bf16 */
+    for (long i = 0; i < h->n_params; i++) h->grads[i] += h->grads_new[i];
+    round_if(h, h->grads, h->n_params);
+}
+
+void head_zero_grad(Head *h) { memset(h->grads, 0, (size_t)h->n_params * sizeof(float)); }
+
+void head_predict(const Head *h, int *pred) {
+    int C = h->classes;
+    for (int b = 0; b < h->batch; b++) {
+        const float *z = h->logits + (size_t)b * C;
+        int best = 0;
+        for (int j = 1; j < C; j++)  /* first maximum; NaN counts as the maximum, as in torch */
+            if (!isnan(z[best]) && (z[j] > z[best] || isnan(z[j]))) best = j;
+        pred[b] = best;
+    }
+}
