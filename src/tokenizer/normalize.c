@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <utf8proc.h>
+#include "tokenizer/unicode_fixes.h"
 #include "tokenizer/utf8.h"
 
 void textbuf_reserve(TextBuf *b, size_t extra) {
@@ -121,23 +122,55 @@ const char *charsmap_prefix(const Charsmap *c, const char *s, size_t len, size_t
 
 /* ---- Replace, NFKD, StripAccents, Lowercase ---- */
 
+static const UnicodeFix *find_fix(const UnicodeFix *table, size_t n, int32_t cp) {
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (table[mid].cp == cp) return &table[mid];
+        if (table[mid].cp < cp) lo = mid + 1;
+        else hi = mid;
+    }
+    return NULL;
+}
+
 static int is_mark(int32_t cp) {
     utf8proc_category_t cat = utf8proc_category(cp);
     return cat == UTF8PROC_CATEGORY_MN || cat == UTF8PROC_CATEGORY_MC || cat == UTF8PROC_CATEGORY_ME;
 }
 
-/* Rust's char::to_lowercase: utf8proc's simple mapping, plus the one
- * unconditional multi-character rule of SpecialCasing.txt (U+0130). */
+/* Rust's char::to_lowercase: full mapping (U+0130 -> "i\u0307" is in the
+ * fixes), newer Unicode than utf8proc's simple mapping. */
 static void append_lowercase(int32_t cp, TextBuf *out) {
-    char buf[8];
-    int n;
-    if (cp == 0x130) {
-        n = utf8_encode('i', buf);
-        n += utf8_encode(0x307, buf + n);
+    char buf[16];
+    int n = 0;
+    const UnicodeFix *fix = find_fix(FIX_LOWER, sizeof FIX_LOWER / sizeof FIX_LOWER[0], cp);
+    if (fix) {
+        for (int k = 0; k < fix->n; k++) n += utf8_encode(fix->out[k], buf + n);
     } else {
         n = utf8_encode(utf8proc_tolower(cp), buf);
     }
     textbuf_append(out, buf, (size_t)n);
+}
+
+/* NFKD of one character without its marks, as the engine's (older) tables have it. */
+static int decompose_strip(int32_t cp, int32_t out[32]) {
+    const UnicodeFix *fix = find_fix(FIX_NFKD_STRIP, sizeof FIX_NFKD_STRIP / sizeof FIX_NFKD_STRIP[0], cp);
+    if (fix) {
+        for (int k = 0; k < fix->n; k++) out[k] = fix->out[k];
+        return fix->n;
+    }
+    int32_t decomposed[32];
+    int boundclass = 0;
+    utf8proc_ssize_t n = utf8proc_decompose_char(cp, decomposed, 32, UTF8PROC_DECOMPOSE | UTF8PROC_COMPAT, &boundclass);
+    if (n < 0 || n > 32) {  /* cannot happen with Unicode's decompositions (the longest is 18) */
+        decomposed[0] = cp;
+        n = 1;
+    }
+    int kept = 0;
+    for (utf8proc_ssize_t k = 0; k < n; k++) {
+        if (!is_mark(decomposed[k])) out[kept++] = decomposed[k];
+    }
+    return kept;
 }
 
 void normalize_chars(const char *s, size_t len, TextBuf *out) {
@@ -155,19 +188,10 @@ void normalize_chars(const char *s, size_t len, TextBuf *out) {
             i++;
             continue;
         }
-        int32_t cp;
+        int32_t cp, chars[32];
         i += (size_t)utf8_decode(s + i, &cp);
-        int32_t decomposed[32];
-        int boundclass = 0;
-        utf8proc_ssize_t n = utf8proc_decompose_char(cp, decomposed, 32, UTF8PROC_DECOMPOSE | UTF8PROC_COMPAT,
-                                                     &boundclass);
-        if (n < 0 || n > 32) {  /* cannot happen with Unicode's decompositions (the longest is 18) */
-            decomposed[0] = cp;
-            n = 1;
-        }
-        for (utf8proc_ssize_t k = 0; k < n; k++) {
-            if (!is_mark(decomposed[k])) append_lowercase(decomposed[k], out);
-        }
+        int n = decompose_strip(cp, chars);
+        for (int k = 0; k < n; k++) append_lowercase(chars[k], out);
     }
 }
 
@@ -178,6 +202,18 @@ static void append_char_mapped(const Charsmap *c, const char *s, int n, TextBuf 
     const char *r = trie_prefix(c, s, (size_t)n, &rn);
     if (r) textbuf_append(out, r, rn);
     else textbuf_append(out, s, (size_t)n);
+}
+
+/* Unassigned code points that Unicode's GraphemeBreakProperty.txt lists as
+ * Control (utf8proc classes them Other): a cluster always ends around them. */
+static int is_unassigned_control(int32_t cp) {
+    return cp == 0x2065 || (cp >= 0xfff0 && cp <= 0xfff8) || cp == 0xe0000 || (cp >= 0xe0002 && cp <= 0xe001f) ||
+           (cp >= 0xe0080 && cp <= 0xe00ff) || (cp >= 0xe01f0 && cp <= 0xe0fff);
+}
+
+static int grapheme_break(int32_t prev, int32_t next, utf8proc_int32_t *state) {
+    return is_unassigned_control(prev) || is_unassigned_control(next) ||
+           utf8proc_grapheme_break_stateful(prev, next, state);
 }
 
 /* As tokenizers' Precompiled normalizer: a grapheme cluster shorter than 6
@@ -202,7 +238,7 @@ void normalize_precompiled(const Charsmap *c, const char *s, size_t len, TextBuf
         while (end < len) {
             int32_t next;
             int n = utf8_decode(s + end, &next);
-            if (utf8proc_grapheme_break_stateful(cp, next, &state)) break;
+            if (grapheme_break(cp, next, &state)) break;
             cp = next;
             end += (size_t)n;
         }
