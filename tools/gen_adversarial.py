@@ -11,7 +11,9 @@ check_tokenizer.sh feeds the file to `albertc tokenize --jsonl` and to
 Hugging Face's engine (tools/hf_tokenize.js) and compares the ids.
 
 --sweep writes, instead, every Unicode scalar value alone and between letters
-("a<c>b"), 32 to a line (70,000 lines): the exhaustive per-character check.
+("a<c>b"), 32 to a line, then the first two planes in grapheme contexts
+(78,000 lines): the exhaustive per-character check. --pairs writes 4,000
+pairs of the adversarial texts ({"text", "text_pair"}).
 """
 import argparse
 import json
@@ -213,6 +215,15 @@ def texts():
     printable = [chr(c) for c in range(0x20, 0x7F)]
     out += [a + b for a in printable for b in printable]
     out += [f"x{chr(c)}y" for c in range(0x80, 0x250)]
+    # Whitespace of every kind around literal special tokens ([MASK] strips spaces on its left).
+    for w in SPACES[:45]:
+        for sp in ("[MASK]", "<pad>", "[CLS]", "<unk>"):
+            out += [f"a{w}{sp}", f"a{w}{w}{sp}b", f"{sp}{w}b", f"{w}{sp}{w}", f"{sp}{w}{sp}"]
+    # Viterbi ties and near-ties: random words over small alphabets of frequent pieces.
+    for alphabet in ("!?.", "!.", "ab!", "-'.,", "0123456789,", "1,", "aeiou", "thersn", "x!", "ing", "(-)",
+                     "\"'`", "£€$1,.", "ca rd"):
+        for _ in range(150):
+            out.append("".join(rng.choice(alphabet) for _ in range(rng.randint(1, 25))))
     # Random mixtures.
     pools = [ACCENTED, LIGATURES_AND_COMPAT, FULLWIDTH, CJK, EMOJI, COMBINING, CASING, SPACES, DIGITS, QUOTES,
              SPECIAL, TIES]
@@ -222,23 +233,43 @@ def texts():
 
 def sweep(per_line=32):
     """Every scalar value, per_line to a line, alone and between letters; the
-    words are space-separated, so each is tokenized on its own."""
+    words are space-separated, so each is tokenized on its own. Then the first
+    two planes again in grapheme contexts (the charsmap step works on grapheme
+    clusters): before U+200C (Extend) and after U+0600 (Prepend)."""
     chars = [chr(cp) for cp in range(0x110000) if not 0xD800 <= cp <= 0xDFFF]
     for i in range(0, len(chars), per_line):
         group = chars[i:i + per_line]
         yield " ".join(group)
         yield " ".join(f"a{c}b" for c in group)
+    chars = [c for c in chars if ord(c) < 0x20000]
+    for i in range(0, len(chars), per_line):
+        group = chars[i:i + per_line]
+        yield " ".join(f"{c}\u200c" for c in group)
+        yield " ".join(f"\u0600{c}" for c in group)
+
+
+def pairs(corpus, n=4000):
+    """n deterministic pairs of texts from corpus (a list of strings)."""
+    rng = random.Random(SEED + 1)
+    for _ in range(n):
+        yield rng.choice(corpus), rng.choice(corpus)
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", default="tests/data/adversarial.jsonl")
     ap.add_argument("--sweep", action="store_true", help="write the per-code-point sweep to stdout")
+    ap.add_argument("--pairs", action="store_true", help='write {"text", "text_pair"} lines to stdout')
     args = ap.parse_args()
     if args.sweep:
         out = sys.stdout
         for t in sweep():
             out.write(json.dumps({"text": t}) + "\n")
+        return
+    if args.pairs:
+        out = sys.stdout
+        for a, b in pairs(texts()):
+            out.write(json.dumps({"text": a, "text_pair": b}) + "\n")
         return
     with open(args.out, "w", encoding="utf-8") as f:
         for t in texts():

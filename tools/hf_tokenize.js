@@ -2,13 +2,15 @@
 // The token-id oracle: Hugging Face's tokenizers (the Rust engine behind
 // AlbertTokenizerFast, through its Node bindings) running tokenizer.json.
 //
-//   node tools/hf_tokenize.js [--tokenizer FILE] [--detail] < texts.jsonl > ids.jsonl
-//       one {"input_ids":[...],"attention_mask":[...]} per {"text": ...} line,
-//       the format of `albertc tokenize --jsonl`; --detail adds "tokens" and
+//   node tools/hf_tokenize.js [--tokenizer FILE] [--max-length N] [--detail] < texts.jsonl > ids.jsonl
+//       one {"input_ids":[...],"attention_mask":[...]} per {"text": ...} line
+//       (with "text_pair": the pair, and "token_type_ids"), the format of
+//       `albertc tokenize --jsonl`; --max-length N truncates to N ids
+//       (longest first, [CLS]/[SEP] included); --detail adds "tokens" and
 //       "normalized" (the normalizer's output) for reading differences.
 //   node tools/hf_tokenize.js [--tokenizer FILE] --compare GOT.jsonl [--show N] < texts.jsonl
 //       tokenizes the texts itself and compares with GOT (one line per text,
-//       e.g. albertc's output): prints the first N differences (text, expected
+//       e.g. albertc's output; token_type_ids are compared for pairs): prints the first N differences (text, expected
 //       and got ids, expected pieces) and "<passed> <failed>" as its last line;
 //       exits 1 when any line differs.
 //   node tools/hf_tokenize.js --lowercase   one line per code point whose
@@ -51,27 +53,41 @@ function tableMode(normalizer) {
   process.stdout.write(out.join('\n') + '\n');
 }
 
-function readTexts() {
+// Inputs for encodeBatch: a text, or [text, text_pair].
+function readInputs() {
   const lines = fs.readFileSync(0, 'utf8').split('\n');
   if (lines.length && lines[lines.length - 1] === '') lines.pop();
   return lines.map((line, i) => {
     try {
-      const text = JSON.parse(line).text;
-      if (typeof text !== 'string') throw new Error('no "text" string');
-      return text;
+      const row = JSON.parse(line);
+      if (typeof row.text !== 'string') throw new Error('no "text" string');
+      if (row.text_pair === undefined) return row.text;
+      if (typeof row.text_pair !== 'string') throw new Error('"text_pair" is not a string');
+      return [row.text, row.text_pair];
     } catch (e) {
       throw new Error(`stdin:${i + 1}: ${e.message}`);
     }
   });
 }
 
-async function encodeAll(tokenizer, texts) {
+// Single texts in batches; pairs one by one (the bindings' encodeBatch takes
+// strings only).
+async function encodeAll(tokenizer, inputs) {
   const encodings = [];
   const chunk = 2048;
-  for (let i = 0; i < texts.length; i += chunk) {
-    encodings.push(...(await tokenizer.encodeBatch(texts.slice(i, i + chunk))));
+  for (let i = 0; i < inputs.length; i += chunk) {
+    const part = inputs.slice(i, i + chunk);
+    if (part.some(Array.isArray)) {
+      for (const x of part) encodings.push(await (Array.isArray(x) ? tokenizer.encode(x[0], x[1]) : tokenizer.encode(x)));
+    } else {
+      encodings.push(...(await tokenizer.encodeBatch(part)));
+    }
   }
   return encodings;
+}
+
+function normalizedOf(normalizer, input) {
+  return Array.isArray(input) ? input.map((t) => normalizer.normalizeString(t)) : normalizer.normalizeString(input);
 }
 
 function sameArray(a, b) {
@@ -84,7 +100,9 @@ async function main() {
     return tableMode(tk.sequenceNormalizer([tk.nfkdNormalizer(), tk.stripAccentsNormalizer()]));
   }
   const tokenizer = tk.Tokenizer.fromFile(tokenizerPath);
-  const texts = readTexts();
+  const maxLength = Number(option('--max-length', '0'));
+  if (maxLength > 0) tokenizer.setTruncation(maxLength);
+  const texts = readInputs();
   const encodings = await encodeAll(tokenizer, texts);
   const gotPath = option('--compare', null);
 
@@ -93,9 +111,10 @@ async function main() {
     const normalizer = tokenizer.getNormalizer();
     const out = encodings.map((e, i) => {
       const row = { input_ids: e.getIds(), attention_mask: e.getAttentionMask() };
+      if (Array.isArray(texts[i])) row.token_type_ids = e.getTypeIds();
       if (detail) {
         row.tokens = e.getTokens();
-        row.normalized = normalizer.normalizeString(texts[i]);
+        row.normalized = normalizedOf(normalizer, texts[i]);
       }
       return JSON.stringify(row);
     });
@@ -115,18 +134,25 @@ async function main() {
     let row = null;
     try { row = JSON.parse(got[i]); } catch (err) { row = null; }
     const ids = e.getIds(), mask = e.getAttentionMask();
-    if (row && sameArray(ids, row.input_ids) && sameArray(mask, row.attention_mask)) {
+    const pair = Array.isArray(texts[i]);
+    const types = e.getTypeIds();
+    if (row && sameArray(ids, row.input_ids) && sameArray(mask, row.attention_mask) &&
+        (!pair || sameArray(types, row.token_type_ids))) {
       passed++;
       return;
     }
     failed++;
     if (failed > show) return;
-    console.log(`line ${i + 1}: text ${JSON.stringify(texts[i])}`);
-    console.log(`  normalized ${JSON.stringify(normalizer.normalizeString(texts[i]))}`);
+    console.log(`line ${i + 1}: ${pair ? 'pair' : 'text'} ${JSON.stringify(texts[i])}`);
+    console.log(`  normalized ${JSON.stringify(normalizedOf(normalizer, texts[i]))}`);
     console.log(`  expected   ${JSON.stringify(ids)}`);
     console.log(`  pieces     ${JSON.stringify(e.getTokens())}`);
     console.log(`  got        ${row ? JSON.stringify(row.input_ids) : JSON.stringify(got[i] === undefined ? null : got[i])}`);
     if (row && !sameArray(mask, row.attention_mask)) console.log(`  got mask   ${JSON.stringify(row.attention_mask)}`);
+    if (row && pair && !sameArray(types, row.token_type_ids)) {
+      console.log(`  types      ${JSON.stringify(types)}`);
+      console.log(`  got types  ${JSON.stringify(row.token_type_ids)}`);
+    }
   });
   console.log(`${passed} ${failed}`);
   process.exitCode = failed ? 1 : 0;

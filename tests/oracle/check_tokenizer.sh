@@ -3,7 +3,10 @@
 # core via npm `tokenizers`, tools/hf_tokenize.js, running tokenizer.json) on
 #   - every Banking77 text (train + test: 13,083),
 #   - tests/data/adversarial.jsonl (tools/gen_adversarial.py),
-#   - every Unicode scalar value alone and between letters (gen_adversarial.py --sweep).
+#   - every Unicode scalar value alone, between letters and in grapheme
+#     contexts (gen_adversarial.py --sweep),
+#   - 4,000 pairs of adversarial texts (--pairs: [CLS] a [SEP] b [SEP], type ids),
+#   - Banking77, adversarial and pairs again truncated (--max-length 16, 12, 20).
 # Prints the first differences of each corpus and, last, exactly
 # "tokenizer-oracle: N passed, N failed"; exits 1 when any text differs.
 # Needs: node, `npm ci --prefix tools`, $ALBERTC (default build/albertc), $PYTHON.
@@ -28,26 +31,35 @@ trap 'rm -rf "$tmp"' EXIT INT TERM
 cat "$DATA/train.jsonl" "$DATA/test.jsonl" > "$tmp/banking77.jsonl" || fail_setup "cannot read $DATA"
 cp tests/data/adversarial.jsonl "$tmp/adversarial.jsonl" || fail_setup "cannot read tests/data/adversarial.jsonl"
 "$PYTHON" tools/gen_adversarial.py --sweep > "$tmp/sweep.jsonl" || fail_setup "gen_adversarial.py --sweep failed"
+"$PYTHON" tools/gen_adversarial.py --pairs > "$tmp/pairs.jsonl" || fail_setup "gen_adversarial.py --pairs failed"
 
 passed=0
 failed=0
-for corpus in banking77 adversarial sweep; do
-    in="$tmp/$corpus.jsonl"
-    "$ALBERTC" tokenize --model "$MODEL" --jsonl < "$in" > "$tmp/$corpus.got" 2> "$tmp/$corpus.err"
+# check NAME INPUT MAX_LENGTH: one corpus through both, counts added to the totals.
+check() {
+    name=$1 in=$2 max=$3
+    "$ALBERTC" tokenize --model "$MODEL" --jsonl --max-length "$max" < "$in" > "$tmp/$name.got" 2> "$tmp/$name.err"
     rc=$?
-    node tools/hf_tokenize.js --compare "$tmp/$corpus.got" --show "$SHOW" < "$in" > "$tmp/$corpus.cmp"
-    counts=$(tail -n 1 "$tmp/$corpus.cmp")
+    node tools/hf_tokenize.js --max-length "$max" --compare "$tmp/$name.got" --show "$SHOW" < "$in" > "$tmp/$name.cmp"
+    counts=$(tail -n 1 "$tmp/$name.cmp")
     p=${counts% *}
     f=${counts#* }
-    case "$p$f" in *[!0-9]*|"") fail_setup "$corpus: hf_tokenize.js failed: $counts" ;; esac
+    case "$p$f" in *[!0-9]*|"") fail_setup "$name: hf_tokenize.js failed: $counts" ;; esac
     if [ "$rc" -ne 0 ]; then
-        echo "$corpus: albertc tokenize exited $rc: $(head -c 300 "$tmp/$corpus.err")"
+        echo "$name: albertc tokenize exited $rc: $(head -c 300 "$tmp/$name.err")"
         [ "$f" -eq 0 ] && f=1
     fi
-    echo "$corpus: $p passed, $f failed"
-    if [ "$f" -ne 0 ]; then sed '$d' "$tmp/$corpus.cmp"; fi
+    echo "$name: $p passed, $f failed"
+    if [ "$f" -ne 0 ]; then sed '$d' "$tmp/$name.cmp"; fi
     passed=$((passed + p))
     failed=$((failed + f))
-done
+}
+check banking77 "$tmp/banking77.jsonl" 0
+check adversarial "$tmp/adversarial.jsonl" 0
+check sweep "$tmp/sweep.jsonl" 0
+check pairs "$tmp/pairs.jsonl" 0
+check banking77-max16 "$tmp/banking77.jsonl" 16
+check adversarial-max12 "$tmp/adversarial.jsonl" 12
+check pairs-max20 "$tmp/pairs.jsonl" 20
 echo "tokenizer-oracle: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
