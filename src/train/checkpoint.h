@@ -48,7 +48,7 @@ typedef struct {
     long epoch;           /* epoch in progress (1-based, as the reference names files) */
     long epoch_position;  /* batches of `epoch` already consumed */
     int final;            /* 1 for the end-of-training save */
-    char *dtype;          /* "float32" or "bfloat16" */
+    char *dtype;          /* "float32" or "bfloat16": filled on load (saving writes the head's) */
     char *metrics_json;   /* {"val/loss": 1.2, "val/accuracy": 0.7, "train/loss": ...} */
     char *label_names_json; /* ["activate_my_card", ...] */
     char *config_json;    /* the run's resolved configuration */
@@ -69,7 +69,7 @@ int checkpoint_save(const char *path, const Head *h, const AdamW *opt, const Che
  * head_create_from_file to size a head from the file), into opt when not NULL
  * (error if the file has no optimizer state; opt must have h->n_params
  * entries), and meta when not NULL. Any missing/invalid field is an error
- * naming the file. */
+ * naming the file; h and opt may then hold part of the file. */
 int checkpoint_load(const char *path, Head *h, AdamW *opt, CheckpointMeta *meta, AlbError *err);
 /* Only the metadata (cheap: header only). */
 int checkpoint_read_meta(const char *path, CheckpointMeta *meta, AlbError *err);
