@@ -1,0 +1,472 @@
+/* The ALBERT tokenizer against answers of Hugging Face's AlbertTokenizerFast
+ * (the Rust engine through npm `tokenizers`, running tokenizer.json), the
+ * reader of spiece.model on malformed files, and albertc tokenize.
+ * The expected ids below were produced by that engine; tests/oracle/ checks
+ * whole corpora the same way. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <utf8proc.h>
+
+#include "testutil.h"
+#include "tokenizer/normalize.h"
+#include "tokenizer/tokenizer.h"
+
+static AlbertTokenizer *tok;
+static TokenIds ids;
+
+static const char *spiece(void) { return test_shared_path("models/albert-base-v2/spiece.model"); }
+
+static void load_real(void) {
+    AlbError err;
+    cr_assert_eq(tokenizer_load(&tok, spiece(), &err), 0, "%s", err.msg);
+}
+
+static void teardown(void) {
+    tokenizer_free(tok);
+    tok = NULL;
+    token_ids_free(&ids);
+}
+
+/* ids as "2 10975 126 3" */
+static char *joined(const TokenIds *t) {
+    static char buf[1 << 16];
+    size_t o = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < t->n && o < sizeof buf - 16; i++) o += (size_t)sprintf(buf + o, i ? " %d" : "%d", t->ids[i]);
+    return buf;
+}
+
+static void expect_bytes(const char *text, size_t len, const char *want) {
+    tokenizer_encode(tok, text, len, 0, &ids);
+    cr_expect_str_eq(joined(&ids), want, "text \"%s\"", text);
+}
+
+static void expect(const char *text, const char *want) { expect_bytes(text, strlen(text), want); }
+
+static void expect_pieces(const char *text, const char *want) {
+    tokenizer_encode(tok, text, strlen(text), 0, &ids);
+    char buf[4096] = "";
+    for (int i = 0; i < ids.n; i++) {
+        if (i) strcat(buf, " ");
+        strcat(buf, tokenizer_piece(tok, ids.ids[i]));
+    }
+    cr_expect_str_eq(buf, want, "text \"%s\"", text);
+}
+
+TestSuite(tokenizer, .init = load_real, .fini = teardown, .timeout = 60);
+
+Test(tokenizer, reference_answers) {
+    expect("Hello World", "2 10975 126 3");
+    expect("How are you doing?", "2 184 50 42 845 60 3");
+    expect("Hello, how are you?", "2 10975 15 184 50 42 60 3");
+    expect("生活的真谛是", "2 13 1 3");
+}
+
+Test(tokenizer, model_facts) {
+    cr_expect_eq(tokenizer_vocab_size(tok), 30000);
+    cr_expect_eq(tokenizer_cls_id(tok), 2);
+    cr_expect_eq(tokenizer_sep_id(tok), 3);
+    cr_expect_eq(tokenizer_pad_id(tok), 0);
+    cr_expect_str_eq(tokenizer_piece(tok, 13), "\xe2\x96\x81");
+    cr_expect_str_eq(tokenizer_piece(tok, 4), "[MASK]");
+    cr_expect_null(tokenizer_piece(tok, 30000));
+    cr_expect_null(tokenizer_piece(tok, -1));
+    cr_expect_eq(strlen(tokenizer_hash(tok)), 16);
+    AlbertTokenizer *again;
+    AlbError err;
+    cr_assert_eq(tokenizer_load(&again, spiece(), &err), 0, "%s", err.msg);
+    cr_expect_str_eq(tokenizer_hash(again), tokenizer_hash(tok));
+    tokenizer_free(again);
+}
+
+/* Fast scores paths in double, first candidate wins ties; slow gives "▁card !!! !!". */
+Test(tokenizer, viterbi_tie_as_fast) {
+    expect_pieces("CARD!!!!!", "[CLS] \xe2\x96\x81" "card !! !!! [SEP]");
+    expect("CARD!!!!!", "2 2056 19015 28116 3");
+}
+
+Test(tokenizer, special_tokens_case_sensitive) {
+    expect("<pad>", "2 0 3");
+    expect("<PAD>", "2 13 0 3");  /* lower-cased to the vocabulary piece "<pad>" after "▁" */
+    expect("[CLS]<unk><UNK>x", "2 2 1 13 1 396 3");
+}
+
+Test(tokenizer, mask_strips_whitespace_on_its_left) {
+    expect("a [MASK] b", "2 21 4 334 3");
+    expect("a\xe3\x80\x80 [MASK]", "2 21 4 3");
+    expect("[MASK]  [MASK]x", "2 4 4 993 3");
+}
+
+Test(tokenizer, digit_comma_pieces_split) {
+    expect_pieces("I paid 13, then 1,000,000.",
+                  "[CLS] \xe2\x96\x81i \xe2\x96\x81paid \xe2\x96\x81" "13 , \xe2\x96\x81then \xe2\x96\x81" "1 ,000,000 . [SEP]");
+    expect("I paid 13, then 1,000,000.", "2 31 2192 539 15 94 137 11623 9 3");
+}
+
+Test(tokenizer, normalization) {
+    expect("``hi'' \xe2\x96\x81x", "2 13 7 1822 7 993 3");
+    expect("caf\xc3\xa9 \xc4\xb0stanbul \xef\xac\x81ne \xe2\x91\xa0", "2 6241 10617 1123 137 3");
+}
+
+Test(tokenizer, empty_and_whitespace) {
+    expect("", "2 3");
+    expect(" \t\n ", "2 3");
+}
+
+Test(tokenizer, invalid_utf8_and_nul) {
+    expect("a\xef\xbf\xbd" "b", "2 21 334 3");  /* U+FFFD maps to a space in the charsmap */
+    expect("a\xff" "b", "2 21 334 3");
+    expect("a\xe2\x82" "b", "2 21 334 3");
+    expect_bytes("a\0b", 3, "2 21 1 220 3");
+    const char junk[] = "\xc0\x80\xed\xa0\x80\xf4\x90\x80\x80\xf8\xfe";
+    expect_bytes(junk, sizeof junk - 1, "2 3");
+}
+
+Test(tokenizer, one_megabyte) {
+    size_t n = 1 << 20;
+    char *text = malloc(n);
+    /* one 1 MB word: the Viterbi pass stays linear */
+    memset(text, 'a', n);
+    tokenizer_encode(tok, text, n, 0, &ids);
+    cr_expect_gt(ids.n, 2);
+    cr_expect_eq(ids.ids[0], 2);
+    cr_expect_eq(ids.ids[ids.n - 1], 3);
+    /* 1 MB of "hello ": one piece per word */
+    for (size_t i = 0; i < n; i++) text[i] = "hello "[i % 6];
+    tokenizer_encode(tok, text, n, 0, &ids);
+    cr_expect_eq(ids.n, 2 + (int)((n + 5) / 6));
+    cr_expect_eq(ids.ids[1], 10975);
+    /* 1 MB of arbitrary bytes: no crash, well-formed output */
+    uint32_t x = 12345;
+    for (size_t i = 0; i < n; i++) {
+        x = x * 1103515245u + 12345u;
+        text[i] = (char)(x >> 16);
+    }
+    tokenizer_encode(tok, text, n, 0, &ids);
+    cr_expect_eq(ids.ids[0], 2);
+    for (int i = 0; i < ids.n; i++) cr_assert(ids.ids[i] >= 0 && ids.ids[i] < 30000);
+    free(text);
+}
+
+Test(tokenizer, truncation_single) {
+    const char *a = "the quick brown fox jumps over the lazy dog";
+    tokenizer_encode(tok, a, strlen(a), 5, &ids);
+    cr_expect_str_eq(joined(&ids), "2 14 2231 886 3");
+    tokenizer_encode(tok, a, strlen(a), 10, &ids);
+    cr_expect_str_eq(joined(&ids), "2 14 2231 886 2385 17659 84 14 16792 3");
+    tokenizer_encode(tok, a, strlen(a), 100, &ids);
+    cr_expect_str_eq(joined(&ids), "2 14 2231 886 2385 17659 84 14 16792 1952 3");
+    tokenizer_encode(tok, a, strlen(a), 1, &ids);
+    cr_expect_str_eq(joined(&ids), "2 3");
+}
+
+Test(tokenizer, pair_longest_first) {
+    const char *a = "the quick brown fox jumps over the lazy dog", *b = "hello world how are you";
+    static const struct {
+        int max;
+        const char *ab, *ab_types, *ba;
+    } cases[] = {
+        {5, "2 14 3 10975 3", "0 0 0 1 1", "2 10975 3 14 3"},
+        {8, "2 14 2231 886 3 10975 126 3", "0 0 0 0 0 1 1 1", "2 10975 126 3 14 2231 886 3"},
+        {10, "2 14 2231 886 2385 3 10975 126 184 3", "0 0 0 0 0 0 1 1 1 1", "2 10975 126 184 3 14 2231 886 2385 3"},
+        {12, "2 14 2231 886 2385 17659 3 10975 126 184 50 3", NULL, "2 10975 126 184 50 3 14 2231 886 2385 17659 3"},
+        {15, "2 14 2231 886 2385 17659 84 14 3 10975 126 184 50 42 3", NULL,
+         "2 10975 126 184 50 42 3 14 2231 886 2385 17659 84 14 3"},
+        {100, "2 14 2231 886 2385 17659 84 14 16792 1952 3 10975 126 184 50 42 3", "0 0 0 0 0 0 0 0 0 0 0 1 1 1 1 1 1",
+         "2 10975 126 184 50 42 3 14 2231 886 2385 17659 84 14 16792 1952 3"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        tokenizer_encode_pair(tok, a, strlen(a), b, strlen(b), cases[i].max, &ids);
+        cr_expect_str_eq(joined(&ids), cases[i].ab, "max_length %d", cases[i].max);
+        if (cases[i].ab_types) {
+            TokenIds types = {ids.type_ids, NULL, ids.n, 0};
+            cr_expect_str_eq(joined(&types), cases[i].ab_types, "max_length %d", cases[i].max);
+        }
+        tokenizer_encode_pair(tok, b, strlen(b), a, strlen(a), cases[i].max, &ids);
+        cr_expect_str_eq(joined(&ids), cases[i].ba, "max_length %d (swapped)", cases[i].max);
+    }
+}
+
+Test(tokenizer, decode) {
+    static const int32_t hello[] = {2, 10975, 126, 3}, odd[] = {13, 1, 10975, 4, 99999};
+    char *s = tokenizer_decode(tok, hello, 4, 1);
+    cr_expect_str_eq(s, "hello world");
+    free(s);
+    s = tokenizer_decode(tok, hello, 4, 0);
+    cr_expect_str_eq(s, "[CLS] hello world[SEP]");
+    free(s);
+    s = tokenizer_decode(tok, odd, 5, 1);
+    cr_expect_str_eq(s, " hello");
+    free(s);
+    s = tokenizer_decode(tok, odd, 5, 0);
+    cr_expect_str_eq(s, "<unk> hello[MASK]");
+    free(s);
+    s = tokenizer_decode(tok, odd, 0, 0);
+    cr_expect_str_eq(s, "");
+    free(s);
+}
+
+/* normalize.c applies NFKD per character without canonical reordering; that
+ * is exact only if every character with a combining class is a mark
+ * (StripAccents deletes marks right after). */
+Test(tokenizer, combining_class_implies_mark) {
+    for (int32_t cp = 0; cp < 0x110000; cp++) {
+        const utf8proc_property_t *p = utf8proc_get_property(cp);
+        if (!p->combining_class) continue;
+        cr_assert(p->category == UTF8PROC_CATEGORY_MN || p->category == UTF8PROC_CATEGORY_MC ||
+                      p->category == UTF8PROC_CATEGORY_ME,
+                  "U+%04X", cp);
+    }
+}
+
+Test(tokenizer, lowercase_and_strip_fixes) {
+    TextBuf out = {0};
+    normalize_chars("\xc4\xb0", 2, &out);  /* U+0130 -> i, its dot stripped by NFKD first */
+    cr_expect_str_eq(out.data, "i");
+    out.len = 0;
+    normalize_chars("\xea\x9f\x8b", 3, &out);  /* U+A7CB (Unicode 16) -> U+0264 as Rust lower-cases */
+    cr_expect_str_eq(out.data, "\xc9\xa4");
+    out.len = 0;
+    normalize_chars("\xdf\xbd", 2, &out);  /* U+07FD: not a mark in the engine's older tables */
+    cr_expect_str_eq(out.data, "\xdf\xbd");
+    textbuf_free(&out);
+}
+
+/* ---- synthetic models: a protobuf writer for the few fields we need ---- */
+
+typedef struct {
+    uint8_t b[8192];
+    size_t n;
+} Pb;
+
+static void pb_varint(Pb *p, uint64_t v) {
+    do {
+        p->b[p->n++] = (uint8_t)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
+        v >>= 7;
+    } while (v);
+}
+static void pb_key(Pb *p, int field, int wire) { pb_varint(p, (uint64_t)field << 3 | (uint64_t)wire); }
+static void pb_bytes(Pb *p, int field, const void *s, size_t n) {
+    pb_key(p, field, 2);
+    pb_varint(p, n);
+    memcpy(p->b + p->n, s, n);
+    p->n += n;
+}
+static void pb_piece(Pb *p, const char *text, float score, int type) {
+    Pb m = {.n = 0};
+    pb_bytes(&m, 1, text, strlen(text));
+    pb_key(&m, 2, 5);
+    memcpy(m.b + m.n, &score, 4);
+    m.n += 4;
+    pb_key(&m, 3, 0);
+    pb_varint(&m, (uint64_t)type);
+    pb_bytes(p, 1, m.b, m.n);
+}
+
+typedef struct {
+    const char *text;
+    float score;
+} SynthPiece;
+
+/* pieces, then trainer_spec {model_type, unk_id, byte_fallback}; no charsmap */
+static char *write_model(const char *dir, const SynthPiece *pieces, int n, int model_type, int byte_fallback,
+                         const Pb *extra) {
+    Pb p = {.n = 0}, t = {.n = 0};
+    for (int i = 0; i < n; i++) pb_piece(&p, pieces[i].text, pieces[i].score, i < 3 ? 3 : 1);
+    pb_key(&t, 3, 0), pb_varint(&t, (uint64_t)model_type);
+    pb_key(&t, 35, 0), pb_varint(&t, (uint64_t)byte_fallback);
+    pb_key(&t, 40, 0), pb_varint(&t, 0);
+    pb_key(&t, 42, 0), pb_varint(&t, (uint64_t)-1);  /* negative int32: 10 bytes */
+    pb_bytes(&p, 2, t.b, t.n);
+    if (extra) memcpy(p.b + p.n, extra->b, extra->n), p.n += extra->n;
+    char *path = malloc(strlen(dir) + 32);
+    sprintf(path, "%s/spiece.model", dir);
+    test_write_file(path, p.b, p.n);
+    return path;
+}
+
+static const SynthPiece small_vocab[] = {
+    {"<unk>", 0}, {"[CLS]", 0}, {"[SEP]", 0}, {"\xe2\x96\x81", -1}, {"\xe2\x96\x81" "ab", -2}, {"\xe2\x96\x81" "a", -1},
+    {"b", -1}, {"<0x78>", -5}, {"\xe2\x96\x81" "7,", -1}, {"\xe2\x96\x81" "7", -3}, {",", -3},
+};
+
+static AlbertTokenizer *load_synth(const char *dir, int byte_fallback) {
+    char *path = write_model(dir, small_vocab, sizeof small_vocab / sizeof small_vocab[0], 1, byte_fallback, NULL);
+    AlbertTokenizer *t;
+    AlbError err;
+    cr_assert_eq(tokenizer_load(&t, path, &err), 0, "%s", err.msg);
+    free(path);
+    return t;
+}
+
+Test(tokenizer, synthetic_model_viterbi) {
+    char *dir = test_mkdtemp();
+    tokenizer_free(tok);
+    tok = load_synth(dir, 0);
+    cr_expect_eq(tokenizer_vocab_size(tok), 11);
+    /* "▁ab" (-2) ties "▁a" "b" (-1 -1): the first candidate, "▁ab", stays */
+    expect("ab", "1 4 2");
+    /* no pieces for x, y, z: one fused <unk> after "▁" */
+    expect("xyz", "1 3 0 2");
+    expect("AB xYz b", "1 4 3 0 3 6 2");
+    /* "▁7," (-1) loses 100 as a digit-comma piece: "▁7" "," (-6) wins */
+    expect("7,", "1 9 10 2");
+    test_rmtree(dir);
+    free(dir);
+}
+
+Test(tokenizer, synthetic_model_byte_fallback) {
+    char *dir = test_mkdtemp();
+    tokenizer_free(tok);
+    tok = load_synth(dir, 1);
+    expect("x", "1 3 7 2");   /* <0x78> */
+    expect("xy", "1 3 0 2");  /* no <0x79>: <unk> */
+    test_rmtree(dir);
+    free(dir);
+}
+
+static void expect_load_error(const char *path, const char *needle) {
+    AlbertTokenizer *t = NULL;
+    AlbError err = {{0}};
+    cr_expect_eq(tokenizer_load(&t, path, &err), -1, "%s loaded", path);
+    cr_expect_null(t);
+    cr_expect(strstr(err.msg, path) != NULL, "message does not name the file: %s", err.msg);
+    cr_expect(strstr(err.msg, needle) != NULL, "message lacks \"%s\": %s", needle, err.msg);
+}
+
+Test(tokenizer, rejects_bpe_and_missing_pieces) {
+    char *dir = test_mkdtemp();
+    char *path = write_model(dir, small_vocab, 11, 2, 0, NULL);
+    expect_load_error(path, "BPE");
+    free(path);
+    path = write_model(dir, small_vocab, 1, 1, 0, NULL);
+    expect_load_error(path, "[CLS]");
+    free(path);
+    path = write_model(dir, small_vocab, 0, 1, 0, NULL);
+    expect_load_error(path, "no pieces");
+    free(path);
+    test_rmtree(dir);
+    free(dir);
+}
+
+Test(tokenizer, skips_unknown_fields_of_every_wire_type) {
+    char *dir = test_mkdtemp();
+    Pb extra = {.n = 0};
+    pb_key(&extra, 9, 0), pb_varint(&extra, 300);
+    pb_key(&extra, 10, 1), memset(extra.b + extra.n, 7, 8), extra.n += 8;
+    pb_key(&extra, 11, 5), memset(extra.b + extra.n, 7, 4), extra.n += 4;
+    pb_bytes(&extra, 12, "zz", 2);
+    pb_key(&extra, 13, 3), pb_key(&extra, 1, 0), pb_varint(&extra, 1), pb_key(&extra, 13, 4);
+    char *path = write_model(dir, small_vocab, 11, 1, 0, &extra);
+    AlbertTokenizer *t;
+    AlbError err;
+    cr_expect_eq(tokenizer_load(&t, path, &err), 0, "%s", err.msg);
+    tokenizer_free(t);
+    free(path);
+    /* wire type 7 does not exist; a group must end with its own field number */
+    Pb bad = {.n = 0};
+    pb_key(&bad, 9, 7);
+    path = write_model(dir, small_vocab, 11, 1, 0, &bad);
+    expect_load_error(path, "wire type");
+    free(path);
+    bad.n = 0;
+    pb_key(&bad, 13, 3), pb_key(&bad, 14, 4);
+    path = write_model(dir, small_vocab, 11, 1, 0, &bad);
+    expect_load_error(path, "group");
+    free(path);
+    test_rmtree(dir);
+    free(dir);
+}
+
+Test(tokenizer, rejects_truncated_and_garbage_files) {
+    char *data;
+    size_t len;
+    AlbError err;
+    FILE *fp = fopen(spiece(), "rb");
+    cr_assert(fp);
+    fseek(fp, 0, SEEK_END);
+    len = (size_t)ftell(fp);
+    fseek(fp, 0, SEEK_SET);
+    data = malloc(len);
+    cr_assert_eq(fread(data, 1, len, fp), len);
+    fclose(fp);
+    char *dir = test_mkdtemp();
+    char path[4200];
+    snprintf(path, sizeof path, "%s/spiece.model", dir);
+    /* cut inside the normalizer_spec (the last field) */
+    test_write_file(path, data, len - 10);
+    expect_load_error(path, "truncated");
+    /* cut inside the first piece */
+    test_write_file(path, data, 5);
+    expect_load_error(path, "truncated");
+    /* any prefix fails cleanly or loads (a cut between pieces is a valid, smaller model) */
+    for (size_t cut = 0; cut < len; cut += 7919) {
+        test_write_file(path, data, cut);
+        AlbertTokenizer *t = NULL;
+        if (tokenizer_load(&t, path, &err) == 0) tokenizer_free(t);
+        else cr_expect(strstr(err.msg, path) != NULL, "%s", err.msg);
+    }
+    test_write_file(path, "\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff", 11);
+    expect_load_error(path, "varint");
+    expect_load_error("/nonexistent/spiece.model", "/nonexistent/spiece.model");
+    free(data);
+    test_rmtree(dir);
+    free(dir);
+}
+
+/* ---- albertc tokenize ---- */
+
+static int run_cli(const char *args, const char *input, char **out, char **err) {
+    char cmd[8192];
+    snprintf(cmd, sizeof cmd, "printf '%s' | %s tokenize %s", input, test_albertc(), args);
+    return test_run(cmd, out, err);
+}
+
+Test(tokenizer, cli_lines) {
+    char *out, *err, args[4200];
+    snprintf(args, sizeof args, "--model %s", spiece());
+    cr_assert_eq(run_cli(args, "Hello World\\r\\nHow are you doing?\\n\\nCARD!!!!!", &out, &err), 0, "%s", err);
+    cr_expect_str_eq(out, "2 10975 126 3\n2 184 50 42 845 60 3\n2 3\n2 2056 19015 28116 3\n");
+    free(out), free(err);
+    snprintf(args, sizeof args, "--model %s --pieces --max-length 4", test_shared_path("models/albert-base-v2"));
+    cr_assert_eq(run_cli(args, "How are you doing?\\n", &out, &err), 0, "%s", err);
+    cr_expect_str_eq(out, "[CLS] \xe2\x96\x81how \xe2\x96\x81" "are [SEP]\n");
+    free(out), free(err);
+    snprintf(args, sizeof args, "--model %s --text 'Hello World'", spiece());
+    cr_assert_eq(run_cli(args, "", &out, &err), 0, "%s", err);
+    cr_expect_str_eq(out, "2 10975 126 3\n");
+    free(out), free(err);
+}
+
+Test(tokenizer, cli_jsonl) {
+    char *out, *err, args[4200];
+    snprintf(args, sizeof args, "--model %s --jsonl", spiece());
+    cr_assert_eq(run_cli(args, "{\"text\": \"Hello World\"}\\n{\"text\": \"a\\\\u0000b\", \"text_pair\": \"x\"}\\n", &out, &err),
+                 0, "%s", err);
+    cr_expect_str_eq(out,
+                     "{\"input_ids\": [2, 10975, 126, 3], \"attention_mask\": [1, 1, 1, 1]}\n"
+                     "{\"input_ids\": [2, 21, 1, 220, 3, 993, 3], \"token_type_ids\": [0, 0, 0, 0, 0, 1, 1], "
+                     "\"attention_mask\": [1, 1, 1, 1, 1, 1, 1]}\n");
+    free(out), free(err);
+    cr_expect_eq(run_cli(args, "{\"text\": \"ok\"}\\n{\"text\": 3}\\n", &out, &err), 1);
+    cr_expect(strstr(err, "stdin:2:") != NULL, "%s", err);
+    free(out), free(err);
+    cr_expect_eq(run_cli(args, "{\"text\": \"ok\"}\\nnot json\\n", &out, &err), 1);
+    cr_expect(strstr(err, "stdin:2: invalid JSON") != NULL, "%s", err);
+    free(out), free(err);
+}
+
+Test(tokenizer, cli_errors) {
+    char *out, *err;
+    cr_expect_eq(run_cli("--model /nonexistent/spiece.model.d", "", &out, &err), 2);
+    cr_expect(strstr(err, "albertc tokenize: ") != NULL, "%s", err);
+    free(out), free(err);
+    cr_expect_eq(run_cli("", "", &out, &err), 2);
+    cr_expect(strstr(err, "--model") != NULL, "%s", err);
+    free(out), free(err);
+    cr_expect_eq(run_cli("--help", "", &out, &err), 0);
+    cr_expect(strstr(out, "Usage: albertc tokenize") != NULL, "%s", out);
+    free(out), free(err);
+}
