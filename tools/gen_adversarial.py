@@ -181,6 +181,68 @@ RANDOM_RANGES = [(0x20, 0x7E), (0xA0, 0x24F), (0x250, 0x36F), (0x370, 0x52F), (0
                  (0x20000, 0x2A6DF), (0xE0000, 0xE01EF), (0xF0000, 0xF00FF), (0x10FF00, 0x10FFFF)]
 
 
+def engine_score(x):
+    """The double Hugging Face's engine holds for a score x written to
+    tokenizer.json: serde_json (without float_roundtrip) parses the shortest
+    decimal as (double)significand / 10^k, two roundings, 1 ulp off x for
+    about a quarter of the pieces."""
+    text = repr(abs(x))
+    mantissa, _, exp = text.partition("e")
+    whole, _, frac = mantissa.partition(".")
+    e10 = (int(exp) if exp else 0) - len(frac)
+    value = float(int(whole + frac))
+    value = value * float(f"1e{e10}") if e10 >= 0 else value / float(f"1e{-e10}")
+    return -value if x < 0 else value
+
+
+def viterbi(word, scores, max_len):
+    """tokenizers' Unigram encode_optimized (first candidate wins ties); pieces only, no <unk> fusing."""
+    n = len(word)
+    best = [(0.0, -1)] + [None] * n
+    for start in range(n):
+        if best[start] is None:
+            continue
+        here = best[start][0]
+        for end in range(start + 1, min(n, start + max_len) + 1):
+            s = scores.get(word[start:end])
+            if s is not None and (best[end] is None or s + here > best[end][0]):
+                best[end] = (s + here, start)
+    if best[n] is None:
+        return None
+    cuts, end = [], n
+    while end > 0:
+        cuts.append(end)
+        end = best[end][1]
+    return cuts
+
+
+def near_ties(rng, want=60, tries=200000):
+    """Words whose segmentation flips between the pieces' exact float scores and
+    the engine's (engine_score): random short punctuation pieces around a run
+    like "+++" (fast "++ +" or "+ ++", decided by the last bit of a double sum)."""
+    import os
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "models",
+                        "albert-base-v2", "tokenizer.json")
+    with open(path, encoding="utf-8") as f:
+        vocab = json.load(f)["model"]["vocab"]
+    exact = {p: s for p, s in vocab}
+    engine = {p: engine_score(s) for p, s in vocab}
+    max_len = max(len(p) for p in exact)
+    pool = sorted(p.replace("\u2581", "") for p in exact if 0 < len(p.replace("\u2581", "")) <= 3
+                  and not any(c.isalnum() for c in p))
+    runs = [c * n for c in sorted(set("".join(pool))) for n in range(3, 7) if c in exact and c * 2 in exact]
+    found = []
+    for _ in range(tries):
+        word = ("".join(rng.choice(pool) for _ in range(rng.randint(0, 10))) + rng.choice(runs) +
+                "".join(rng.choice(pool) for _ in range(rng.randint(0, 3))))
+        w = "\u2581" + word
+        if viterbi(w, exact, max_len) != viterbi(w, engine, max_len):
+            found.append(word)
+            if len(found) == want:
+                break
+    return found
+
+
 def random_char(rng):
     lo, hi = rng.choice(RANDOM_RANGES)
     cp = rng.randint(lo, hi)
@@ -224,6 +286,10 @@ def texts():
                      "\"'`", "£€$1,.", "ca rd"):
         for _ in range(150):
             out.append("".join(rng.choice(alphabet) for _ in range(rng.randint(1, 25))))
+    # Segmentations decided by the last bit of a double sum (see engine_score).
+    out += ["+++", ".+$?+*+++: &($//", "((***+(?'+++()\u2013://", "**$\u20ac\u2013***+++ ,%\u20ac?'$[](];\u20ac $+$$$]:&) #",
+            "**)+&***+++ +*$(*[]!'\"];", "/!!!!%[(* =-?'++%+++[]?'[+( &'++[]]; \u2013"]
+    out += near_ties(random.Random(SEED + 2))
     # Random mixtures.
     pools = [ACCENTED, LIGATURES_AND_COMPAT, FULLWIDTH, CJK, EMOJI, COMBINING, CASING, SPACES, DIGITS, QUOTES,
              SPECIAL, TIES]
@@ -260,7 +326,16 @@ def main():
     ap.add_argument("--out", default="tests/data/adversarial.jsonl")
     ap.add_argument("--sweep", action="store_true", help="write the per-code-point sweep to stdout")
     ap.add_argument("--pairs", action="store_true", help='write {"text", "text_pair"} lines to stdout')
+    ap.add_argument("--random", type=int, metavar="N", help="write N random mixtures to stdout (long runs by hand)")
+    ap.add_argument("--seed", type=int, default=SEED, help="seed for --random")
     args = ap.parse_args()
+    if args.random:
+        rng = random.Random(args.seed)
+        pools = [ACCENTED, LIGATURES_AND_COMPAT, FULLWIDTH, CJK, EMOJI, COMBINING, CASING, SPACES, DIGITS, QUOTES,
+                 SPECIAL, TIES]
+        for _ in range(args.random):
+            sys.stdout.write(json.dumps({"text": random_mixture(rng, pools)}) + "\n")
+        return
     if args.sweep:
         out = sys.stdout
         for t in sweep():
