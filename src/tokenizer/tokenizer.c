@@ -209,22 +209,26 @@ static int setup(AlbertTokenizer *t, const char *path, AlbError *err) {
     return 0;
 }
 
-int tokenizer_load(AlbertTokenizer **out, const char *spiece_path, AlbError *err) {
+int tokenizer_load_buffer(AlbertTokenizer **out, const void *data, size_t len, const char *name, AlbError *err) {
     *out = NULL;
-    char *data = NULL;
-    size_t len = 0;
-    if (alb_read_file(spiece_path, &data, &len, err)) return -1;
     AlbertTokenizer *t = alb_xcalloc(1, sizeof *t);
     snprintf(t->hash, sizeof t->hash, "%016llx", (unsigned long long)XXH3_64bits(data, len));
-    int rc = spm_parse(&t->spm, (const uint8_t *)data, len, spiece_path, err);
-    free(data);
-    if (rc == 0) rc = setup(t, spiece_path, err);
-    if (rc) {
+    if (spm_parse(&t->spm, data, len, name, err) || setup(t, name, err)) {
         tokenizer_free(t);
         return -1;
     }
     *out = t;
     return 0;
+}
+
+int tokenizer_load(AlbertTokenizer **out, const char *spiece_path, AlbError *err) {
+    *out = NULL;
+    char *data = NULL;
+    size_t len = 0;
+    if (alb_read_file(spiece_path, &data, &len, err)) return -1;
+    int rc = tokenizer_load_buffer(out, data, len, spiece_path, err);
+    free(data);
+    return rc;
 }
 
 void tokenizer_free(AlbertTokenizer *t) {

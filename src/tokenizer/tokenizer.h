@@ -1,10 +1,15 @@
 /* The ALBERT tokenizer: token ids identical to Hugging Face's AlbertTokenizerFast.
  *
  * Reads spiece.model (SentencePiece unigram ModelProto) and runs the fast
- * tokenizer's pipeline: Python-style whitespace handling, `` and '' -> ",
- * NFKD, drop marks, lower-case, the precompiled charsmap, Metaspace, unigram
- * Viterbi, the digit-comma rule, literal special tokens, [CLS] ... [SEP].
- * Where the slow (SentencePiece + Python) path differs, fast is the target. */
+ * tokenizer's pipeline (tokenizer.json as transformers' AlbertConverter
+ * builds it): literal special tokens, `` and '' -> ", NFKD, drop marks,
+ * lower-case, the precompiled charsmap, Unicode whitespace split, Metaspace,
+ * unigram Viterbi with the digit-comma rule, [CLS] ... [SEP].
+ * Where the slow (SentencePiece + Python) path differs, fast is the target.
+ *
+ * Any bytes are accepted as text (invalid UTF-8 becomes U+FFFD). A loaded
+ * tokenizer is read-only: encode/decode may run on many threads at once.
+ * Encoding overwrites *out, reusing its buffers (start from TokenIds x = {0}). */
 #ifndef ALB_TOKENIZER_TOKENIZER_H
 #define ALB_TOKENIZER_TOKENIZER_H
 
@@ -22,6 +27,8 @@ typedef struct {
 } TokenIds;
 
 int tokenizer_load(AlbertTokenizer **out, const char *spiece_path, AlbError *err);
+/* The same from the file's bytes in memory; `name` stands for the file in errors. */
+int tokenizer_load_buffer(AlbertTokenizer **out, const void *data, size_t len, const char *name, AlbError *err);
 void tokenizer_free(AlbertTokenizer *t);
 /* A hash of the model file: the tokenizer's identity for caches. */
 const char *tokenizer_hash(const AlbertTokenizer *t);
