@@ -16,15 +16,18 @@ Facts about torch 1.13 CPU bf16 that albertc replays (measured with this file):
   - addmm (Linear) with m*k*n > 16^3 goes through oneDNN: fp32 accumulation,
     one rounding of (x W^T + b); smaller products use a fallback GEMM that
     rounds differently, so golden sizes keep every product above 16^3.
-  - GELU forward/backward = the fp32 kernel's result rounded once.
+  - GELU (fp32 and bf16) runs through oneDNN's eltwise gelu_erf: erf by
+    Abramowitz & Stegun 7.1.26 with oneDNN's own exp polynomial (albertc
+    replays it bit for bit); bf16 rounds that fp32 result once.
   - log_softmax: max; s = bf16(sum exp(x - max)) (fp32 sum); lse = bf16(log s);
     out = bf16(x - max - lse) computed in fp32.
   - nll_loss mean: cascade sum in bf16 arithmetic (each add rounded), / bf16(B).
   - AdamW: mul_ by a Python scalar rounds the scalar to bf16 first (b2 = 0.999
     becomes 1.0, 1 - lr*wd = 0.99999 becomes 1.0); add_(g, alpha) is one fused
     rounding with alpha in bf16, except the last n % 32 elements of a tensor
-    (scalar tail loop: two roundings); addcmul_/addcdiv_ compute in fp32 with
-    the value in fp32; div by a scalar and add_(eps) use the scalar in bf16.
+    (scalar tail loop: two roundings); addcmul_ is fma(value*g, g, v) and
+    addcdiv_ p + (value*m)/d, in fp32 with the value in fp32; div by a scalar
+    and add_(eps) use the scalar in bf16. fp32 add_/addcmul_ are fused too.
 """
 import numpy as np
 import torch

@@ -173,18 +173,51 @@ int head_save(const Head *h, const char *path, AlbError *err) {
     return rc;
 }
 
-/* torch's fp32 GELU kernel: x * 0.5 * (1 + erf(x * sqrt(1/2))), in that order. */
-static float gelu(float x) {
-    return x * 0.5f * (1.0f + erff(x * (float)M_SQRT1_2));
+/* GELU as torch 1.13 CPU computes it: through oneDNN's eltwise kernel
+ * (gelu_erf), whose erf is Abramowitz & Stegun 7.1.26 and whose exp is its
+ * own polynomial, all float with FMAs. Replayed step by step so the result is
+ * bit-equal to torch fp32 (bf16 rounds this once). */
+static float onednn_expf(float v) {
+    if (v < -0x1.5d58a0p+6f) return 0.0f;            /* below ln(FLT_MIN) */
+    v = fminf(v, 0x1.62e430p+6f);                     /* ln(FLT_MAX) */
+    float n = floorf(v * 0x1.715476p+0f + 0.5f);      /* round(v / ln 2) */
+    float r = fmaf(-n, 0x1.62e430p-1f, v);            /* v - n ln 2 */
+    float p = fmaf(0x1.0f9f9cp-7f, r, 0x1.573a1ap-5f);
+    p = fmaf(p, r, 0x1.555a80p-3f);
+    p = fmaf(p, r, 0x1.fffdc6p-2f);
+    p = fmaf(p, r, 0x1.fffff6p-1f);
+    p = fmaf(p, r, 1.0f);
+    return p * ldexpf(1.0f, (int)n);
 }
 
-/* d gelu(x) / dx * dy, as torch's fp32 GeluBackward kernel. */
-static float gelu_backward(float dy, float x) {
-    const float alpha = (float)M_SQRT1_2;
-    const float beta = (float)(M_2_SQRTPI * M_SQRT1_2 * 0.5);
-    float cdf = 0.5f * (1.0f + erff(x * alpha));
-    float pdf = beta * expf(x * x * -0.5f);
-    return dy * (cdf + x * pdf);
+/* erf(x) = sign(x) (1 - poly(t) t e^{-x^2}), t = 1 / (1 + p|x|); q = e^{-x^2} given. */
+static float onednn_erf(float x, float q) {
+    float t = 1.0f / fmaf(0x1.4f740ap-2f, fabsf(x), 1.0f);
+    float r = fmaf(0x1.0fb844p+0f, t, -0x1.7401c6p+0f);
+    r = fmaf(r, t, 0x1.6be1c6p+0f);
+    r = fmaf(r, t, -0x1.23531cp-2f);
+    r = fmaf(r, t, 0x1.04f20cp-2f);
+    float e = fmaf(-q * t, r, 1.0f);
+    return signbit(x) ? -e : e;
+}
+
+#define INV_SQRT2 0x1.6a09e6p-1f
+
+/* gelu(s) = s/2 (1 + erf(s / sqrt 2)) */
+static float gelu(float s) {
+    float x = s * INV_SQRT2;
+    float erf = onednn_erf(x, onednn_expf(-(x * x)));
+    float half_s = 0.5f * s;
+    return fmaf(erf, half_s, half_s);
+}
+
+/* dy * gelu'(s), gelu'(s) = (1 + erf(x)) / 2 + x e^{-x^2} / sqrt(pi), x = s / sqrt 2 */
+static float gelu_backward(float dy, float s) {
+    float x = s * INV_SQRT2;
+    float q = onednn_expf(-(x * x));
+    float density = x * 0x1.20dd74p-1f * q;  /* x / sqrt(pi) e^{-x^2} */
+    float d = fmaf(onednn_erf(x, q), 0.5f, density + 0.5f);
+    return d * dy;
 }
 
 /* y[B,N] = x[B,K] w[N,K]^T + b[N]: torch's addmm (bias first, then the product). */

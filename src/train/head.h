@@ -10,8 +10,9 @@
  * bf16 mode replays the reference's model.to(torch.bfloat16) on torch 1.13
  * CPU: parameters, gradients, inputs and every intermediate tensor are bf16
  * values (stored here as float32 holding exactly a bf16 value), and each torch
- * op rounds its output to bf16 where torch does. fp32 mode matches torch fp32
- * to rounding noise (sgemm summation order).
+ * op rounds its output to bf16 where torch does. GELU replays the oneDNN
+ * kernel torch calls, so logits are bit-equal to torch fp32 (same OpenBLAS
+ * sgemm); the loss and gradients differ by float summation order only.
  *
  * Training step with gradient accumulation over k micro-batches, as the HF
  * Trainer does: head_zero_grad; k times { head_forward; head_loss;
