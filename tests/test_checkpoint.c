@@ -138,6 +138,10 @@ Test(checkpoint, optimizer_state_is_optional_and_asked_for) {
     m.metrics_json = strdup("{\"val/loss\": ");
     cr_expect_eq(checkpoint_save(tmp_path("bad.safetensors"), &h, NULL, &m, &err), -1);
     cr_expect(strstr(err.msg, "metrics"), "%s", err.msg);
+    free(m.metrics_json);
+    m.metrics_json = strdup("{\"val/loss\": \"low\"}");
+    cr_expect_eq(checkpoint_save(tmp_path("bad.safetensors"), &h, NULL, &m, &err), -1);
+    cr_expect(strstr(err.msg, "object of numbers"), "%s", err.msg);
     cr_expect_eq(alb_file_exists(tmp_path("bad.safetensors")), 0);
     checkpoint_meta_free(&m);
     adamw_free(&opt);
@@ -295,6 +299,15 @@ Test(checkpoint, keep_best_n_max_orders_best_first) {
     cr_expect_eq(s.history.best[1].step, 2);  /* 0.7 */
     cr_expect_eq(s.history.items[s.history.n - 1].step, 5);
     cr_expect_eq(count_files(s.dir, "checkpoint_step"), 3);
+    ckpt_store_close(&s);
+    /* resumed with keep_best_n 1: the second best leaves the list and the disk */
+    pol.keep_best_n = 1;
+    cr_assert_eq(ckpt_store_open(&s, tmp_dir, &pol, NULL, 0, &err), 0, "%s", err.msg);
+    double worse[1] = {0.05};
+    save_series(&s, &h, "val/accuracy", worse, 1, 6);
+    cr_expect_eq(s.history.n_best, 1);
+    cr_expect_eq(s.history.best[0].step, 4);
+    cr_expect_eq(count_files(s.dir, "checkpoint_step"), 2);
     ckpt_store_close(&s);
     adamw_free(&opt);
     head_free(&h);

@@ -55,6 +55,17 @@ static int json_is_valid(const char *text) {
     return j != NULL;
 }
 
+/* Metrics are an object of numbers: the history ranks checkpoints by them. */
+static int metrics_are_valid(const char *text) {
+    json_t *j = json_loads(text, 0, NULL);
+    int ok = json_is_object(j);
+    const char *key;
+    json_t *v;
+    if (ok) json_object_foreach(j, key, v) ok &= json_is_number(v);
+    json_decref(j);
+    return ok;
+}
+
 /* A whole non-negative decimal integer. */
 static int parse_count(const char *s, long *out) {
     if (!s || *s < '0' || *s > '9') return -1;
@@ -102,6 +113,8 @@ int checkpoint_save(const char *path, const Head *h, const AdamW *opt, const Che
         if (v && META_STRINGS[i].is_json && !json_is_valid(v))
             return alb_fail(err, "%s: checkpoint field %s is not valid JSON", path, META_STRINGS[i].key);
     }
+    if (meta->metrics_json && !metrics_are_valid(meta->metrics_json))
+        return alb_fail(err, "%s: checkpoint metrics must be a JSON object of numbers", path);
     if (opt && opt->n != h->n_params)
         return alb_fail(err, "%s: optimizer has %ld entries, head %ld parameters", path, opt->n, h->n_params);
     StWriter *w = st_writer_new();
@@ -405,7 +418,7 @@ static int history_has_file(const CheckpointHistory *h, const char *base) {
     return 0;
 }
 
-/* checkpoint_step{S}_epoch{E}_{YYYYmmdd_HHMMSS}[_k].safetensors, unused here and in the histories. */
+/* checkpoint_step{S}_epoch{E}_{YYYYmmdd_HHMMSS UTC}[_k].safetensors, unused here and in the histories. */
 static char *new_checkpoint_name(const CheckpointStore *s, long step, long epoch, const struct tm *utc) {
     char stamp[32], name[256];
     strftime(stamp, sizeof stamp, "%Y%m%d_%H%M%S", utc);
@@ -455,8 +468,10 @@ static void history_add(CheckpointHistory *hist, const CheckpointEntry *entry, c
         memmove(&hist->best[at + 1], &hist->best[at], (size_t)(hist->n_best - at) * sizeof *hist->best);
         entry_copy(&hist->best[at], entry);
         hist->n_best++;
-        while (hist->n_best > p->keep_best_n) removed[n_removed++] = hist->best[--hist->n_best];
     }
+    /* also trims a history written under a larger keep_best_n */
+    int keep_best = p->keep_best_n > 0 ? p->keep_best_n : 0;
+    while (hist->n_best > keep_best) removed[n_removed++] = hist->best[--hist->n_best];
     if (p->keep_last_n > 0 && hist->n > p->keep_last_n) {
         int drop = hist->n - p->keep_last_n;
         for (int i = 0; i < drop; i++) removed[n_removed++] = hist->items[i];

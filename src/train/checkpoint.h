@@ -9,7 +9,7 @@
  * rng_state, data_order, final ("1" for the end-of-training save).
  *
  * Files live in <project_dir>/checkpoints/ and are named like the reference:
- * checkpoint_step{S}_epoch{E}_{YYYYmmdd_HHMMSS}.safetensors, with "_2", "_3",
+ * checkpoint_step{S}_epoch{E}_{YYYYmmdd_HHMMSS}.safetensors (UTC), with "_2", "_3",
  * ... appended before the extension when that name is taken (same second).
  *
  * checkpoint_history.json, next to them, rewritten atomically after each save:
