@@ -45,18 +45,30 @@ static int resolve_spiece(const char *model, char *out, size_t out_size, AlbErro
     return 0;
 }
 
+/* printf("%d") dominates the run time otherwise. */
+static void put_int(int v, FILE *out) {
+    char buf[16], *p = buf + sizeof buf;
+    unsigned u = v < 0 ? 0u - (unsigned)v : (unsigned)v;
+    do *--p = (char)('0' + u % 10); while (u /= 10);
+    if (v < 0) *--p = '-';
+    fwrite(p, 1, (size_t)(buf + sizeof buf - p), out);
+}
+
 static void write_plain(const AlbertTokenizer *tok, const TokenIds *ids, int pieces, FILE *out) {
     for (int i = 0; i < ids->n; i++) {
         if (i) fputc(' ', out);
         if (pieces) fputs(tokenizer_piece(tok, ids->ids[i]), out);
-        else fprintf(out, "%d", ids->ids[i]);
+        else put_int(ids->ids[i], out);
     }
     fputc('\n', out);
 }
 
 static void write_json_ints(const char *key, const int32_t *v, int n, int constant, FILE *out) {
     fprintf(out, "\"%s\": [", key);
-    for (int i = 0; i < n; i++) fprintf(out, i ? ", %d" : "%d", v ? v[i] : constant);
+    for (int i = 0; i < n; i++) {
+        if (i) fputs(", ", out);
+        put_int(v ? v[i] : constant, out);
+    }
     fputc(']', out);
 }
 

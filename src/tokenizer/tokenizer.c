@@ -268,13 +268,19 @@ static void ids_push(IdList *l, int32_t id) {
     l->v[l->n++] = id;
 }
 
+static void push_token(IdList *l, int start, int end, int32_t id) {
+    ids_push(l, start);
+    ids_push(l, end);
+    ids_push(l, id);
+}
+
 /* Per-call scratch, so that one tokenizer serves any number of threads. */
 typedef struct {
     TextBuf normalized, word;
     double *score;         /* best path score ending at byte i */
     int32_t *from, *id;    /* where that path's last token starts (-1: none yet), and its id */
     size_t cap;
-    IdList tokens;         /* backtracked (start, end, id) triples, reversed */
+    IdList tokens;         /* the Viterbi backtrack */
 } Scratch;
 
 static void scratch_free(Scratch *s) {
@@ -349,24 +355,22 @@ static void viterbi(const AlbertTokenizer *t, const char *w, int n, Scratch *s, 
         }
     }
     /* backtrack; a run of tokens whose id is <unk> (unknown characters, or the
-     * piece "<unk>" itself) becomes one token */
-    IdList *bt = &s->tokens;
+     * piece "<unk>" itself) becomes one token, looked up again as a whole */
+    IdList *bt = &s->tokens;  /* (start, end, id or -1 for a run) triples, last token first */
     bt->n = 0;
-    int run_end = -1;  /* end of the <unk> run being collected */
+    int run_end = -1;         /* end of the <unk> run being collected */
     for (int end = n; end > 0;) {
         int start = s->from[end];
         if (s->id[end] == t->unk_id) {
             if (run_end < 0) run_end = end;
         } else {
-            if (run_end >= 0) {
-                ids_push(bt, end), ids_push(bt, run_end), ids_push(bt, -1);
-                run_end = -1;
-            }
-            ids_push(bt, start), ids_push(bt, end), ids_push(bt, s->id[end]);
+            if (run_end >= 0) push_token(bt, end, run_end, -1);
+            run_end = -1;
+            push_token(bt, start, end, s->id[end]);
         }
         end = start;
     }
-    if (run_end >= 0) ids_push(bt, 0), ids_push(bt, run_end), ids_push(bt, -1);
+    if (run_end >= 0) push_token(bt, 0, run_end, -1);
     for (int k = bt->n - 3; k >= 0; k -= 3) {
         if (bt->v[k + 2] >= 0) ids_push(out, bt->v[k + 2]);
         else emit_unknown(t, w, bt->v[k], bt->v[k + 1], out);
@@ -431,7 +435,7 @@ static size_t strip_left(const char *s, size_t floor, size_t end) {
 static void tokenize_text(const AlbertTokenizer *t, const char *text, size_t len, Scratch *sc, IdList *out) {
     size_t done = 0;
     for (size_t i = 0; i < len; i++) {
-        if (text[i] != '<' && text[i] != '[') continue;
+        if (text[i] != '<' && text[i] != '[') continue;  /* how every added token starts */
         const AddedToken *best = NULL;
         for (int k = 0; k < t->n_added; k++) {
             const AddedToken *a = &t->added[k];
