@@ -22,7 +22,7 @@ BUILD   := build
 OPT     := -O3 -march=native -g
 endif
 
-CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror $(OPT) -Isrc -fopenmp \
+CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror $(OPT) -Isrc -fopenmp -fno-math-errno \
            $(shell pkg-config --cflags $(PKGS))
 LDLIBS  += $(shell pkg-config --libs $(PKGS)) -lm -fopenmp
 LDFLAGS += $(filter -fsanitize=%,$(OPT))

@@ -1,9 +1,429 @@
-/* PLACEHOLDER: replaced by the module that owns this command. */
+/* albertc train: the Banking77 experiment (or any text classification set) end
+ * to end: config, features (feature cache or precomputed files), training,
+ * checkpoints, summary. */
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <math.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
 #include "cli/cli.h"
+#include "data/dataset.h"
+#include "io/safetensors.h"
+#include "model/albert.h"
+#include "model/config.h"
+#include "model/hub.h"
+#include "model/init.h"
+#include "tokenizer/tokenizer.h"
+#include "train/feature_cache.h"
+#include "train/metrics_log.h"
+#include "train/train_config.h"
+#include "train/trainer.h"
+#include "util/fileio.h"
+
+static const char *CMD = "train";
+static const char DEFAULT_MODEL[] = "albert/albert-base-v2";
+static const char SHARED_SPIECE[] = "../shared/models/albert-base-v2/spiece.model";
+static const char RANDOM_WARNING[] =
+    "random weights: the encoder is a randomly initialised albert-base-v2 (no pretrained weights found); "
+    "accuracy means little";
+#define ENCODE_BATCH 32
+#define CACHE_SAVE_SECONDS 60.0
+
+static void help(void) {
+    printf(
+        "Usage: albertc train --config FILE [--test-config FILE] [--set key=value ...] [--json]\n"
+        "\n"
+        "Trains a classification head (Linear -> GELU -> Linear) on the [CLS] features of a\n"
+        "frozen ALBERT encoder, as the reference experiment does (configs/banking77.yaml).\n"
+        "\n"
+        "  --config FILE       the YAML configuration (the reference's keys and ours)\n"
+        "  --test-config FILE  an overlay applied on top (its keys, and its test_config: mapping,\n"
+        "                      e.g. {max_steps_per_epoch: 15}), as the reference's test mode\n"
+        "  --set key=value     override one key (repeatable; YAML scalar rules), after the files\n"
+        "  --json              print the final summary as one JSON object on stdout\n"
+        "  -h, --help          this help\n"
+        "\n"
+        "Nothing starts until the whole configuration is valid. Then:\n"
+        "  1. Features. With train_features and eval_features (safetensors: features [N,H] F32,\n"
+        "     labels [N] I64) those are used and no model or dataset is read. Otherwise the\n"
+        "     dataset is loaded (data_dir, or ../shared/data/banking77 for banking77), the model\n"
+        "     resolved (a directory or a Hugging Face cache id); when the default\n"
+        "     albert/albert-base-v2 is nowhere to be found, a randomly initialised base-size model\n"
+        "     is made in <cache_dir>/random-albert-base-v2-seed<seed>/ (with a loud warning: its\n"
+        "     accuracy means little). The encoder is frozen, so each distinct text is encoded\n"
+        "     once and its [CLS] feature kept in the feature cache (cache_dir, one file per\n"
+        "     model+tokenizer+dtype+max_length): later runs compute nothing.\n"
+        "  2. Training: AdamW, validation at step 0 and every val_steps_freq steps, metric lines\n"
+        "     'Step N | train/loss: x' on stderr, and <project_dir>/metrics.jsonl, train_loss.csv,\n"
+        "     val_loss.csv, val_accuracy.csv.\n"
+        "  3. Checkpoints in <project_dir>/checkpoints/ (checkpoint_history.json; save_strategy,\n"
+        "     keep_last_n, keep_best_n, save_optim; a final one always). resume_from_checkpoint\n"
+        "     continues at the saved step and position in the epoch; with save_optim the result\n"
+        "     is bit-identical to an uninterrupted run.\n"
+        "\n"
+        "SIGINT/SIGTERM: the current step is finished, a checkpoint saved, exit 130.\n"
+        "Exit codes: 0 done; 1 failure while running (bad data, I/O, missing files);\n"
+        "2 bad command line or configuration (nothing was done); 130 interrupted.\n"
+        "\n"
+        "Test hooks (environment): ALBERTC_TEST_KILL_AT_STEP=N raises SIGKILL right after step\n"
+        "N's work; ALBERTC_CACHE_SAVE_SECONDS=S saves the feature cache every S seconds of\n"
+        "encoding (default 60); ALBERTC_TEST_KILL_AFTER_BATCHES=N raises SIGKILL after N encoder\n"
+        "batches of the feature pass.\n");
+}
+
+/* ------------------------------------------------------------------ signals */
+
+static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t in_feature_pass;
+
+static void on_signal(int sig) {
+    if (in_feature_pass) {  /* nothing to checkpoint yet; the cache keeps what was saved */
+        static const char msg[] = "\nalbertc train: interrupted during the feature pass\n";
+        ssize_t ignored = write(STDERR_FILENO, msg, sizeof msg - 1);
+        (void)ignored;
+        _exit(EXIT_INTERRUPTED);
+    }
+    (void)sig;
+    stop_requested = 1;
+}
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static long env_long(const char *name, long dflt) {
+    const char *s = getenv(name);
+    return s && *s ? strtol(s, NULL, 10) : dflt;
+}
+
+/* ------------------------------------------------------------------ features from files */
+
+typedef struct {
+    int n, H;
+    float *x;
+    int *y;
+} Split;
+
+static void split_free(Split *s) {
+    free(s->x);
+    free(s->y);
+    memset(s, 0, sizeof *s);
+}
+
+static int load_feature_file(const char *path, int num_labels, Split *s, AlbError *err) {
+    SafeTensors st;
+    if (st_open(&st, path, err)) return -1;
+    const StTensor *f = st_find(&st, "features"), *l = st_find(&st, "labels");
+    int rc = 0;
+    if (!f || f->dtype != ST_F32 || f->ndim != 2 || f->shape[0] < 1 || f->shape[1] < 1 || f->shape[0] > (1 << 30) ||
+        f->shape[1] > (1 << 16))
+        rc = alb_fail(err, "%s: expected a tensor 'features' [N,H] F32", path);
+    else if (!l || l->dtype != ST_I64 || l->ndim != 1 || l->shape[0] != f->shape[0])
+        rc = alb_fail(err, "%s: expected a tensor 'labels' [%lld] I64", path, (long long)f->shape[0]);
+    if (!rc) {
+        s->n = (int)f->shape[0];
+        s->H = (int)f->shape[1];
+        s->x = alb_xmalloc(sizeof(float) * (size_t)s->n * s->H);
+        memcpy(s->x, f->data, f->nbytes);
+        s->y = alb_xmalloc(sizeof(int) * (size_t)s->n);
+        for (int i = 0; i < s->n && !rc; i++) {
+            int64_t v;
+            memcpy(&v, (const char *)l->data + 8 * (size_t)i, 8);
+            if (v < 0 || v >= num_labels)
+                rc = alb_fail(err, "%s: labels[%d] = %lld is outside [0, num_labels %d)", path, i, (long long)v,
+                              num_labels);
+            s->y[i] = (int)v;
+        }
+        for (long i = 0; i < (long)s->n * s->H && !rc; i++)
+            if (!isfinite(s->x[i])) rc = alb_fail(err, "%s: features hold a non-finite value at row %ld", path, i / s->H);
+    }
+    st_close(&st);
+    if (rc) split_free(s);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ features from text */
+
+typedef struct {
+    Logger *log;
+    int progress;
+    long kill_after_batches, batches;
+} FeatureHooks;
+
+static void cache_log(void *ctx, int is_warning, const char *msg) {
+    FeatureHooks *h = ctx;
+    log_msg(h->log, is_warning ? LOG_WARNING : LOG_INFO, "%s", msg);
+}
+
+static void cache_progress(void *ctx, int done, int total, long tokens, double seconds) {
+    FeatureHooks *h = ctx;
+    if (h->kill_after_batches > 0 && ++h->batches == h->kill_after_batches) raise(SIGKILL);
+    if (!h->progress) return;
+    double rate = seconds > 0 ? done / seconds : 0;
+    log_progress(h->log, "features: %d/%d texts, %.0f texts/s, %.0f tokens/s, ETA %.0f s", done, total, rate,
+                 seconds > 0 ? tokens / seconds : 0, rate > 0 ? (total - done) / rate : 0);
+    if (done == total) log_progress_done(h->log);
+}
+
+/* A randomly initialised albert-base-v2 in <cache_dir>/random-albert-base-v2-seed<seed>/, made once. */
+static int random_base_model(const TrainConfig *c, char *dir, size_t dir_size, Logger *lg, AlbError *err) {
+    snprintf(dir, dir_size, "%s/random-albert-base-v2-seed%lld", c->cache_dir, (long long)c->seed);
+    char probe[4400];
+    snprintf(probe, sizeof probe, "%s/model.safetensors", dir);
+    if (alb_file_exists(probe)) return 0;
+    if (!alb_file_exists(SHARED_SPIECE))
+        return alb_fail(err, "model '%s' not found, and no tokenizer (%s) to build a random one with", c->model_name,
+                        SHARED_SPIECE);
+    log_msg(lg, LOG_WARNING, "creating a randomly initialised albert-base-v2 (seed %lld) in %s", (long long)c->seed,
+            dir);
+    AlbertConfig ac;
+    albert_config_preset(&ac, "base");
+    char tmp[4400];
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", dir, (long)getpid());
+    if (alb_mkdirs(c->cache_dir, err) || albert_init_model_dir(&ac, (uint64_t)c->seed, tmp, SHARED_SPIECE, err))
+        return -1;
+    if (rename(tmp, dir) != 0 && !alb_file_exists(probe))  /* another run may have won the race */
+        return alb_fail(err, "%s: cannot rename to %s: %s", tmp, dir, strerror(errno));
+    return 0;
+}
+
+typedef struct {
+    int random_encoder;
+    char encoder_id[4200];
+    char encoder_hash[64];
+    double seconds;
+} FeatureInfo;
+
+static int text_features(const TrainConfig *c, Logger *lg, Split *tr, Split *ev, const Dataset *dtr,
+                         const Dataset *dev, FeatureInfo *info, AlbError *err) {
+    char dir[4200], spiece[4300];
+    AlbError hub_err;
+    if (hub_resolve(c->model_name, "models", dir, sizeof dir, &hub_err)) {
+        if (strcmp(c->model_name, DEFAULT_MODEL)) {
+            *err = hub_err;
+            return -2;  /* a configuration error */
+        }
+        log_msg(lg, LOG_WARNING, "%s", hub_err.msg);
+        if (random_base_model(c, dir, sizeof dir, lg, err)) return -1;
+        info->random_encoder = 1;
+        log_msg(lg, LOG_WARNING, "%s", RANDOM_WARNING);
+    }
+    snprintf(info->encoder_id, sizeof info->encoder_id, "%s", info->random_encoder ? dir : c->model_name);
+    snprintf(spiece, sizeof spiece, "%s/spiece.model", dir);
+    if (!alb_file_exists(spiece)) {
+        if (!alb_file_exists(SHARED_SPIECE))
+            return alb_fail(err, "%s: no spiece.model (tokenizer), and no %s", dir, SHARED_SPIECE);
+        log_msg(lg, LOG_WARNING, "%s has no spiece.model: using %s", dir, SHARED_SPIECE);
+        snprintf(spiece, sizeof spiece, "%s", SHARED_SPIECE);
+    }
+    AlbertModel *m = NULL;
+    AlbertTokenizer *tok = NULL;
+    if (albert_load(&m, dir, c->dtype, err)) return -1;
+    int rc = tokenizer_load(&tok, spiece, err);
+    const AlbertConfig *ac = albert_config(m);
+    if (!rc && c->max_length > ac->max_position_embeddings)
+        rc = alb_fail(err, "max_length %d exceeds the model's max_position_embeddings %d", c->max_length,
+                      ac->max_position_embeddings);
+    if (!rc) {
+        snprintf(info->encoder_hash, sizeof info->encoder_hash, "%s", albert_weights_hash(m));
+        log_msg(lg, LOG_INFO, "encoder %s (hidden %d, %d layers, %s, weights %s)", dir, ac->hidden_size,
+                ac->num_hidden_layers, c->dtype == ALB_BF16 ? "bfloat16" : "float32", info->encoder_hash);
+        int n = dtr->n + dev->n, H = ac->hidden_size;
+        const char **texts = alb_xmalloc(sizeof(char *) * (size_t)n);
+        for (int i = 0; i < dtr->n; i++) texts[i] = dtr->texts[i];
+        for (int i = 0; i < dev->n; i++) texts[dtr->n + i] = dev->texts[i];
+        float *x = alb_xmalloc(sizeof(float) * (size_t)n * H);
+        FeatureHooks hooks = {lg, c->progress < 0 ? cli_progress_enabled() : c->progress,
+                              env_long("ALBERTC_TEST_KILL_AFTER_BATCHES", 0), 0};
+        FeatureCacheOptions o = {c->cache_dir, m, tok, c->max_length, ENCODE_BATCH,
+                                 (double)env_long("ALBERTC_CACHE_SAVE_SECONDS", (long)CACHE_SAVE_SECONDS),
+                                 cache_log, cache_progress, &hooks};
+        FeatureCacheStats stats;
+        rc = feature_cache_get(&o, texts, n, x, &stats, err);
+        info->seconds = stats.seconds;
+        if (!rc) {
+            tr->n = dtr->n;
+            ev->n = dev->n;
+            tr->H = ev->H = H;
+            tr->x = x;
+            ev->x = alb_xmalloc(sizeof(float) * (size_t)dev->n * H);
+            memcpy(ev->x, x + (size_t)dtr->n * H, sizeof(float) * (size_t)dev->n * H);
+            tr->y = alb_xmalloc(sizeof(int) * (size_t)dtr->n);
+            ev->y = alb_xmalloc(sizeof(int) * (size_t)dev->n);
+            memcpy(tr->y, dtr->labels, sizeof(int) * (size_t)dtr->n);
+            memcpy(ev->y, dev->labels, sizeof(int) * (size_t)dev->n);
+        } else {
+            free(x);
+        }
+        free(texts);
+    }
+    tokenizer_free(tok);
+    albert_free(m);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ summary */
+
+static long peak_rss_kb(void) {
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_maxrss;
+}
+
+static void print_summary(const TrainConfig *c, Logger *lg, const TrainSummary *s, const FeatureInfo *fi,
+                          double feature_s, double total_s, int interrupted, int as_json) {
+    long rss = peak_rss_kb();
+    if (fi->random_encoder) log_msg(lg, LOG_WARNING, "%s", RANDOM_WARNING);
+    log_msg(lg, LOG_INFO, "%s after %ld of %ld steps%s", interrupted ? "interrupted" : "done", s->steps,
+            s->total_steps, s->start_step ? " (resumed)" : "");
+    if (s->have_val)
+        log_msg(lg, LOG_INFO, "final val/accuracy: %.4f, val/loss: %.4f", s->val_accuracy, s->val_loss);
+    if (s->have_best)
+        log_msg(lg, LOG_INFO, "best %s: %.4f (%s)", c->checkpoint_metric, s->best_value, s->best_checkpoint);
+    log_msg(lg, LOG_INFO, "time: %.1f s features, %.1f s training, %.1f s total; peak RSS %.1f MB", feature_s,
+            s->seconds, total_s, rss / 1024.0);
+    log_msg(lg, LOG_INFO, "checkpoints: %s (last %s); metrics: %s", s->checkpoint_dir, s->last_checkpoint,
+            s->metrics_path);
+    if (!as_json) return;
+    json_t *o = json_pack("{s:s,s:I,s:I,s:I,s:{s:f,s:f,s:f},s:f,s:s,s:s,s:s,s:b}", "status",
+                          interrupted ? "interrupted" : "ok", "steps", (json_int_t)s->steps, "total_steps",
+                          (json_int_t)s->total_steps, "resumed_from_step", (json_int_t)s->start_step, "seconds",
+                          "features", feature_s, "training", s->seconds, "total", total_s, "peak_rss_mb",
+                          rss / 1024.0, "checkpoint_dir", s->checkpoint_dir, "last_checkpoint", s->last_checkpoint,
+                          "metrics", s->metrics_path, "random_encoder", fi->random_encoder);
+    if (s->have_val) {
+        json_object_set_new(o, "val/loss", json_real(s->val_loss));
+        json_object_set_new(o, "val/accuracy", json_real(s->val_accuracy));
+    }
+    if (s->have_best)
+        json_object_set_new(o, "best", json_pack("{s:s,s:f,s:s}", "metric", c->checkpoint_metric, "value",
+                                                 s->best_value, "checkpoint", s->best_checkpoint));
+    if (fi->random_encoder) json_object_set_new(o, "warning", json_string(RANDOM_WARNING));
+    char *text = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(17));
+    printf("%s\n", text);
+    fflush(stdout);
+    free(text);
+    json_decref(o);
+}
+
+/* ------------------------------------------------------------------ main */
 
 int cmd_train(int argc, char **argv) {
-    (void)argc;
-    fprintf(stderr, "albertc %s: not built yet\n", argv[0]);
-    return EXIT_FAILURE_RUN;
+    static const struct option opts[] = {
+        {"config", required_argument, 0, 'c'}, {"test-config", required_argument, 0, 't'},
+        {"set", required_argument, 0, 's'},    {"json", no_argument, 0, 'j'},
+        {"help", no_argument, 0, 'h'},         {0, 0, 0, 0},
+    };
+    const char *config = NULL, *test_config = NULL;
+    const char **sets = alb_xcalloc((size_t)argc + 1, sizeof(char *));
+    int n_sets = 0, as_json = 0, opt;
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (opt) {
+        case 'c': config = optarg; break;
+        case 't': test_config = optarg; break;
+        case 's': sets[n_sets++] = optarg; break;
+        case 'j': as_json = 1; break;
+        case 'h': free(sets); help(); return EXIT_OK;
+        default: free(sets); return cli_usage_error(CMD, "unknown option");
+        }
+    }
+    if (optind < argc) {
+        free(sets);
+        return cli_usage_error(CMD, "unexpected argument '%s'", argv[optind]);
+    }
+    if (!config) {
+        free(sets);
+        return cli_usage_error(CMD, "--config is required");
+    }
+    AlbError err = {{0}};
+    TrainConfig *c = alb_xmalloc(sizeof *c);
+    int rc = train_config_build(c, config, test_config, sets, n_sets, &err);
+    free(sets);
+    if (rc) {
+        free(c);
+        return cli_error(CMD, &err, EXIT_USAGE);
+    }
+    if (!!c->train_features[0] != !!c->eval_features[0]) {
+        free(c);
+        return cli_usage_error(CMD, "train_features and eval_features go together: set both or neither");
+    }
+    Logger lg = {stderr, log_level_parse(c->log_level), 0};
+    double t0 = now_s();
+    int noted_checkpointing = 0;
+    for (int i = 0; i < c->n_not_applicable; i++) {
+        const TrainConfigNote *n = &c->not_applicable[i];
+        log_msg(&lg, LOG_INFO, "%s: %s: not applicable here (%s)", n->key, n->value, n->reason);
+        noted_checkpointing |= !strcmp(n->key, "gradient_checkpointing");
+    }
+    if (!noted_checkpointing)
+        log_msg(&lg, LOG_INFO, "gradient_checkpointing: nothing to do (the encoder is frozen and its features are "
+                "cached, so no activations are kept for a backward pass)");
+
+    Split tr = {0}, ev = {0};
+    Dataset dtr = {0}, dev = {0};
+    FeatureInfo fi = {0};
+    int code = EXIT_OK;
+    struct sigaction sa = {0};
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    if (c->train_features[0]) {
+        snprintf(fi.encoder_id, sizeof fi.encoder_id, "features:%s", c->train_features);
+        if (load_feature_file(c->train_features, c->num_labels, &tr, &err) ||
+            load_feature_file(c->eval_features, c->num_labels, &ev, &err))
+            code = EXIT_FAILURE_RUN;
+        else if (tr.H != ev.H)
+            code = alb_fail(&err, "%s has %d features per row, %s has %d", c->train_features, tr.H,
+                            c->eval_features, ev.H) ? EXIT_FAILURE_RUN : 0;
+        else
+            log_msg(&lg, LOG_INFO, "features: %s [%d,%d], %s [%d,%d]", c->train_features, tr.n, tr.H,
+                    c->eval_features, ev.n, ev.H);
+    } else if (dataset_load_splits(c, &dtr, &dev, &err)) {
+        code = EXIT_FAILURE_RUN;
+    } else if (dtr.num_labels != c->num_labels) {
+        alb_fail(&err, "num_labels is %d but the dataset has %d labels: set num_labels: %d", c->num_labels,
+                 dtr.num_labels, dtr.num_labels);
+        code = EXIT_USAGE;
+    } else {
+        if (dtr.n_skipped || dev.n_skipped)
+            log_msg(&lg, LOG_WARNING, "skipped bad rows: %d in the train split, %d in the eval split", dtr.n_skipped,
+                    dev.n_skipped);
+        log_msg(&lg, LOG_INFO, "dataset: %d train rows, %d eval rows, %d labels", dtr.n, dev.n, dtr.num_labels);
+        in_feature_pass = 1;
+        int r = text_features(c, &lg, &tr, &ev, &dtr, &dev, &fi, &err);
+        in_feature_pass = 0;
+        if (r) code = r == -2 ? EXIT_USAGE : EXIT_FAILURE_RUN;
+    }
+    double feature_s = now_s() - t0;
+    if (code == EXIT_OK) {
+        TrainerInputs in = {
+            .cfg = c, .hidden = tr.H,
+            .train = {tr.n, tr.x, tr.y}, .eval = {ev.n, ev.x, ev.y},
+            .num_labels = c->num_labels, .label_names = dtr.n ? dtr.label_names : NULL,
+            .encoder_id = fi.encoder_id, .encoder_hash = fi.encoder_hash,
+            .log = &lg, .stop = &stop_requested, .kill_at_step = env_long("ALBERTC_TEST_KILL_AT_STEP", 0),
+        };
+        TrainSummary sum;
+        int r = trainer_run(&in, &sum, &err);
+        if (r < 0) code = EXIT_FAILURE_RUN;
+        else print_summary(c, &lg, &sum, &fi, feature_s, now_s() - t0, r == 1, as_json);
+        if (r == 1) code = EXIT_INTERRUPTED;
+    }
+    split_free(&tr);
+    split_free(&ev);
+    dataset_free(&dtr);
+    dataset_free(&dev);
+    free(c);
+    if (code == EXIT_OK || code == EXIT_INTERRUPTED) return code;
+    return cli_error(CMD, &err, code);
 }

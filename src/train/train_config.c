@@ -37,7 +37,7 @@ typedef struct {
 
 static const char WHY_WANDB[] = "Weights & Biases is not used (no network); metrics go to the console log";
 static const char WHY_MESH[] = "one CPU process, no device mesh or tensor-parallel sharding";
-static const char WHY_STORAGE[] = "checkpoints are only kept on the local disk";
+static const char WHY_STORAGE[] = "local is the only storage backend (remote_path is a directory)";
 
 static const KeySpec KEYS[] = {
     STR("dataset_id", dataset_id),
@@ -84,6 +84,9 @@ static const KeySpec KEYS[] = {
     CHOICE("save_strategy", save_strategy, "epoch,step"),
     STR("project_dir", project_dir),
     BOOL("save_optim", save_optim),
+    BOOL("sync_to_storage", sync_to_storage),
+    BOOL("load_from_storage", load_from_storage),
+    STR("remote_path", remote_path),
     NOTE("training_type", NULL, "only the classification head trains, on a frozen encoder (no LoRA adapters)"),
     NOTE("gradient_checkpointing", NULL, "the encoder is frozen: no encoder activations are kept for a backward pass"),
     NOTE("deterministic", NULL, "runs are always deterministic: the same seed and data give the same numbers"),
@@ -96,9 +99,6 @@ static const KeySpec KEYS[] = {
     NOTE("log_on_wandb", NULL, WHY_WANDB),
     NOTE("model_to_wandb", NULL, WHY_WANDB),
     NOTE("storage_backend", "local", WHY_STORAGE),
-    NOTE("sync_to_storage", NULL, WHY_STORAGE),
-    NOTE("load_from_storage", NULL, WHY_STORAGE),
-    NOTE("remote_path", NULL, WHY_STORAGE),
 };
 #define N_KEYS ((int)(sizeof KEYS / sizeof KEYS[0]))
 _Static_assert(sizeof KEYS / sizeof KEYS[0] <= TC_MAX_KEYS, "raise TC_MAX_KEYS");
@@ -576,6 +576,9 @@ int train_config_validate(TrainConfig *c, AlbError *err) {
     if (c->resume_from_checkpoint && !strcmp(c->resume_option, "path") && !c->checkpoint_path[0])
         return fail_key(c, "resume_option", err,
                         "resume_option is 'path' but checkpoint_path is empty (needed to resume from a path)");
+    if ((c->sync_to_storage || c->load_from_storage) && !c->remote_path[0])
+        return fail_key(c, c->sync_to_storage ? "sync_to_storage" : "load_from_storage", err,
+                        "sync_to_storage / load_from_storage need remote_path (the mirror directory)");
     if (c->gradient_accumulation_steps > 1 && c->max_steps_per_epoch > 0 &&
         c->max_steps_per_epoch < c->gradient_accumulation_steps)
         return fail_key(c, "max_steps_per_epoch", err,

@@ -102,6 +102,9 @@ typedef struct {
     char save_strategy[TC_STR];    /* "epoch" | "step" */
     char project_dir[TC_STR];      /* outputs: <project_dir>/checkpoints/ ... */
     int save_optim;                /* 0 */
+    int sync_to_storage;           /* 0: 1 mirrors every checkpoint into remote_path */
+    int load_from_storage;         /* 0: 1 resumes from remote_path's history */
+    char remote_path[TC_STR];      /* "" or the mirror directory (storage_backend local) */
 
     /* Keys read that do nothing here, with the reason (see header comment). */
     TrainConfigNote not_applicable[TC_MAX_NOT_APPLICABLE];

@@ -1,0 +1,32 @@
+/* Encode many token sequences into [CLS] features with the frozen encoder.
+ *
+ * Sequences are forwarded in length-sorted batches (shortest first, ties in
+ * input order), each padded to its longest member with the model's pad id and
+ * mask 0, so little padding is computed; features land in input order.
+ * A sequence's features do not depend on which batch it falls in (the mask
+ * hides the padding), so callers may encode any subset at any time.
+ *
+ * on_batch, when not NULL, is called after every batch with the input indices
+ * just written (rows[0..B)) and the real tokens they held; a nonzero return
+ * stops the pass and is returned (the caller's error, err untouched). This is
+ * where callers draw progress and save partial results. */
+#ifndef ALB_MODEL_ENCODE_H
+#define ALB_MODEL_ENCODE_H
+
+#include <stdint.h>
+#include "model/albert.h"
+#include "util/error.h"
+
+typedef struct {
+    int n;                /* tokens, [CLS] and [SEP] included, 1..max_position_embeddings */
+    const int32_t *ids;   /* [n] */
+} EncodeSeq;
+
+typedef int (*EncodeBatchFn)(void *ctx, const int *rows, int B, long tokens);
+
+/* cls_out [n_seqs, H]. Returns 0, -1 (err set: bad id or length), or the
+ * callback's nonzero value. */
+int encode_cls(AlbertModel *m, const EncodeSeq *seqs, int n_seqs, int batch_size, float *cls_out,
+               EncodeBatchFn on_batch, void *ctx, AlbError *err);
+
+#endif

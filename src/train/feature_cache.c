@@ -1,0 +1,346 @@
+/* Feature cache; see feature_cache.h. */
+#include "train/feature_cache.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <xxhash.h>
+
+#include "io/safetensors.h"
+#include "model/encode.h"
+#include "util/fileio.h"
+
+typedef struct {
+    uint64_t lo, hi;
+} Key;
+
+/* All entries of one namespace: the file's plus those added now. */
+typedef struct {
+    int H;
+    int n, cap;
+    Key *keys;          /* [cap] */
+    float *features;    /* [cap, H] */
+    unsigned char *done;/* [cap] 1: features valid (loaded or computed) */
+    int *slots;         /* open addressing: entry index + 1, 0 = empty */
+    size_t n_slots;     /* power of two, > 2 n */
+} Table;
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static const char *dtype_name(AlbDtype d) { return d == ALB_BF16 ? "bfloat16" : "float32"; }
+
+/* The namespace fields, NUL-separated: hashed for the file name and as every text key's prefix. */
+static size_t namespace_bytes(const FeatureCacheOptions *o, char *buf, size_t size) {
+    int n = snprintf(buf, size, "albertc-features-v%s%c%s%c%s%c%s%c%d%c", FEATURE_CACHE_FORMAT_VERSION, 0,
+                     albert_weights_hash(o->model), 0, tokenizer_hash(o->tok), 0, dtype_name(albert_dtype(o->model)),
+                     0, o->max_length, 0);
+    return (size_t)n < size ? (size_t)n : size - 1;
+}
+
+void feature_cache_path(const FeatureCacheOptions *o, char *out, size_t out_size) {
+    char ns[512];
+    size_t len = namespace_bytes(o, ns, sizeof ns);
+    XXH128_hash_t h = XXH3_128bits(ns, len);
+    snprintf(out, out_size, "%s/features-%016llx%016llx.safetensors", o->cache_dir, (unsigned long long)h.high64,
+             (unsigned long long)h.low64);
+}
+
+/* ------------------------------------------------------------------ table */
+
+static size_t slot_of(const Table *t, Key k) { return (size_t)(k.lo ^ (k.hi * 0x9E3779B97F4A7C15ull)) & (t->n_slots - 1); }
+
+/* Entry index of k, or -1. */
+static int table_find(const Table *t, Key k) {
+    if (!t->n_slots) return -1;
+    for (size_t s = slot_of(t, k);; s = (s + 1) & (t->n_slots - 1)) {
+        int e = t->slots[s] - 1;
+        if (e < 0) return -1;
+        if (t->keys[e].lo == k.lo && t->keys[e].hi == k.hi) return e;
+    }
+}
+
+static void table_index(Table *t, int e) {
+    size_t s = slot_of(t, t->keys[e]);
+    while (t->slots[s]) s = (s + 1) & (t->n_slots - 1);
+    t->slots[s] = e + 1;
+}
+
+/* Appends k (not present) with invalid features; returns its index. */
+static int table_add(Table *t, Key k) {
+    if (t->n == t->cap) {
+        t->cap = t->cap ? 2 * t->cap : 1024;
+        t->keys = alb_xrealloc(t->keys, sizeof(Key) * (size_t)t->cap);
+        t->features = alb_xrealloc(t->features, sizeof(float) * (size_t)t->cap * t->H);
+        t->done = alb_xrealloc(t->done, (size_t)t->cap);
+    }
+    if (2 * (size_t)(t->n + 1) >= t->n_slots) {
+        free(t->slots);
+        t->n_slots = t->n_slots ? 2 * t->n_slots : 4096;
+        while (2 * (size_t)(t->n + 1) >= t->n_slots) t->n_slots *= 2;
+        t->slots = alb_xcalloc(t->n_slots, sizeof(int));
+        for (int e = 0; e < t->n; e++) table_index(t, e);
+    }
+    int e = t->n++;
+    t->keys[e] = k;
+    t->done[e] = 0;
+    table_index(t, e);
+    return e;
+}
+
+static void table_free(Table *t) {
+    free(t->keys);
+    free(t->features);
+    free(t->done);
+    free(t->slots);
+    memset(t, 0, sizeof *t);
+}
+
+/* ------------------------------------------------------------------ file */
+
+static void checksum_hex(const Key *keys, const float *features, long n, int H, char out[33]) {
+    XXH3_state_t *s = XXH3_createState();
+    XXH3_128bits_reset(s);
+    XXH3_128bits_update(s, keys, sizeof(Key) * (size_t)n);
+    XXH3_128bits_update(s, features, sizeof(float) * (size_t)n * H);
+    XXH128_hash_t h = XXH3_128bits_digest(s);
+    XXH3_freeState(s);
+    snprintf(out, 33, "%016llx%016llx", (unsigned long long)h.high64, (unsigned long long)h.low64);
+}
+
+/* Why the file at path cannot be trusted, in err; 0 when it was loaded into t. */
+static int load_file(Table *t, const FeatureCacheOptions *o, const char *path, AlbError *err) {
+    SafeTensors st;
+    if (st_open(&st, path, err)) return -1;
+    char expect[64], checksum[33];
+    const char *fields[][2] = {
+        {"format_version", FEATURE_CACHE_FORMAT_VERSION},
+        {"weights_hash", albert_weights_hash(o->model)},
+        {"tokenizer_hash", tokenizer_hash(o->tok)},
+        {"dtype", dtype_name(albert_dtype(o->model))},
+        {"max_length", expect},
+    };
+    snprintf(expect, sizeof expect, "%d", o->max_length);
+    int rc = 0;
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0] && !rc; i++) {
+        const char *v = st_meta(&st, fields[i][0]);
+        if (!v || strcmp(v, fields[i][1]))
+            rc = alb_fail(err, "%s: metadata %s is '%s', expected '%s'", path, fields[i][0], v ? v : "(missing)",
+                          fields[i][1]);
+    }
+    const StTensor *keys = st_find(&st, "keys"), *feats = st_find(&st, "features");
+    const char *sum = st_meta(&st, "checksum");
+    long n = keys && keys->ndim == 2 ? (long)keys->shape[0] : -1;
+    if (!rc && (!keys || keys->dtype != ST_I64 || keys->ndim != 2 || keys->shape[1] != 2))
+        rc = alb_fail(err, "%s: no keys tensor [N,2] I64", path);
+    if (!rc && (!feats || feats->dtype != ST_F32 || feats->ndim != 2 || feats->shape[0] != n ||
+                feats->shape[1] != t->H))
+        rc = alb_fail(err, "%s: no features tensor [%ld,%d] F32", path, n, t->H);
+    if (!rc && n > (1L << 30)) rc = alb_fail(err, "%s: %ld entries is too many", path, n);
+    if (!rc) {
+        for (long i = 0; i < n; i++) {
+            Key k;
+            memcpy(&k, (const char *)keys->data + sizeof(Key) * (size_t)i, sizeof k);
+            if (table_find(t, k) >= 0) {
+                rc = alb_fail(err, "%s: key %ld appears twice", path, i);
+                break;
+            }
+            int e = table_add(t, k);
+            memcpy(t->features + (size_t)e * t->H, (const char *)feats->data + sizeof(float) * (size_t)i * t->H,
+                   sizeof(float) * (size_t)t->H);
+            t->done[e] = 1;
+        }
+    }
+    if (!rc) {
+        checksum_hex(t->keys, t->features, n, t->H, checksum);
+        if (!sum || strcmp(sum, checksum)) rc = alb_fail(err, "%s: checksum mismatch: the file is corrupt", path);
+    }
+    st_close(&st);
+    if (rc) {  /* start from nothing */
+        int H = t->H;
+        table_free(t);
+        t->H = H;
+    }
+    return rc;
+}
+
+/* Writes every entry whose features are valid. */
+static int save_file(const Table *t, const FeatureCacheOptions *o, const char *path, AlbError *err) {
+    long n = 0;
+    for (int e = 0; e < t->n; e++) n += t->done[e];
+    Key *keys = alb_xmalloc(sizeof(Key) * (size_t)(n ? n : 1));
+    float *feats = alb_xmalloc(sizeof(float) * (size_t)(n ? n : 1) * t->H);
+    long j = 0;
+    for (int e = 0; e < t->n; e++)
+        if (t->done[e]) {
+            keys[j] = t->keys[e];
+            memcpy(feats + (size_t)j * t->H, t->features + (size_t)e * t->H, sizeof(float) * (size_t)t->H);
+            j++;
+        }
+    char checksum[33], text[64];
+    checksum_hex(keys, feats, n, t->H, checksum);
+    StWriter *w = st_writer_new();
+    int64_t kshape[2] = {n, 2}, fshape[2] = {n, t->H};
+    st_writer_add_borrowed(w, "keys", ST_I64, 2, kshape, keys);
+    st_writer_add_borrowed(w, "features", ST_F32, 2, fshape, feats);
+    st_writer_set_meta(w, "format_version", FEATURE_CACHE_FORMAT_VERSION);
+    st_writer_set_meta(w, "weights_hash", albert_weights_hash(o->model));
+    st_writer_set_meta(w, "tokenizer_hash", tokenizer_hash(o->tok));
+    st_writer_set_meta(w, "dtype", dtype_name(albert_dtype(o->model)));
+    snprintf(text, sizeof text, "%d", o->max_length);
+    st_writer_set_meta(w, "max_length", text);
+    snprintf(text, sizeof text, "%d", t->H);
+    st_writer_set_meta(w, "hidden", text);
+    snprintf(text, sizeof text, "%ld", n);
+    st_writer_set_meta(w, "count", text);
+    st_writer_set_meta(w, "checksum", checksum);
+    int rc = st_writer_save(w, path, err);
+    st_writer_free(w);
+    free(keys);
+    free(feats);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ the pass */
+
+typedef struct {
+    const FeatureCacheOptions *o;
+    Table *t;
+    const int *entry_of_seq;  /* encode row -> table entry */
+    const float *encoded;     /* [n_missing, H] */
+    const char *path;
+    int n_missing, n_done;
+    long tokens;
+    double start, last_save;
+    AlbError *err;
+} Pass;
+
+static int on_batch(void *ctx, const int *rows, int B, long tokens) {
+    Pass *p = ctx;
+    Table *t = p->t;
+    for (int b = 0; b < B; b++) {
+        int e = p->entry_of_seq[rows[b]];
+        memcpy(t->features + (size_t)e * t->H, p->encoded + (size_t)rows[b] * t->H, sizeof(float) * (size_t)t->H);
+        t->done[e] = 1;
+    }
+    p->n_done += B;
+    p->tokens += tokens;
+    double now = now_s();
+    if (p->o->progress) p->o->progress(p->o->ctx, p->n_done, p->n_missing, p->tokens, now - p->start);
+    if (p->n_done < p->n_missing && now - p->last_save >= p->o->save_every_s) {
+        if (save_file(t, p->o, p->path, p->err)) return -1;
+        p->last_save = now_s();
+    }
+    return 0;
+}
+
+static Key text_key(XXH3_state_t *s, const char *ns, size_t ns_len, const char *text) {
+    XXH3_128bits_reset(s);
+    XXH3_128bits_update(s, ns, ns_len);
+    XXH3_128bits_update(s, text, strlen(text));
+    XXH128_hash_t h = XXH3_128bits_digest(s);
+    return (Key){h.low64, h.high64};
+}
+
+static void logf_(const FeatureCacheOptions *o, int warning, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void logf_(const FeatureCacheOptions *o, int warning, const char *fmt, ...) {
+    if (!o->log) return;
+    char msg[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    o->log(o->ctx, warning, msg);
+}
+
+int feature_cache_get(const FeatureCacheOptions *o, const char *const *texts, int n, float *out,
+                      FeatureCacheStats *stats, AlbError *err) {
+    memset(stats, 0, sizeof *stats);
+    const AlbertConfig *c = albert_config(o->model);
+    Table t = {.H = c->hidden_size};
+    feature_cache_path(o, stats->path, sizeof stats->path);
+    if (alb_mkdirs(o->cache_dir, err)) return -1;
+    if (alb_file_exists(stats->path)) {
+        AlbError why;
+        if (load_file(&t, o, stats->path, &why)) logf_(o, 1, "feature cache ignored and rebuilt: %s", why.msg);
+    }
+    int n_loaded = t.n;
+
+    /* every text's entry; new distinct texts are appended after the loaded ones */
+    char ns[512];
+    size_t ns_len = namespace_bytes(o, ns, sizeof ns);
+    XXH3_state_t *hs = XXH3_createState();
+    int *entry = alb_xmalloc(sizeof(int) * (size_t)(n ? n : 1));
+    int n_distinct = 0;
+    for (int i = 0; i < n; i++) {
+        Key k = text_key(hs, ns, ns_len, texts[i]);
+        int e = table_find(&t, k);
+        if (e < 0) e = table_add(&t, k);
+        entry[i] = e;
+    }
+    XXH3_freeState(hs);
+    /* distinct texts asked for = distinct entries referenced */
+    unsigned char *seen = alb_xcalloc((size_t)t.n + 1, 1);
+    for (int i = 0; i < n; i++)
+        if (!seen[entry[i]]) {
+            seen[entry[i]] = 1;
+            n_distinct++;
+            if (entry[i] < n_loaded) stats->n_cached++;
+        }
+    free(seen);
+    int n_missing = t.n - n_loaded;
+    stats->n_texts = n;
+    stats->n_distinct = n_distinct;
+    logf_(o, 0, "feature cache %s: %d texts, %d distinct: %d found, %d to compute", stats->path, n, n_distinct,
+          stats->n_cached, n_missing);
+
+    int rc = 0;
+    if (n_missing > 0) {
+        /* tokenize the missing texts (first occurrence of each) */
+        EncodeSeq *seqs = alb_xcalloc((size_t)n_missing, sizeof *seqs);
+        int *entry_of_seq = alb_xmalloc(sizeof(int) * (size_t)n_missing);
+        int vocab = c->vocab_size;
+        for (int i = 0; i < n && !rc; i++) {
+            int s = entry[i] - n_loaded;
+            if (s < 0 || seqs[s].ids) continue;
+            TokenIds ids = {0};
+            tokenizer_encode(o->tok, texts[i], strlen(texts[i]), o->max_length, &ids);
+            for (int j = 0; j < ids.n && !rc; j++)
+                if (ids.ids[j] >= vocab)
+                    rc = alb_fail(err, "text %d: the tokenizer gave id %d, outside the model's vocabulary [0, %d)", i,
+                                  ids.ids[j], vocab);
+            int32_t *copy = alb_xmalloc(sizeof(int32_t) * (size_t)(ids.n ? ids.n : 1));
+            memcpy(copy, ids.ids, sizeof(int32_t) * (size_t)ids.n);
+            seqs[s] = (EncodeSeq){ids.n, copy};
+            entry_of_seq[s] = entry[i];
+            token_ids_free(&ids);
+        }
+        float *encoded = alb_xmalloc(sizeof(float) * (size_t)n_missing * t.H);
+        Pass p = {.o = o, .t = &t, .entry_of_seq = entry_of_seq, .encoded = encoded, .path = stats->path,
+                  .n_missing = n_missing, .err = err};
+        p.start = p.last_save = now_s();
+        if (!rc) rc = encode_cls(o->model, seqs, n_missing, o->batch_size, encoded, on_batch, &p, err);
+        stats->seconds = now_s() - p.start;
+        stats->n_computed = p.n_done;
+        stats->tokens_computed = p.tokens;
+        if (!rc) rc = save_file(&t, o, stats->path, err);
+        if (!rc)
+            logf_(o, 0, "feature cache: computed %d texts (%ld tokens) in %.1f s: %.0f texts/s, %.0f tokens/s",
+                  p.n_done, p.tokens, stats->seconds, p.n_done / (stats->seconds > 0 ? stats->seconds : 1e-9),
+                  p.tokens / (stats->seconds > 0 ? stats->seconds : 1e-9));
+        for (int s = 0; s < n_missing; s++) free((void *)seqs[s].ids);
+        free(seqs);
+        free(entry_of_seq);
+        free(encoded);
+    }
+    for (int i = 0; i < n && !rc; i++)
+        memcpy(out + (size_t)i * t.H, t.features + (size_t)entry[i] * t.H, sizeof(float) * (size_t)t.H);
+    free(entry);
+    table_free(&t);
+    return rc;
+}

@@ -1,0 +1,59 @@
+/* Feature cache: the frozen encoder's [CLS] features, computed once per text.
+ *
+ * Key of a text = XXH3-128 of (albert_weights_hash, tokenizer_hash, dtype,
+ * max_length, text). One safetensors file per namespace (the same four fields
+ * without the text) in cache_dir, named features-<XXH3-128 of the namespace>.safetensors:
+ *   keys     [N,2] I64  the 128-bit text keys (low, high halves)
+ *   features [N,H] F32
+ *   __metadata__: format_version, weights_hash, tokenizer_hash, dtype,
+ *                 max_length, hidden, count, checksum (XXH3-128 of the keys
+ *                 bytes then the features bytes, 32 hex).
+ * A file that fails any check (unreadable, other namespace, shapes, checksum,
+ * duplicate keys) is reported through log() as a warning with the reason and
+ * rebuilt; it is never trusted. Writes are atomic (st_writer_save).
+ *
+ * feature_cache_get: features for n texts (duplicates encoded once), the
+ * missing ones tokenized with max_length truncation and encoded in
+ * length-sorted batches (model/encode.h); the file is rewritten every
+ * save_every_s seconds of encoding (so a crash loses at most that much work)
+ * and at the end when anything was computed. */
+#ifndef ALB_TRAIN_FEATURE_CACHE_H
+#define ALB_TRAIN_FEATURE_CACHE_H
+
+#include "model/albert.h"
+#include "tokenizer/tokenizer.h"
+#include "util/error.h"
+
+#define FEATURE_CACHE_FORMAT_VERSION "1"
+
+typedef struct {
+    const char *cache_dir;          /* created when missing */
+    AlbertModel *model;
+    const AlbertTokenizer *tok;
+    int max_length;                 /* tokens per text, [CLS]/[SEP] included */
+    int batch_size;                 /* sequences per forward */
+    double save_every_s;            /* 0: after every batch */
+    /* optional hooks (ctx is passed back) */
+    void (*log)(void *ctx, int is_warning, const char *msg);
+    /* after every batch: texts done / to do, tokens done, seconds of encoding */
+    void (*progress)(void *ctx, int done, int total, long tokens, double seconds);
+    void *ctx;
+} FeatureCacheOptions;
+
+typedef struct {
+    int n_texts, n_distinct;  /* asked for, distinct among them */
+    int n_cached;             /* distinct texts found in the cache file */
+    int n_computed;           /* distinct texts encoded now */
+    long tokens_computed;
+    double seconds;           /* encoding time */
+    char path[4096];          /* the namespace's file */
+} FeatureCacheStats;
+
+/* out [n, H] (H = the model's hidden size). */
+int feature_cache_get(const FeatureCacheOptions *o, const char *const *texts, int n, float *out,
+                      FeatureCacheStats *stats, AlbError *err);
+
+/* The namespace's file path for these options (tests corrupt it). */
+void feature_cache_path(const FeatureCacheOptions *o, char *out, size_t out_size);
+
+#endif

@@ -1,0 +1,50 @@
+/* Console log and metric files of `albertc train`.
+ *
+ * Logger: lines "YYYY-mm-dd HH:MM:SS | LEVEL | message" on a stream (stderr),
+ * filtered by a minimum level. A progress line (redrawn with \r) may be shown
+ * when the stream is a terminal; any log line first clears it.
+ *
+ * MetricsLog: the metric history of a run in <project_dir>:
+ *   metrics.jsonl     {"step": N, "train/loss": x} or {"step": N, "val/loss": x, "val/accuracy": y}
+ *                     (floats printed with %.9g so they round-trip)
+ *   train_loss.csv    _step,train/loss      (the reference's test-mode CSVs)
+ *   val_loss.csv      _step,val/loss
+ *   val_accuracy.csv  _step,val/accuracy
+ * Each line is appended and fsync'ed. Opening for a fresh run empties the
+ * files; opening to resume at step S first rewrites each (atomically) to keep
+ * only the entries with step <= S, so a resumed run's files end equal to an
+ * uninterrupted run's. */
+#ifndef ALB_TRAIN_METRICS_LOG_H
+#define ALB_TRAIN_METRICS_LOG_H
+
+#include <stdio.h>
+#include "util/error.h"
+
+enum { LOG_DEBUG, LOG_INFO, LOG_WARNING, LOG_ERROR, LOG_CRITICAL };
+
+typedef struct {
+    FILE *fp;
+    int min_level;
+    int progress_shown;   /* a \r line is on screen */
+} Logger;
+
+/* "DEBUG".."CRITICAL" (case-insensitive) -> level; -1 when unknown. */
+int log_level_parse(const char *name);
+void log_msg(Logger *lg, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Redraws the progress line (no newline). */
+void log_progress(Logger *lg, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Ends a progress line if one is shown. */
+void log_progress_done(Logger *lg);
+
+typedef struct {
+    char *dir;
+    FILE *jsonl, *train_csv, *val_loss_csv, *val_acc_csv;
+} MetricsLog;
+
+/* resume_step < 0: a fresh run. */
+int metrics_log_open(MetricsLog *ml, const char *project_dir, long resume_step, AlbError *err);
+int metrics_log_train(MetricsLog *ml, long step, double loss, AlbError *err);
+int metrics_log_val(MetricsLog *ml, long step, double loss, double accuracy, AlbError *err);
+void metrics_log_close(MetricsLog *ml);
+
+#endif

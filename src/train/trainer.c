@@ -1,0 +1,408 @@
+/* The training loop; see trainer.h. */
+#include "train/trainer.h"
+
+#include <cblas.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <math.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "io/safetensors.h"
+#include "train/adamw.h"
+#include "train/checkpoint.h"
+#include "train/head.h"
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static uint64_t splitmix64(uint64_t *state) {
+    uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+uint64_t trainer_epoch_seed(uint64_t seed, long epoch) {
+    uint64_t s = seed ^ ((uint64_t)epoch * 0xD1B54A32D192ED03ull);
+    return splitmix64(&s);
+}
+
+void trainer_permutation(int *perm, int n, uint64_t epoch_seed) {
+    uint64_t s = epoch_seed;
+    for (int i = 0; i < n; i++) perm[i] = i;
+    for (int i = n - 1; i > 0; i--) {
+        int j = (int)(((unsigned __int128)splitmix64(&s) * (unsigned)(i + 1)) >> 64);
+        int t = perm[i];
+        perm[i] = perm[j];
+        perm[j] = t;
+    }
+}
+
+/* ------------------------------------------------------------------ state */
+
+typedef struct {
+    const TrainerInputs *in;
+    const TrainConfig *cfg;
+    Head head;
+    AdamW opt;
+    CheckpointStore store;
+    MetricsLog metrics;
+    int batch, accum;             /* B, k */
+    long batches_per_epoch;       /* used batches: steps_per_epoch * k */
+    long steps_per_epoch, total_steps;
+    long step, epoch, position;   /* position: batches of `epoch` consumed */
+    double *window;               /* [steps_freq] step losses since the last train/loss line */
+    int n_window;
+    int have_train, have_val;
+    double train_loss, val_loss, val_accuracy;
+    long last_val_step;
+    int *perm;                    /* [train.n] */
+    int *labels;                  /* [B] scratch */
+    float *xb;                    /* [B, H] scratch */
+    /* validation: one head per thread (own activations), params copied in */
+    int n_val_heads;
+    Head *val_heads;
+    double *val_batch_loss;       /* [eval batches] */
+    int *val_batch_correct;
+    char *config_json, *labels_json;
+} Trainer;
+
+static void trainer_free(Trainer *t) {
+    head_free(&t->head);
+    adamw_free(&t->opt);
+    ckpt_store_close(&t->store);
+    metrics_log_close(&t->metrics);
+    for (int i = 0; i < t->n_val_heads; i++) head_free(&t->val_heads[i]);
+    free(t->val_heads);
+    free(t->val_batch_loss);
+    free(t->val_batch_correct);
+    free(t->window);
+    free(t->perm);
+    free(t->labels);
+    free(t->xb);
+    free(t->config_json);
+    free(t->labels_json);
+}
+
+/* ------------------------------------------------------------------ validation */
+
+static void validate(Trainer *t) {
+    const FeatureSplit *ev = &t->in->eval;
+    int B = t->batch, H = t->in->hidden;
+    int n_batches = (ev->n + B - 1) / B;
+    for (int i = 0; i < t->n_val_heads; i++)
+        memcpy(t->val_heads[i].params, t->head.params, sizeof(float) * (size_t)t->head.n_params);
+#pragma omp parallel for schedule(dynamic, 4) num_threads(t->n_val_heads)
+    for (int b = 0; b < n_batches; b++) {
+        Head *h = &t->val_heads[omp_get_thread_num()];
+        int start = b * B, rows = ev->n - start < B ? ev->n - start : B;
+        int pred[rows];
+        head_forward(h, ev->x + (size_t)start * H, rows);
+        t->val_batch_loss[b] = head_loss(h, ev->y + start);
+        head_predict(h, pred);
+        int correct = 0;
+        for (int r = 0; r < rows; r++) correct += pred[r] == ev->y[start + r];
+        t->val_batch_correct[b] = correct;
+    }
+    double loss = 0.0;
+    long correct = 0;
+    for (int b = 0; b < n_batches; b++) {  /* in batch order: the same sum for any thread count */
+        loss += t->val_batch_loss[b];
+        correct += t->val_batch_correct[b];
+    }
+    t->val_loss = loss / n_batches;
+    t->val_accuracy = (double)correct / ev->n;
+    t->have_val = 1;
+    t->last_val_step = t->step;
+}
+
+static int log_validation(Trainer *t, AlbError *err) {
+    validate(t);
+    log_msg(t->in->log, LOG_INFO, "Step %ld | val/loss: %.4f", t->step, t->val_loss);
+    log_msg(t->in->log, LOG_INFO, "Step %ld | val/accuracy: %.4f", t->step, t->val_accuracy);
+    return metrics_log_val(&t->metrics, t->step, t->val_loss, t->val_accuracy, err);
+}
+
+/* ------------------------------------------------------------------ checkpoints */
+
+static char *metrics_json(const Trainer *t) {
+    json_t *o = json_object();
+    if (t->have_train) json_object_set_new(o, "train/loss", json_real(t->train_loss));
+    if (t->have_val) {
+        json_object_set_new(o, "val/loss", json_real(t->val_loss));
+        json_object_set_new(o, "val/accuracy", json_real(t->val_accuracy));
+    }
+    char *s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(17));
+    json_decref(o);
+    return s;
+}
+
+/* data_order: what regenerates this epoch's batches and the train/loss window. */
+static char *data_order_json(const Trainer *t) {
+    json_t *w = json_array();
+    for (int i = 0; i < t->n_window; i++) json_array_append_new(w, json_real(t->window[i]));
+    json_t *o = json_pack("{s:b,s:i,s:i,s:i,s:o}", "shuffle", t->cfg->shuffle, "train_rows", t->in->train.n,
+                          "batch_size", t->batch, "gradient_accumulation_steps", t->accum, "train_loss_window", w);
+    char *s = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(17));
+    json_decref(o);
+    return s;
+}
+
+static int save_checkpoint(Trainer *t, int final, TrainSummary *sum, AlbError *err) {
+    char rng[32];
+    snprintf(rng, sizeof rng, "%016" PRIx64, trainer_epoch_seed((uint64_t)t->cfg->seed, t->epoch));
+    CheckpointMeta m = {
+        .step = t->step, .epoch = t->epoch, .epoch_position = t->position, .final = final,
+        .dtype = (char *)(t->head.bf16 ? "bfloat16" : "float32"),
+        .metrics_json = metrics_json(t), .label_names_json = t->labels_json, .config_json = t->config_json,
+        .encoder_id = (char *)t->in->encoder_id, .encoder_hash = (char *)t->in->encoder_hash,
+        .rng_state = rng, .data_order = data_order_json(t),
+    };
+    int rc = ckpt_store_save(&t->store, &t->head, t->cfg->save_optim ? &t->opt : NULL, &m, sum->last_checkpoint,
+                             sizeof sum->last_checkpoint, err);
+    if (!rc) log_msg(t->in->log, LOG_INFO, "checkpoint saved: %s", sum->last_checkpoint);
+    free(m.metrics_json);
+    free(m.data_order);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ resume */
+
+static int restore_window(Trainer *t, const char *data_order, const char *path, AlbError *err) {
+    json_t *o = data_order ? json_loads(data_order, 0, NULL) : NULL;
+    json_t *w = json_object_get(o, "train_loss_window");
+    int rc = 0;
+    if (!json_is_array(w) || json_array_size(w) >= (size_t)t->cfg->steps_freq) {
+        rc = alb_fail(err, "%s: checkpoint metadata data_order has no valid train_loss_window", path);
+    } else {
+        t->n_window = (int)json_array_size(w);
+        for (int i = 0; i < t->n_window; i++) t->window[i] = json_number_value(json_array_get(w, (size_t)i));
+        json_t *rows = json_object_get(o, "train_rows"), *bs = json_object_get(o, "batch_size");
+        if (json_integer_value(rows) != t->in->train.n || json_integer_value(bs) != t->batch)
+            log_msg(t->in->log, LOG_WARNING,
+                    "%s was saved with %lld train rows and batch_size %lld, this run has %d and %d: the data order "
+                    "differs from the interrupted run",
+                    path, (long long)json_integer_value(rows), (long long)json_integer_value(bs), t->in->train.n,
+                    t->batch);
+    }
+    json_decref(o);
+    return rc;
+}
+
+static void restore_metric(const char *metrics, const char *key, int *have, double *value) {
+    if (checkpoint_metric_value(metrics, key, value) == 0) *have = 1;
+}
+
+static int resume(Trainer *t, AlbError *err) {
+    const TrainConfig *c = t->cfg;
+    const TrainerInputs *in = t->in;
+    char path[4096];
+    if (ckpt_store_resolve(&t->store, c->resume_option, c->checkpoint_path, c->load_from_storage, path, sizeof path,
+                           err))
+        return -1;
+    SafeTensors st;
+    if (st_open(&st, path, err)) return -1;
+    int has_optim = st_meta(&st, "optimizer_step") != NULL;
+    st_close(&st);
+    CheckpointMeta m;
+    if (checkpoint_load(path, &t->head, has_optim ? &t->opt : NULL, &m, err)) return -1;
+    int rc = restore_window(t, m.data_order, path, err);
+    if (!rc) {
+        t->step = m.step;
+        t->epoch = m.epoch < 1 ? 1 : m.epoch;
+        t->position = m.epoch_position;
+        if (t->position >= t->batches_per_epoch) {  /* saved at the end of its epoch */
+            t->epoch++;
+            t->position = 0;
+        }
+        restore_metric(m.metrics_json, "train/loss", &t->have_train, &t->train_loss);
+        restore_metric(m.metrics_json, "val/loss", &t->have_val, &t->val_loss);
+        restore_metric(m.metrics_json, "val/accuracy", &t->have_val, &t->val_accuracy);
+        /* the last validation: the final save's (after the last step), else the last scheduled one */
+        t->last_val_step = m.final ? t->step : t->step - t->step % c->val_steps_freq;
+        log_msg(in->log, LOG_INFO, "resumed from %s: step %ld, epoch %ld, %ld batches into it", path, t->step,
+                t->epoch, t->position);
+        if (!has_optim)
+            log_msg(in->log, LOG_WARNING,
+                    "%s has no optimizer state (saved without save_optim): AdamW restarts with zero moments and "
+                    "step 0, so the run will not match an uninterrupted one",
+                    path);
+        if (in->encoder_hash && in->encoder_hash[0] && m.encoder_hash && strcmp(m.encoder_hash, in->encoder_hash))
+            log_msg(in->log, LOG_WARNING, "%s was trained on encoder %s (%s); this run uses %s (%s)", path,
+                    m.encoder_id ? m.encoder_id : "?", m.encoder_hash, in->encoder_id, in->encoder_hash);
+        if (m.dtype && strcmp(m.dtype, t->head.bf16 ? "bfloat16" : "float32"))
+            log_msg(in->log, LOG_WARNING, "%s was saved in %s; this run trains in %s", path, m.dtype,
+                    t->head.bf16 ? "bfloat16" : "float32");
+    }
+    checkpoint_meta_free(&m);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ setup */
+
+static int setup(Trainer *t, const TrainerInputs *in, AlbError *err) {
+    const TrainConfig *c = in->cfg;
+    t->in = in;
+    t->cfg = c;
+    t->batch = c->batch_size;
+    t->accum = c->gradient_accumulation_steps;
+    long batches = in->train.n / t->batch;
+    if (c->max_steps_per_epoch > 0 && batches > c->max_steps_per_epoch) batches = c->max_steps_per_epoch;
+    t->steps_per_epoch = batches / t->accum;
+    if (t->steps_per_epoch < 1)
+        return alb_fail(err, "the train split has %d rows: not enough for one step of batch_size %d x "
+                        "gradient_accumulation_steps %d", in->train.n, t->batch, t->accum);
+    if (in->eval.n < 1) return alb_fail(err, "the eval split is empty");
+    t->batches_per_epoch = t->steps_per_epoch * t->accum;
+    t->total_steps = t->steps_per_epoch * c->num_epochs;
+    int bf16 = c->dtype == ALB_BF16;
+    if (head_create(&t->head, in->hidden, c->mlp_hidden_size, in->num_labels, bf16, t->batch, err)) return -1;
+    if (c->init_head[0]) {
+        if (head_load(&t->head, c->init_head, err)) return -1;
+    } else {
+        head_init_params(&t->head, (uint64_t)c->seed);
+    }
+    adamw_create(&t->opt, HEAD_N_TENSORS, t->head.numel, c->learning_rate, 0.9, 0.999, 1e-8, c->weight_decay, bf16);
+    t->n_val_heads = omp_get_max_threads();
+    t->val_heads = alb_xcalloc((size_t)t->n_val_heads, sizeof(Head));
+    for (int i = 0; i < t->n_val_heads; i++)
+        if (head_create(&t->val_heads[i], in->hidden, c->mlp_hidden_size, in->num_labels, bf16, t->batch, err))
+            return -1;
+    int n_val_batches = (in->eval.n + t->batch - 1) / t->batch;
+    t->val_batch_loss = alb_xcalloc((size_t)n_val_batches, sizeof(double));
+    t->val_batch_correct = alb_xcalloc((size_t)n_val_batches, sizeof(int));
+    t->window = alb_xcalloc((size_t)c->steps_freq, sizeof(double));
+    t->perm = alb_xmalloc(sizeof(int) * (size_t)in->train.n);
+    t->labels = alb_xmalloc(sizeof(int) * (size_t)t->batch);
+    t->xb = alb_xmalloc(sizeof(float) * (size_t)t->batch * in->hidden);
+    json_t *cj = train_config_to_json(c);
+    t->config_json = json_dumps(cj, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(cj);
+    json_t *names = json_array();
+    for (int i = 0; i < in->num_labels; i++)
+        json_array_append_new(names, in->label_names && in->label_names[i] ? json_string(in->label_names[i])
+                                                                           : json_null());
+    t->labels_json = json_dumps(names, JSON_COMPACT);
+    json_decref(names);
+    t->epoch = 1;
+    t->last_val_step = -1;
+
+    CheckpointPolicy policy = {c->keep_last_n, c->keep_best_n, c->checkpoint_metric,
+                               !strcmp(c->checkpoint_metric_mode, "max")};
+    if (ckpt_store_open(&t->store, c->project_dir, &policy, c->remote_path, c->sync_to_storage, err)) return -1;
+    if (c->resume_from_checkpoint && resume(t, err)) return -1;
+    return metrics_log_open(&t->metrics, c->project_dir, c->resume_from_checkpoint ? t->step : -1, err);
+}
+
+/* ------------------------------------------------------------------ the loop */
+
+/* One optimizer step over k micro-batches starting at batch index `first` of the epoch. */
+static double train_step(Trainer *t, long first) {
+    const FeatureSplit *tr = &t->in->train;
+    int B = t->batch, H = t->in->hidden;
+    double loss = 0.0;
+    head_zero_grad(&t->head);
+    for (int j = 0; j < t->accum; j++) {
+        const int *rows = t->perm + (first + j) * B;
+        for (int r = 0; r < B; r++) {  /* xb [B, H] */
+            memcpy(t->xb + (size_t)r * H, tr->x + (size_t)rows[r] * H, sizeof(float) * (size_t)H);
+            t->labels[r] = tr->y[rows[r]];
+        }
+        head_forward(&t->head, t->xb, B);
+        loss += head_loss(&t->head, t->labels);
+        head_backward(&t->head, t->labels, 1.0f / (float)t->accum);
+    }
+    adamw_step(&t->opt, t->head.params, t->head.grads);
+    return loss / t->accum;
+}
+
+static int after_step(Trainer *t, double loss, AlbError *err) {
+    const TrainConfig *c = t->cfg;
+    t->window[t->n_window++] = loss;
+    if (t->step % c->steps_freq == 0) {
+        double sum = 0.0;
+        for (int i = 0; i < t->n_window; i++) sum += t->window[i];
+        t->train_loss = sum / t->n_window;
+        t->have_train = 1;
+        t->n_window = 0;
+        log_msg(t->in->log, LOG_INFO, "Step %ld | train/loss: %.4f", t->step, t->train_loss);
+        if (metrics_log_train(&t->metrics, t->step, t->train_loss, err)) return -1;
+    }
+    if (t->step % c->val_steps_freq == 0 && log_validation(t, err)) return -1;
+    return 0;
+}
+
+int trainer_run(const TrainerInputs *in, TrainSummary *sum, AlbError *err) {
+    memset(sum, 0, sizeof *sum);
+    Trainer t = {0};
+    int blas_threads = openblas_get_num_threads();
+    openblas_set_num_threads(1);  /* the head is small; one thread keeps results independent of core count */
+    double start = now_s();
+    int rc = setup(&t, in, err);
+    const TrainConfig *c = in->cfg;
+    sum->start_step = t.step;
+    sum->total_steps = t.total_steps;
+    if (!rc) {
+        log_msg(in->log, LOG_INFO,
+                "training: %d train rows, %d eval rows, %ld steps per epoch x %d epochs = %ld steps (batch %d, "
+                "accumulation %d, %s)",
+                in->train.n, in->eval.n, t.steps_per_epoch, c->num_epochs, t.total_steps, t.batch, t.accum,
+                t.head.bf16 ? "bfloat16" : "float32");
+        if (t.step == 0) rc = log_validation(&t, err);
+    }
+    int stopped = 0;
+    for (; !rc && !stopped && t.epoch <= c->num_epochs; t.epoch++, t.position = 0) {
+        if (c->shuffle)
+            trainer_permutation(t.perm, in->train.n, trainer_epoch_seed((uint64_t)c->seed, t.epoch));
+        else
+            for (int i = 0; i < in->train.n; i++) t.perm[i] = i;
+        while (!rc && t.position < t.batches_per_epoch) {
+            double loss = train_step(&t, t.position);
+            t.step++;
+            t.position += t.accum;
+            rc = after_step(&t, loss, err);
+            if (!rc && !strcmp(c->save_strategy, "step") && t.step % c->steps_freq == 0)
+                rc = save_checkpoint(&t, 0, sum, err);
+            if (in->kill_at_step > 0 && t.step == in->kill_at_step) raise(SIGKILL);
+            if (!rc && in->stop && *in->stop) {
+                log_msg(in->log, LOG_WARNING, "interrupted: saving a checkpoint at step %ld", t.step);
+                rc = save_checkpoint(&t, 0, sum, err);
+                stopped = 1;
+                break;
+            }
+        }
+        if (!rc && !stopped && !strcmp(c->save_strategy, "epoch") && t.epoch % c->epoch_freq == 0)
+            rc = save_checkpoint(&t, 0, sum, err);
+        if (stopped) break;
+    }
+    if (!rc && !stopped) {
+        t.epoch = c->num_epochs;
+        t.position = t.batches_per_epoch;
+        if (t.last_val_step != t.step) rc = log_validation(&t, err);
+        if (!rc) rc = save_checkpoint(&t, 1, sum, err);
+    }
+    sum->steps = t.step;
+    sum->have_val = t.have_val;
+    sum->val_loss = t.val_loss;
+    sum->val_accuracy = t.val_accuracy;
+    sum->seconds = now_s() - start;
+    if (t.store.dir) {
+        snprintf(sum->checkpoint_dir, sizeof sum->checkpoint_dir, "%s", t.store.dir);
+        if (t.store.history.n_best) {
+            const CheckpointEntry *b = &t.store.history.best[0];
+            snprintf(sum->best_checkpoint, sizeof sum->best_checkpoint, "%s", b->path);
+            sum->have_best = checkpoint_metric_value(b->metrics_json, c->checkpoint_metric, &sum->best_value) == 0;
+        }
+    }
+    snprintf(sum->metrics_path, sizeof sum->metrics_path, "%s/metrics.jsonl", c->project_dir);
+    trainer_free(&t);
+    openblas_set_num_threads(blas_threads);
+    return rc ? -1 : stopped;
+}

@@ -1,0 +1,84 @@
+/* The training loop of `albertc train` on precomputed encoder features.
+ *
+ * Head (head_init_params with the config seed, or the init_head file) and
+ * AdamW(lr, (0.9, 0.999), 1e-8, weight_decay), bf16 per the config's dtype.
+ * An epoch: the train split in the order of that epoch's permutation
+ * (trainer_permutation; the identity when shuffle is off), batches of
+ * batch_size rows, the last partial batch dropped, at most
+ * max_steps_per_epoch batches (0: all). One optimizer step ("step") per
+ * gradient_accumulation_steps = k batches (micro-batches; leftover batches at
+ * the end of an epoch are not used). A step's loss is the mean of its k
+ * micro-batch losses; train/loss, logged every steps_freq steps, is the mean
+ * of the last steps_freq step losses (summed in double, in order).
+ * Validation at step 0 and every val_steps_freq steps (and after the last
+ * step when that is not one already) over every eval row, batch_size rows per
+ * forward: val/loss = mean of the per-batch mean losses, val/accuracy =
+ * correct / total.
+ *
+ * Order of one step's work: update; train/loss line; validation; step
+ * checkpoint (save_strategy step, step % steps_freq == 0); the test hook
+ * kill_at_step; the stop request (checkpoint, return 1). At the end of an
+ * epoch: epoch checkpoint (save_strategy epoch, epoch % epoch_freq == 0).
+ * After training: the final checkpoint (always, the history's last entry).
+ *
+ * A checkpoint holds the head, the optimizer when save_optim, and everything
+ * needed to continue exactly: step, epoch, position in the epoch (batches
+ * consumed), the epoch permutation's seed (rng_state), the unlogged train
+ * losses (data_order). Resuming continues there; with the optimizer state,
+ * the weights and metric history end bit-identical to an uninterrupted run.
+ *
+ * The head phase is single-threaded BLAS (the head is small): results do not
+ * depend on the thread count. Validation batches run in parallel (OpenMP)
+ * with per-thread buffers and are summed in batch order, so they do not either. */
+#ifndef ALB_TRAIN_TRAINER_H
+#define ALB_TRAIN_TRAINER_H
+
+#include <signal.h>
+#include <stdint.h>
+#include "train/metrics_log.h"
+#include "train/train_config.h"
+#include "util/error.h"
+
+typedef struct {
+    int n;
+    const float *x;   /* [n, hidden] */
+    const int *y;     /* [n], each in [0, num_labels) */
+} FeatureSplit;
+
+typedef struct {
+    const TrainConfig *cfg;
+    int hidden;
+    FeatureSplit train, eval;
+    int num_labels;
+    char *const *label_names;     /* [num_labels] (entries may be NULL), or NULL */
+    const char *encoder_id;       /* model id/directory, or the features files */
+    const char *encoder_hash;     /* albert_weights_hash, or "" when unknown */
+    Logger *log;
+    volatile sig_atomic_t *stop;  /* when it becomes nonzero: finish the step, checkpoint, return 1 */
+    long kill_at_step;            /* test hook (0: off): raise(SIGKILL) right after step N's work */
+} TrainerInputs;
+
+typedef struct {
+    long start_step;              /* 0, or the step resumed from */
+    long steps, total_steps;
+    int have_val;
+    double val_loss, val_accuracy;   /* the last validation */
+    int have_best;
+    double best_value;            /* checkpoint_metric of the best checkpoint */
+    char best_checkpoint[4096];
+    char last_checkpoint[4096];
+    char checkpoint_dir[4096];
+    char metrics_path[4096];
+    double seconds;               /* training loop wall time */
+} TrainSummary;
+
+/* 0: done; 1: stopped on request (checkpoint saved); -1: error (err set). */
+int trainer_run(const TrainerInputs *in, TrainSummary *sum, AlbError *err);
+
+/* The seed of epoch e's permutation (SplitMix64 of seed and epoch). */
+uint64_t trainer_epoch_seed(uint64_t seed, long epoch);
+/* Fisher-Yates on 0..n-1 with a SplitMix64 stream started at epoch_seed:
+ * for i = n-1 down to 1, j = (splitmix64() * (i+1)) >> 64, swap(i, j). */
+void trainer_permutation(int *perm, int n, uint64_t epoch_seed);
+
+#endif
