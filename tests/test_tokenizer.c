@@ -85,6 +85,9 @@ Test(tokenizer, model_facts) {
 Test(tokenizer, viterbi_tie_as_fast) {
     expect_pieces("CARD!!!!!", "[CLS] \xe2\x96\x81" "card !! !!! [SEP]");
     expect("CARD!!!!!", "2 2056 19015 28116 3");
+    /* decided by the last bits of the scores as the engine parses them from
+     * tokenizer.json ("++" "+" here; the exact float scores give "+" "++") */
+    expect(".+$?+*+++: &($//", "2 13 9 2430 4403 60 2430 2483 20512 2430 45 279 5 4403 118 118 3");
 }
 
 Test(tokenizer, special_tokens_case_sensitive) {

@@ -10,6 +10,7 @@
  * Python) differs; where it does, the comment says so. */
 #include "tokenizer/tokenizer.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,7 +53,7 @@ typedef struct {
 struct AlbertTokenizer {
     SpmModel spm;
     int n_pieces;
-    double *scores;       /* as tokenizer.json: the model's float score, digit-comma pieces - 100 */
+    double *scores;       /* as the engine reads tokenizer.json: float score (digit-comma pieces - 100) */
     double unk_score;
     int unk_id, cls_id, sep_id, pad_id;
     int byte_fallback;
@@ -167,6 +168,32 @@ static int ends_in_digit_comma(const SpmPiece *p) {
     return python_isdigit(cp);
 }
 
+/* The double that Hugging Face's engine holds for score x. tokenizer.json
+ * stores x as its shortest round-trip decimal (ryu), and serde_json, built
+ * without float_roundtrip, reads "d.ddd" back as (double)digits / 10^k: two
+ * roundings, one ulp off x for about a quarter of the pieces. Near-ties in
+ * the Viterbi pass ("+++" -> "++" "+") follow those last bits. */
+static double engine_score(double x) {
+    if (x == 0.0 || !isfinite(x)) return x;
+    char buf[40];
+    for (int precision = 0; precision < 17; precision++) {
+        snprintf(buf, sizeof buf, "%.*e", precision, x);
+        if (strtod(buf, NULL) == x) break;
+    }
+    uint64_t digits = 0;
+    int n_digits = 0;
+    const char *c = buf + (buf[0] == '-');
+    for (; *c && *c != 'e'; c++) {
+        if (*c != '.') digits = digits * 10 + (uint64_t)(*c - '0'), n_digits++;
+    }
+    int k = atoi(c + 1) - (n_digits - 1);  /* x ~ digits * 10^k */
+    char pow10_text[16];
+    snprintf(pow10_text, sizeof pow10_text, "1e%d", k < 0 ? -k : k);
+    double pow10 = strtod(pow10_text, NULL);  /* serde_json's POW10 table: correctly rounded */
+    double v = k < 0 ? (double)digits / pow10 : (double)digits * pow10;
+    return x < 0 ? -v : v;
+}
+
 static int find_special(AlbertTokenizer *t, const char *text, const char *path, AlbError *err) {
     int id = map_find(t, text, strlen(text));
     if (id < 0) return alb_fail(err, "%s: the model has no %s piece", path, text);
@@ -183,6 +210,7 @@ static int setup(AlbertTokenizer *t, const char *path, AlbError *err) {
     for (int id = 0; id < t->n_pieces; id++) {
         double s = (double)m->pieces[id].score;
         if (ends_in_digit_comma(&m->pieces[id])) s -= 100.0;
+        s = engine_score(s);
         t->scores[id] = s;
         if (s < min_score) min_score = s;
     }
