@@ -1,17 +1,20 @@
 /* The ALBERT forward pass against tools/albert_ref.py (PyTorch), through the
  * goldens tests/goldens/albert_{a,b,c,d}.safetensors (tools/gen_albert_goldens.py).
+ * Compared: last_hidden_state at real positions and pooler_output.
  *
- * Tolerances (max abs error over real positions of last_hidden_state and over
- * pooler_output):
- *   fp32: 1e-5.
- *   bf16: BF16_TOL below. torch's bf16 is reproduced op by op (same roundings,
- *   LayerNorm's bf16 Welford statistics included); what remains is fp32
- *   summation order inside matmuls/softmax (oneDNN vs OpenBLAS), which flips a
- *   bf16 rounding now and then; one flip is one bf16 ulp (2^-7 relative, 0.0156
- *   for values in [2, 4)) and later layers can carry it a little further.
- *   Measured on these goldens: see the report in tests (cr_log_info) and
- *   tools/gen_albert_goldens.py's metadata; fp32 vs bf16 differ by 0.03-0.08,
- *   so a tolerance of 0.02 still tells bf16 emulation from plain fp32. */
+ * fp32: max abs error <= 1e-5 (measured: <= 1.5e-6).
+ *
+ * bf16: albert.c reproduces torch's bf16 op by op (same roundings, LayerNorm's
+ * bf16 Welford statistics included), and on these small models the outputs are
+ * bit-identical to torch's (measured: 0 differing values on all four goldens,
+ * every padding/batching variant). What can still differ is the fp32 summation
+ * order inside a matmul (OpenBLAS kernel vs oneDNN), which flips a bf16 rounding
+ * now and then on other CPUs/BLAS builds. So the test asks for <= 2% differing
+ * values and max abs <= 2^-4 (4 ulps at |x| in [2, 4)). A max-abs bound alone
+ * could not tell emulation from plain fp32: fp32 rounded to bf16 at the end
+ * differs from torch bf16 by only 0.03-0.08 here, but in 78-85% of the values.
+ * (At albert-base scale the flips do accumulate over 12 layers: see the report
+ * of tools/check_albert_embed.py in the module notes.) */
 #include <criterion/criterion.h>
 #include <criterion/logging.h>
 #include <math.h>
@@ -25,7 +28,8 @@
 #include "testutil.h"
 
 #define F32_TOL 1e-5f
-#define BF16_TOL 0.02f
+#define BF16_TOL 0.0625f
+#define BF16_MAX_DIFFERING 0.02
 
 typedef struct {
     char path[256];
@@ -91,29 +95,36 @@ static AlbertModel *golden_model(const Golden *g, AlbDtype dt) {
     return m;
 }
 
-/* Max abs error of a batch's outputs over the real positions of the golden's
+typedef struct {
+    float max_abs;
+    long differing, total;
+} Error;
+
+static void compare(Error *e, float got, float want) {
+    float d = fabsf(got - want);
+    if (!(d <= e->max_abs)) e->max_abs = d;  /* NaN counts as the worst */
+    e->differing += got != want;
+    e->total++;
+}
+
+/* Errors of a batch's outputs over the real positions of the golden's
  * sequences. rows[b] = which golden sequence row b holds; hidden is [B, L, H]. */
-static float batch_error(const Golden *g, const char *tag, int B, int L, const int *rows, const float *hidden,
+static Error batch_error(const Golden *g, const char *tag, int B, int L, const int *rows, const float *hidden,
                          const float *pooler) {
     const float *eh = expected(g, tag, "last_hidden_state"), *ep = expected(g, tag, "pooler_output");
-    float worst = 0.0f;
+    Error e = {0};
     for (int b = 0; b < B; b++) {
         int r = rows[b];
         for (int i = 0; i < g->lengths[r]; i++)
-            for (int j = 0; j < g->H; j++) {
-                float d = fabsf(hidden[((size_t)b * L + i) * g->H + j] - eh[((size_t)r * g->L + i) * g->H + j]);
-                if (!(d <= worst)) worst = d;  /* NaN counts as the worst */
-            }
-        for (int j = 0; j < g->H; j++) {
-            float d = fabsf(pooler[(size_t)b * g->H + j] - ep[(size_t)r * g->H + j]);
-            if (!(d <= worst)) worst = d;
-        }
+            for (int j = 0; j < g->H; j++)
+                compare(&e, hidden[((size_t)b * L + i) * g->H + j], eh[((size_t)r * g->L + i) * g->H + j]);
+        for (int j = 0; j < g->H; j++) compare(&e, pooler[(size_t)b * g->H + j], ep[(size_t)r * g->H + j]);
     }
-    return worst;
+    return e;
 }
 
 /* Forward a batch built from golden rows, padded to L with pad_id, and return its error. */
-static float run_rows(const Golden *g, AlbertModel *m, const char *tag, int B, const int *rows, int L, int pad_id) {
+static Error run_rows(const Golden *g, AlbertModel *m, const char *tag, int B, const int *rows, int L, int pad_id) {
     int32_t *ids = malloc(sizeof(int32_t) * B * L), *mask = malloc(sizeof(int32_t) * B * L);
     for (int b = 0; b < B; b++)
         for (int i = 0; i < L; i++) {
@@ -127,7 +138,7 @@ static float run_rows(const Golden *g, AlbertModel *m, const char *tag, int B, c
     cr_assert_eq(albert_forward(m, B, L, ids, mask, hidden, cls, pooler, &err), 0, "%s", err.msg);
     for (int b = 0; b < B; b++)
         cr_assert_eq(memcmp(cls + b * g->H, hidden + (size_t)b * L * g->H, sizeof(float) * g->H), 0);
-    float e = batch_error(g, tag, B, L, rows, hidden, pooler);
+    Error e = batch_error(g, tag, B, L, rows, hidden, pooler);
     free(ids);
     free(mask);
     free(hidden);
@@ -136,33 +147,45 @@ static float run_rows(const Golden *g, AlbertModel *m, const char *tag, int B, c
     return e;
 }
 
+static void expect_close(Error e, AlbDtype dt, const char *what) {
+    if (dt == ALB_F32) {
+        cr_expect_leq(e.max_abs, F32_TOL, "%s: max abs error %g > %g", what, e.max_abs, F32_TOL);
+    } else {
+        cr_expect_leq(e.max_abs, BF16_TOL, "%s: max abs error %g > %g", what, e.max_abs, BF16_TOL);
+        cr_expect_leq(e.differing, BF16_MAX_DIFFERING * e.total, "%s: %ld of %ld values differ from torch bf16",
+                      what, e.differing, e.total);
+    }
+}
+
 static void check_golden(const char *name, AlbDtype dt) {
     Golden g;
     golden_open(&g, name);
     AlbertModel *m = golden_model(&g, dt);
     const char *tag = dt == ALB_BF16 ? "bf16" : "f32";
-    float tol = dt == ALB_BF16 ? BF16_TOL : F32_TOL;
+    char what[128];
     int rows[8];
     for (int b = 0; b < g.B; b++) rows[b] = b;
 
     /* the golden batch as torch saw it (pad id 0) */
-    float e = run_rows(&g, m, tag, g.B, rows, g.L, 0);
-    cr_log_info("albert_%s %s: max abs error %.3g (tolerance %.3g)", name, tag, e, tol);
-    cr_expect_leq(e, tol, "albert_%s %s: max abs error %g > %g", name, tag, e, tol);
+    Error e = run_rows(&g, m, tag, g.B, rows, g.L, 0);
+    cr_log_info("albert_%s %s: max abs error %.3g, %ld/%ld values differ", name, tag, e.max_abs, e.differing,
+                e.total);
+    snprintf(what, sizeof what, "albert_%s %s", name, tag);
+    expect_close(e, dt, what);
     /* pad id 3 ([SEP], the reference's pad) and a longer padded length */
-    e = run_rows(&g, m, tag, g.B, rows, g.L, 3);
-    cr_expect_leq(e, tol, "albert_%s %s pad 3: %g", name, tag, e);
-    e = run_rows(&g, m, tag, g.B, rows, g.L + 4, 3);
-    cr_expect_leq(e, tol, "albert_%s %s padded to L+4: %g", name, tag, e);
+    snprintf(what, sizeof what, "albert_%s %s pad id 3", name, tag);
+    expect_close(run_rows(&g, m, tag, g.B, rows, g.L, 3), dt, what);
+    snprintf(what, sizeof what, "albert_%s %s padded to L+4", name, tag);
+    expect_close(run_rows(&g, m, tag, g.B, rows, g.L + 4, 3), dt, what);
     /* batch companions: each sequence alone, unpadded, and the batch reversed */
     for (int b = 0; b < g.B; b++) {
-        e = run_rows(&g, m, tag, 1, &rows[b], g.lengths[b], 0);
-        cr_expect_leq(e, tol, "albert_%s %s row %d alone: %g", name, tag, b, e);
+        snprintf(what, sizeof what, "albert_%s %s row %d alone", name, tag, b);
+        expect_close(run_rows(&g, m, tag, 1, &rows[b], g.lengths[b], 0), dt, what);
     }
     int rev[8];
     for (int b = 0; b < g.B; b++) rev[b] = g.B - 1 - b;
-    e = run_rows(&g, m, tag, g.B, rev, g.L, 0);
-    cr_expect_leq(e, tol, "albert_%s %s reversed batch: %g", name, tag, e);
+    snprintf(what, sizeof what, "albert_%s %s reversed batch", name, tag);
+    expect_close(run_rows(&g, m, tag, g.B, rev, g.L, 0), dt, what);
 
     albert_free(m);
     golden_close(&g);
@@ -196,7 +219,7 @@ Test(albert, bf16_outputs_are_bf16_and_differ_from_f32) {
         if (g.mask[i / g.H]) worst = fmaxf(worst, fabsf(h32[i] - h16[i]));
     }
     cr_log_info("albert_b: |fp32 - bf16| max %.3g", worst);
-    cr_expect_gt(worst, 2 * BF16_TOL);
+    cr_expect_gt(worst, 1e-3f);
     cr_expect_str_eq(albert_weights_hash(m32), albert_weights_hash(m16));
     free(h32);
     free(h16);

@@ -1,9 +1,335 @@
-/* PLACEHOLDER: replaced by the module that owns this command. */
+/* albertc embed: JSONL of token ids or texts -> encoder features (safetensors). */
+#include <getopt.h>
+#include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "cli/cli.h"
+#include "io/safetensors.h"
+#include "model/albert.h"
+#include "model/hub.h"
+#include "tokenizer/tokenizer.h"
+#include "util/fileio.h"
+
+static const char *CMD = "embed";
+
+static void help(void) {
+    printf("Usage: albertc embed --model M --input FILE.jsonl --output OUT.safetensors\n"
+           "                     [--dtype float32|bfloat16] [--all-tokens] [--batch-size N] [--max-length N]\n"
+           "\n"
+           "Runs the ALBERT encoder over every input line and writes, in input order:\n"
+           "  cls [N, H] F32            last_hidden_state[:, 0] (the [CLS] row)\n"
+           "  pooler_output [N, H] F32  tanh(cls Wp^T + bp)\n"
+           "and with --all-tokens also\n"
+           "  last_hidden_state [N, Lmax, H] F32 (rows past each length are 0), lengths [N] I64.\n"
+           "Metadata: albert_weights_hash, dtype.\n"
+           "\n"
+           "Input lines: {\"input_ids\": [...]} with an optional \"attention_mask\" (0/1, same\n"
+           "length) and \"token_type_ids\" (all 0), or {\"text\": \"...\"}, tokenized with\n"
+           "M/spiece.model as AlbertTokenizerFast does ([CLS] ... [SEP]).\n"
+           "\n"
+           "  --model M         a model directory (config.json, model.safetensors) or a hub id\n"
+           "  --dtype D         float32 (default) or bfloat16 (torch CPU bf16 semantics)\n"
+           "  --all-tokens      also write last_hidden_state and lengths\n"
+           "  --batch-size N    sequences per forward pass (default 16); inputs are sorted by\n"
+           "                    length first, so little padding is computed\n"
+           "  --max-length N    texts are truncated to N tokens; longer input_ids are an error\n"
+           "                    (default and maximum: max_position_embeddings)\n"
+           "  -h, --help        this help\n");
+}
+
+/* ------------------------------------------------------------------ input */
+
+typedef struct {
+    int n;          /* tokens */
+    int32_t *ids;   /* [n] */
+    int32_t *mask;  /* [n] */
+} Sequence;
+
+typedef struct {
+    const char *path;
+    const char *model_dir;
+    int vocab_size, max_length;
+    AlbertTokenizer *tok;  /* loaded at the first text line */
+    Sequence *seqs;
+    int n, cap;
+} Inputs;
+
+/* A JSON array of integers into out[n] (malloc'ed); each value checked in [lo, hi). */
+static int int_array(const json_t *arr, const char *key, long lo, long hi, int32_t **out, int *n, AlbError *err,
+                     const char *where) {
+    if (!json_is_array(arr)) return alb_fail(err, "%s: \"%s\" must be an array of integers", where, key);
+    size_t len = json_array_size(arr);
+    *out = alb_xmalloc((len ? len : 1) * sizeof(int32_t));
+    *n = (int)len;
+    for (size_t i = 0; i < len; i++) {
+        const json_t *v = json_array_get(arr, i);
+        if (!json_is_integer(v)) return alb_fail(err, "%s: \"%s\"[%zu] is not an integer", where, key, i);
+        json_int_t x = json_integer_value(v);
+        if (x < lo || x >= hi)
+            return alb_fail(err, "%s: \"%s\"[%zu] = %lld is outside [%ld, %ld)", where, key, i, (long long)x, lo,
+                            hi);
+        (*out)[i] = (int32_t)x;
+    }
+    return 0;
+}
+
+static int text_sequence(Inputs *in, const json_t *text, Sequence *s, AlbError *err, const char *where) {
+    if (!json_is_string(text)) return alb_fail(err, "%s: \"text\" must be a string", where);
+    if (!in->tok) {
+        char spiece[4200];
+        snprintf(spiece, sizeof spiece, "%s/spiece.model", in->model_dir);
+        if (tokenizer_load(&in->tok, spiece, err)) return -1;
+    }
+    TokenIds ids = {0};
+    tokenizer_encode(in->tok, json_string_value(text), json_string_length(text), in->max_length, &ids);
+    s->n = ids.n;
+    s->ids = alb_xmalloc(sizeof(int32_t) * (size_t)(ids.n ? ids.n : 1));
+    memcpy(s->ids, ids.ids, sizeof(int32_t) * (size_t)ids.n);
+    token_ids_free(&ids);
+    for (int i = 0; i < s->n; i++)
+        if (s->ids[i] >= in->vocab_size)
+            return alb_fail(err, "%s: the tokenizer gave id %d, outside the model's vocabulary [0, %d)", where,
+                            s->ids[i], in->vocab_size);
+    return 0;
+}
+
+static int ids_sequence(Inputs *in, const json_t *obj, Sequence *s, AlbError *err, const char *where) {
+    if (int_array(json_object_get(obj, "input_ids"), "input_ids", 0, in->vocab_size, &s->ids, &s->n, err, where))
+        return -1;
+    if (s->n == 0) return alb_fail(err, "%s: \"input_ids\" is empty", where);
+    if (s->n > in->max_length)
+        return alb_fail(err, "%s: %d input_ids exceed the maximum length %d", where, s->n, in->max_length);
+    const json_t *mask = json_object_get(obj, "attention_mask"), *types = json_object_get(obj, "token_type_ids");
+    int n;
+    if (mask) {
+        if (int_array(mask, "attention_mask", 0, 2, &s->mask, &n, err, where)) return -1;
+        if (n != s->n)
+            return alb_fail(err, "%s: attention_mask has %d values but input_ids has %d", where, n, s->n);
+    }
+    if (types) {
+        int32_t *t = NULL;
+        int rc = int_array(types, "token_type_ids", 0, 1, &t, &n, err, where);
+        free(t);
+        if (rc) return alb_fail(err, "%s: token_type_ids must all be 0 (sentence pairs are not supported)", where);
+        if (n != s->n)
+            return alb_fail(err, "%s: token_type_ids has %d values but input_ids has %d", where, n, s->n);
+    }
+    return 0;
+}
+
+/* One JSONL line into a Sequence. */
+static int parse_line(Inputs *in, const char *line, size_t len, long lineno, Sequence *s, AlbError *err) {
+    char where[4200];
+    snprintf(where, sizeof where, "%s:%ld", in->path, lineno);
+    json_error_t jerr;
+    json_t *obj = json_loadb(line, len, 0, &jerr);
+    if (!obj) return alb_fail(err, "%s: invalid JSON: %s", where, jerr.text);
+    int rc;
+    const json_t *text = json_object_get(obj, "text"), *ids = json_object_get(obj, "input_ids");
+    if (!json_is_object(obj) || (!text && !ids))
+        rc = alb_fail(err, "%s: expected an object with \"input_ids\" or \"text\"", where);
+    else if (text && ids)
+        rc = alb_fail(err, "%s: give \"input_ids\" or \"text\", not both", where);
+    else
+        rc = text ? text_sequence(in, text, s, err, where) : ids_sequence(in, obj, s, err, where);
+    json_decref(obj);
+    if (!rc && !s->mask) {
+        s->mask = alb_xmalloc(sizeof(int32_t) * (size_t)(s->n ? s->n : 1));
+        for (int i = 0; i < s->n; i++) s->mask[i] = 1;
+    }
+    return rc;
+}
+
+static void free_inputs(Inputs *in) {
+    for (int i = 0; i < in->n; i++) {
+        free(in->seqs[i].ids);
+        free(in->seqs[i].mask);
+    }
+    free(in->seqs);
+    tokenizer_free(in->tok);
+}
+
+static int read_inputs(Inputs *in, AlbError *err) {
+    char *data;
+    size_t len;
+    if (alb_read_file(in->path, &data, &len, err)) return -1;
+    long lineno = 0;
+    int rc = 0;
+    for (size_t pos = 0; pos < len && !rc;) {
+        const char *line = data + pos, *nl = memchr(line, '\n', len - pos);
+        size_t n = nl ? (size_t)(nl - line) : len - pos;
+        pos += n + (nl != NULL);
+        lineno++;
+        if (n && line[n - 1] == '\r') n--;
+        if (in->n == in->cap) {
+            in->cap = in->cap ? 2 * in->cap : 64;
+            in->seqs = alb_xrealloc(in->seqs, sizeof(Sequence) * (size_t)in->cap);
+        }
+        Sequence *s = &in->seqs[in->n++];
+        memset(s, 0, sizeof *s);
+        rc = parse_line(in, line, n, lineno, s, err);
+    }
+    free(data);
+    if (!rc && in->n == 0) rc = alb_fail(err, "%s: no input lines", in->path);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ output */
+
+typedef struct {
+    int N, H, Lmax, all_tokens;
+    float *cls, *pooler, *hidden;  /* [N, H], [N, H], [N, Lmax, H] */
+    int64_t *lengths;              /* [N] */
+} Outputs;
+
+static int by_length(const void *a, const void *b, void *seqs) {
+    const Sequence *s = seqs;
+    int ia = *(const int *)a, ib = *(const int *)b;
+    if (s[ia].n != s[ib].n) return s[ia].n - s[ib].n;
+    return ia - ib;  /* stable */
+}
+
+/* Forward every sequence, batch_size at a time in length order, and scatter
+ * the results back to input order. */
+static int embed_all(AlbertModel *m, const Inputs *in, int batch_size, Outputs *o, AlbError *err) {
+    int N = in->n, H = o->H, pad = albert_config(m)->pad_token_id;
+    int *order = alb_xmalloc(sizeof(int) * (size_t)N);
+    for (int i = 0; i < N; i++) order[i] = i;
+    qsort_r(order, (size_t)N, sizeof(int), by_length, in->seqs);
+    int Lmax = in->seqs[order[N - 1]].n;
+    size_t cap = (size_t)batch_size * (size_t)Lmax;
+    int32_t *ids = alb_xmalloc(sizeof(int32_t) * cap), *mask = alb_xmalloc(sizeof(int32_t) * cap);
+    float *hidden = alb_xmalloc(sizeof(float) * cap * (size_t)H);
+    float *cls = alb_xmalloc(sizeof(float) * (size_t)batch_size * H);
+    float *pooler = alb_xmalloc(sizeof(float) * (size_t)batch_size * H);
+    int progress = cli_progress_enabled(), rc = 0;
+    for (int start = 0; start < N && !rc; start += batch_size) {
+        int B = N - start < batch_size ? N - start : batch_size;
+        const int *rows = order + start;
+        int L = in->seqs[rows[B - 1]].n;  /* the longest of this batch */
+        for (int b = 0; b < B; b++) {
+            const Sequence *s = &in->seqs[rows[b]];
+            for (int i = 0; i < L; i++) {
+                ids[b * L + i] = i < s->n ? s->ids[i] : pad;
+                mask[b * L + i] = i < s->n ? s->mask[i] : 0;
+            }
+        }
+        rc = albert_forward(m, B, L, ids, mask, o->all_tokens ? hidden : NULL, cls, pooler, err);
+        for (int b = 0; b < B && !rc; b++) {
+            int r = rows[b], n = in->seqs[r].n;
+            memcpy(o->cls + (size_t)r * H, cls + (size_t)b * H, sizeof(float) * H);
+            memcpy(o->pooler + (size_t)r * H, pooler + (size_t)b * H, sizeof(float) * H);
+            if (o->all_tokens) {
+                memcpy(o->hidden + (size_t)r * o->Lmax * H, hidden + (size_t)b * L * H, sizeof(float) * n * H);
+                o->lengths[r] = n;
+            }
+        }
+        if (progress) fprintf(stderr, "\rembed: %d/%d", start + B, N);
+    }
+    if (progress) fprintf(stderr, "\n");
+    free(order);
+    free(ids);
+    free(mask);
+    free(hidden);
+    free(cls);
+    free(pooler);
+    return rc;
+}
+
+static int write_outputs(const Outputs *o, const AlbertModel *m, const char *path, AlbError *err) {
+    StWriter *w = st_writer_new();
+    int64_t nh[2] = {o->N, o->H}, nlh[3] = {o->N, o->Lmax, o->H}, n1[1] = {o->N};
+    st_writer_add_borrowed(w, "cls", ST_F32, 2, nh, o->cls);
+    st_writer_add_borrowed(w, "pooler_output", ST_F32, 2, nh, o->pooler);
+    if (o->all_tokens) {
+        st_writer_add_borrowed(w, "last_hidden_state", ST_F32, 3, nlh, o->hidden);
+        st_writer_add_borrowed(w, "lengths", ST_I64, 1, n1, o->lengths);
+    }
+    st_writer_set_meta(w, "albert_weights_hash", albert_weights_hash(m));
+    st_writer_set_meta(w, "dtype", albert_dtype(m) == ALB_BF16 ? "bfloat16" : "float32");
+    int rc = st_writer_save(w, path, err);
+    st_writer_free(w);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ main */
 
 int cmd_embed(int argc, char **argv) {
-    (void)argc;
-    fprintf(stderr, "albertc %s: not built yet\n", argv[0]);
-    return EXIT_FAILURE_RUN;
+    static const struct option opts[] = {
+        {"model", required_argument, 0, 'm'},      {"dtype", required_argument, 0, 'd'},
+        {"all-tokens", no_argument, 0, 'a'},       {"batch-size", required_argument, 0, 'b'},
+        {"max-length", required_argument, 0, 'l'}, {"input", required_argument, 0, 'i'},
+        {"output", required_argument, 0, 'o'},     {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0},
+    };
+    const char *model = NULL, *input = NULL, *output = NULL;
+    AlbDtype dtype = ALB_F32;
+    long batch_size = 16, max_length = 0;
+    int all_tokens = 0, opt;
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (opt) {
+        case 'm': model = optarg; break;
+        case 'i': input = optarg; break;
+        case 'o': output = optarg; break;
+        case 'a': all_tokens = 1; break;
+        case 'd':
+            if (!strcmp(optarg, "float32")) dtype = ALB_F32;
+            else if (!strcmp(optarg, "bfloat16")) dtype = ALB_BF16;
+            else return cli_usage_error(CMD, "--dtype: expected float32 or bfloat16, got '%s'", optarg);
+            break;
+        case 'b':
+            if (cli_parse_int(CMD, "--batch-size", optarg, 1, 1 << 16, &batch_size)) return EXIT_USAGE;
+            break;
+        case 'l':
+            if (cli_parse_int(CMD, "--max-length", optarg, 1, 1 << 20, &max_length)) return EXIT_USAGE;
+            break;
+        case 'h': help(); return EXIT_OK;
+        default: return cli_usage_error(CMD, "unknown option");
+        }
+    }
+    if (optind < argc) return cli_usage_error(CMD, "unexpected argument '%s'", argv[optind]);
+    if (!model) return cli_usage_error(CMD, "--model is required");
+    if (!input) return cli_usage_error(CMD, "--input is required");
+    if (!output) return cli_usage_error(CMD, "--output is required");
+
+    AlbError err = {{0}};
+    char dir[4096];
+    if (hub_resolve(model, "models", dir, sizeof dir, &err)) return cli_error(CMD, &err, EXIT_USAGE);
+    AlbertModel *m;
+    if (albert_load(&m, dir, dtype, &err)) return cli_error(CMD, &err, EXIT_FAILURE_RUN);
+    const AlbertConfig *c = albert_config(m);
+    if (max_length > c->max_position_embeddings) {
+        albert_free(m);
+        return cli_usage_error(CMD, "--max-length %ld exceeds the model's max_position_embeddings %d", max_length,
+                               c->max_position_embeddings);
+    }
+    Inputs in = {.path = input, .model_dir = dir, .vocab_size = c->vocab_size,
+                 .max_length = max_length ? (int)max_length : c->max_position_embeddings};
+    Outputs o = {0};
+    int rc = read_inputs(&in, &err);
+    if (!rc) {
+        o.N = in.n;
+        o.H = c->hidden_size;
+        o.all_tokens = all_tokens;
+        for (int i = 0; i < in.n; i++)
+            if (in.seqs[i].n > o.Lmax) o.Lmax = in.seqs[i].n;
+        o.cls = alb_xcalloc((size_t)o.N * o.H, sizeof(float));
+        o.pooler = alb_xcalloc((size_t)o.N * o.H, sizeof(float));
+        if (all_tokens) {
+            o.hidden = alb_xcalloc((size_t)o.N * o.Lmax * o.H, sizeof(float));
+            o.lengths = alb_xcalloc((size_t)o.N, sizeof(int64_t));
+        }
+        rc = embed_all(m, &in, (int)batch_size, &o, &err);
+    }
+    if (!rc) rc = write_outputs(&o, m, output, &err);
+    free(o.cls);
+    free(o.pooler);
+    free(o.hidden);
+    free(o.lengths);
+    free_inputs(&in);
+    albert_free(m);
+    return rc ? cli_error(CMD, &err, EXIT_FAILURE_RUN) : EXIT_OK;
 }
