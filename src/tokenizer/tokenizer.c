@@ -175,10 +175,14 @@ static int ends_in_digit_comma(const SpmPiece *p) {
  * the Viterbi pass ("+++" -> "++" "+") follow those last bits. */
 static double engine_score(double x) {
     if (x == 0.0 || !isfinite(x)) return x;
-    char buf[40];
-    for (int precision = 0; precision < 17; precision++) {
-        snprintf(buf, sizeof buf, "%.*e", precision, x);
-        if (strtod(buf, NULL) == x) break;
+    /* the shortest decimal that reads back as x: 17 digits always do; drop
+     * digits while the correctly rounded shorter form still reads back */
+    char buf[40], shorter[40];
+    snprintf(buf, sizeof buf, "%.16e", x);
+    for (int precision = 15; precision >= 0; precision--) {
+        snprintf(shorter, sizeof shorter, "%.*e", precision, x);
+        if (strtod(shorter, NULL) != x) break;
+        memcpy(buf, shorter, sizeof buf);
     }
     uint64_t digits = 0;
     int n_digits = 0;
