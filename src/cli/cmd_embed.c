@@ -302,9 +302,10 @@ int cmd_embed(int argc, char **argv) {
     if (albert_load(&m, dir, dtype, &err)) return cli_error(CMD, &err, EXIT_FAILURE_RUN);
     const AlbertConfig *c = albert_config(m);
     if (max_length > c->max_position_embeddings) {
+        int max_pos = c->max_position_embeddings;
         albert_free(m);
         return cli_usage_error(CMD, "--max-length %ld exceeds the model's max_position_embeddings %d", max_length,
-                               c->max_position_embeddings);
+                               max_pos);
     }
     Inputs in = {.path = input, .model_dir = dir, .vocab_size = c->vocab_size,
                  .max_length = max_length ? (int)max_length : c->max_position_embeddings};

@@ -1,0 +1,279 @@
+/* `albertc init-model` and `albertc embed`, end to end through the binary. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "io/safetensors.h"
+#include "model/albert.h"
+#include "model/config.h"
+#include "model/init.h"
+#include "util/fileio.h"
+#include "testutil.h"
+
+static char *dir;       /* per-test temporary directory */
+static char model[600]; /* dir/model: a tiny random model with the real tokenizer */
+
+static void run_ok(const char *cmd) {
+    char *out, *err;
+    int rc = test_run(cmd, &out, &err);
+    cr_assert_eq(rc, 0, "%s\nexit %d: %s", cmd, rc, err);
+    free(out);
+    free(err);
+}
+
+static void setup(void) {
+    dir = test_mkdtemp();
+    snprintf(model, sizeof model, "%s/model", dir);
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "%s init-model --config tiny --seed 3 --out %s --tokenizer %s", test_albertc(), model,
+             test_shared_path("models/albert-base-v2/spiece.model"));
+    run_ok(cmd);
+}
+
+static void teardown(void) {
+    test_rmtree(dir);
+    free(dir);
+}
+
+static char *path_in(const char *name) {
+    static char bufs[4][700];
+    static int next;
+    char *b = bufs[next++ % 4];
+    snprintf(b, sizeof bufs[0], "%s/%s", dir, name);
+    return b;
+}
+
+static void write_text(const char *name, const char *text) { test_write_file(path_in(name), text, strlen(text)); }
+
+/* Runs embed on `input` text; returns the exit code and stderr (malloc'ed). */
+static int embed(const char *input, const char *extra, char **err) {
+    write_text("in.jsonl", input);
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "%s embed --model %s --input %s --output %s %s", test_albertc(), model,
+             path_in("in.jsonl"), path_in("out.safetensors"), extra);
+    return test_run(cmd, NULL, err);
+}
+
+Test(init_model, writes_a_loadable_hf_directory, .init = setup, .fini = teardown) {
+    AlbertModel *m;
+    AlbError err;
+    cr_assert_eq(albert_load(&m, model, ALB_F32, &err), 0, "%s", err.msg);
+    const AlbertConfig *c = albert_config(m);
+    cr_expect_eq(c->hidden_size, 32);
+    cr_expect_eq(c->vocab_size, 30000);
+    albert_free(m);
+    char p[700];
+    snprintf(p, sizeof p, "%s/spiece.model", model);
+    cr_expect(alb_file_exists(p));
+
+    /* transformers' init: N(0, 0.02) weights, zero biases, LayerNorm 1/0, pad row 0; hub names */
+    SafeTensors st;
+    snprintf(p, sizeof p, "%s/model.safetensors", model);
+    cr_assert_eq(st_open(&st, p, &err), 0, "%s", err.msg);
+    const StTensor *word = st_find(&st, "albert.embeddings.word_embeddings.weight");
+    const StTensor *ffn = st_find(&st, "albert.encoder.albert_layer_groups.0.albert_layers.0.ffn.weight");
+    const StTensor *ln = st_find(&st, "albert.embeddings.LayerNorm.weight");
+    const StTensor *bias = st_find(&st, "albert.pooler.bias");
+    cr_assert(word && ffn && ln && bias);
+    const float *w = word->data;
+    for (int j = 0; j < 16; j++) cr_expect_eq(w[j], 0.0f, "pad row (id 0) must be zero");
+    double s = 0, ss = 0;
+    const float *f = ffn->data;
+    for (int64_t i = 0; i < ffn->numel; i++) {
+        s += f[i];
+        ss += (double)f[i] * f[i];
+    }
+    double mean = s / ffn->numel, sd = sqrt(ss / ffn->numel - mean * mean);
+    cr_expect(fabs(mean) < 0.002 && fabs(sd - 0.02) < 0.002, "ffn weights mean %g sd %g", mean, sd);
+    for (int64_t i = 0; i < ln->numel; i++) cr_expect_eq(((const float *)ln->data)[i], 1.0f);
+    for (int64_t i = 0; i < bias->numel; i++) cr_expect_eq(((const float *)bias->data)[i], 0.0f);
+    cr_expect_str_eq(st_meta(&st, "format"), "pt");
+    st_close(&st);
+}
+
+Test(init_model, same_seed_same_file, .init = setup, .fini = teardown) {
+    char cmd[2048], *a, *b;
+    size_t na, nb;
+    AlbError err;
+    snprintf(cmd, sizeof cmd, "%s init-model --config tiny --seed 3 --out %s", test_albertc(), path_in("again"));
+    run_ok(cmd);
+    char pa[700], pb[700];
+    snprintf(pa, sizeof pa, "%s/model.safetensors", model);
+    snprintf(pb, sizeof pb, "%s/model.safetensors", path_in("again"));
+    cr_assert_eq(alb_read_file(pa, &a, &na, &err), 0);
+    cr_assert_eq(alb_read_file(pb, &b, &nb, &err), 0);
+    cr_expect(na == nb && memcmp(a, b, na) == 0);
+    free(b);
+    snprintf(cmd, sizeof cmd, "%s init-model --config tiny --seed 4 --out %s", test_albertc(), path_in("other"));
+    run_ok(cmd);
+    snprintf(pb, sizeof pb, "%s/model.safetensors", path_in("other"));
+    cr_assert_eq(alb_read_file(pb, &b, &nb, &err), 0);
+    cr_expect(na == nb && memcmp(a, b, na) != 0);
+    free(a);
+    free(b);
+}
+
+Test(init_model, usage_errors, .init = setup, .fini = teardown) {
+    char cmd[2048], *out, *err;
+    snprintf(cmd, sizeof cmd, "%s init-model --help", test_albertc());
+    cr_expect_eq(test_run(cmd, &out, NULL), 0);
+    cr_expect(strstr(out, "Usage: albertc init-model"));
+    free(out);
+    snprintf(cmd, sizeof cmd, "%s init-model --config tiny", test_albertc());
+    cr_expect_eq(test_run(cmd, NULL, &err), 2);
+    cr_expect(strstr(err, "--out is required"), "%s", err);
+    free(err);
+    snprintf(cmd, sizeof cmd, "%s init-model --config /nonexistent.json --out %s", test_albertc(), path_in("x"));
+    cr_expect_eq(test_run(cmd, NULL, &err), 2);
+    cr_expect(strstr(err, "/nonexistent.json"), "%s", err);
+    free(err);
+    snprintf(cmd, sizeof cmd, "%s init-model --config tiny --out %s --tokenizer /nonexistent.model", test_albertc(),
+             path_in("y"));
+    cr_expect_eq(test_run(cmd, NULL, &err), 1);
+    cr_expect(strstr(err, "/nonexistent.model"), "%s", err);
+    cr_expect(!alb_dir_exists(path_in("y")), "nothing is written when the tokenizer is missing");
+    free(err);
+}
+
+/* Reads a float tensor of the embed output. */
+static const float *out_f32(const SafeTensors *st, const char *name, int ndim, const int64_t *shape) {
+    const float *data;
+    float *owned;
+    AlbError err;
+    cr_assert_eq(st_get_f32(st, name, NULL, ndim, shape, &data, &owned, &err), 0, "%s", err.msg);
+    cr_assert_null(owned);
+    return data;
+}
+
+Test(embed, matches_the_library_in_input_order, .init = setup, .fini = teardown) {
+    /* lengths 4, 7, 2, 4: sorted by length inside, written back in input order */
+    const char *input =
+        "{\"input_ids\": [2, 10975, 126, 3]}\n"
+        "{\"input_ids\": [2, 184, 50, 42, 845, 60, 3], \"attention_mask\": [1, 1, 1, 1, 1, 1, 1]}\n"
+        "{\"input_ids\": [2, 3], \"token_type_ids\": [0, 0]}\n"
+        "{\"text\": \"Hello World\"}\n";
+    static const int32_t seqs[4][7] = {{2, 10975, 126, 3}, {2, 184, 50, 42, 845, 60, 3}, {2, 3}, {2, 10975, 126, 3}};
+    static const int lens[4] = {4, 7, 2, 4};
+    char *err;
+    cr_assert_eq(embed(input, "--all-tokens --batch-size 3", &err), 0, "%s", err);
+    free(err);
+
+    AlbertModel *m;
+    AlbError e;
+    cr_assert_eq(albert_load(&m, model, ALB_F32, &e), 0, "%s", e.msg);
+    SafeTensors st;
+    cr_assert_eq(st_open(&st, path_in("out.safetensors"), &e), 0, "%s", e.msg);
+    int64_t nh[2] = {4, 32}, nlh[3] = {4, 7, 32};
+    const float *cls = out_f32(&st, "cls", 2, nh), *pooler = out_f32(&st, "pooler_output", 2, nh);
+    const float *hidden = out_f32(&st, "last_hidden_state", 3, nlh);
+    const StTensor *lengths = st_find(&st, "lengths");
+    cr_assert(lengths && lengths->dtype == ST_I64 && lengths->numel == 4);
+    cr_expect_str_eq(st_meta(&st, "albert_weights_hash"), albert_weights_hash(m));
+    cr_expect_str_eq(st_meta(&st, "dtype"), "float32");
+    for (int r = 0; r < 4; r++) {
+        int64_t len;
+        memcpy(&len, (const char *)lengths->data + 8 * r, 8);
+        cr_expect_eq(len, lens[r]);
+        float h[7 * 32], c[32], p[32];
+        cr_assert_eq(albert_forward(m, 1, lens[r], seqs[r], NULL, h, c, p, &e), 0, "%s", e.msg);
+        for (int j = 0; j < 32; j++) {
+            cr_expect_float_eq(cls[r * 32 + j], c[j], 1e-5, "row %d", r);
+            cr_expect_float_eq(pooler[r * 32 + j], p[j], 1e-5, "row %d", r);
+        }
+        for (int i = 0; i < 7; i++)
+            for (int j = 0; j < 32; j++) {
+                float want = i < lens[r] ? h[i * 32 + j] : 0.0f;
+                cr_expect_float_eq(hidden[(r * 7 + i) * 32 + j], want, 1e-5, "row %d pos %d", r, i);
+            }
+    }
+    /* the text line tokenizes to the ids of line 1 */
+    for (int j = 0; j < 32; j++) cr_expect_float_eq(cls[3 * 32 + j], cls[j], 1e-6);
+    st_close(&st);
+    albert_free(m);
+}
+
+Test(embed, bfloat16_and_no_all_tokens, .init = setup, .fini = teardown) {
+    char *err;
+    cr_assert_eq(embed("{\"input_ids\": [2, 10975, 126, 3]}\n{\"text\": \"How are you doing?\"}\n",
+                       "--dtype bfloat16", &err),
+                 0, "%s", err);
+    free(err);
+    SafeTensors st;
+    AlbError e;
+    cr_assert_eq(st_open(&st, path_in("out.safetensors"), &e), 0, "%s", e.msg);
+    cr_expect_null(st_find(&st, "last_hidden_state"));
+    cr_expect_null(st_find(&st, "lengths"));
+    cr_expect_str_eq(st_meta(&st, "dtype"), "bfloat16");
+    int64_t nh[2] = {2, 32};
+    const float *cls = out_f32(&st, "cls", 2, nh);
+    for (int i = 0; i < 64; i++) {
+        uint32_t u;
+        memcpy(&u, &cls[i], 4);
+        cr_expect_eq(u & 0xffffu, 0u, "cls[%d] is not a bf16 value", i);
+    }
+    st_close(&st);
+}
+
+static void expect_input_error(const char *input, const char *extra, const char *message) {
+    char *err;
+    int rc = embed(input, extra, &err);
+    cr_expect_eq(rc, 1, "input %s: exit %d", input, rc);
+    cr_expect(strstr(err, message) && strstr(err, "in.jsonl"), "input %s: stderr '%s' lacks '%s'", input, err,
+              message);
+    cr_expect_eq(strchr(err, '\n'), err + strlen(err) - 1, "one line: %s", err);
+    cr_expect(!alb_file_exists(path_in("out.safetensors")));
+    free(err);
+}
+
+Test(embed, bad_input_names_file_and_line, .init = setup, .fini = teardown) {
+    const char *ok = "{\"input_ids\": [2, 3]}\n";
+    char buf[512];
+    snprintf(buf, sizeof buf, "%s{\"input_ids\": [2, 3\n", ok);
+    expect_input_error(buf, "", "in.jsonl:2: invalid JSON");
+    snprintf(buf, sizeof buf, "%s%s{\"input_ids\": [2, 30000]}\n", ok, ok);
+    expect_input_error(buf, "", "in.jsonl:3: \"input_ids\"[1] = 30000 is outside [0, 30000)");
+    expect_input_error("{\"input_ids\": [2, -1]}\n", "", "in.jsonl:1: \"input_ids\"[1] = -1");
+    expect_input_error("{\"input_ids\": []}\n", "", "in.jsonl:1: \"input_ids\" is empty");
+    expect_input_error("{\"input_ids\": [2, 5, 6, 7, 3]}\n", "--max-length 4", "in.jsonl:1: 5 input_ids exceed");
+    expect_input_error("{\"input_ids\": [2, 5, 3], \"attention_mask\": [1, 1]}\n", "",
+                       "in.jsonl:1: attention_mask has 2 values but input_ids has 3");
+    expect_input_error("{\"input_ids\": [2, 5, 3], \"token_type_ids\": [0, 1, 1]}\n", "", "token_type_ids must all be 0");
+    expect_input_error("{\"ids\": [2, 3]}\n", "", "in.jsonl:1: expected an object with \"input_ids\" or \"text\"");
+    expect_input_error("[1, 2]\n", "", "in.jsonl:1: expected an object");
+    expect_input_error("{\"text\": 5}\n", "", "in.jsonl:1: \"text\" must be a string");
+    snprintf(buf, sizeof buf, "%s\n%s", ok, ok);
+    expect_input_error(buf, "", "in.jsonl:2: invalid JSON");
+    expect_input_error("", "", "in.jsonl: no input lines");
+}
+
+Test(embed, usage_errors, .init = setup, .fini = teardown) {
+    char cmd[2048], *out, *err;
+    snprintf(cmd, sizeof cmd, "%s embed --help", test_albertc());
+    cr_expect_eq(test_run(cmd, &out, NULL), 0);
+    cr_expect(strstr(out, "Usage: albertc embed"));
+    free(out);
+    cr_expect_eq(embed("{\"input_ids\": [2, 3]}\n", "--dtype float16", &err), 2);
+    cr_expect(strstr(err, "--dtype"), "%s", err);
+    free(err);
+    cr_expect_eq(embed("{\"input_ids\": [2, 3]}\n", "--batch-size 0", &err), 2);
+    free(err);
+    cr_expect_eq(embed("{\"input_ids\": [2, 3]}\n", "--max-length 513", &err), 2);
+    cr_expect(strstr(err, "max_position_embeddings 512"), "%s", err);
+    free(err);
+    snprintf(cmd, sizeof cmd, "%s embed --model %s --input %s", test_albertc(), model, path_in("in.jsonl"));
+    cr_expect_eq(test_run(cmd, NULL, &err), 2);
+    cr_expect(strstr(err, "--output is required"), "%s", err);
+    free(err);
+    snprintf(cmd, sizeof cmd, "%s embed --model %s --input %s --output %s", test_albertc(), path_in("nomodel"),
+             path_in("in.jsonl"), path_in("o.safetensors"));
+    cr_expect_eq(test_run(cmd, NULL, &err), 2);
+    cr_expect(strstr(err, "nomodel"), "%s", err);
+    free(err);
+    snprintf(cmd, sizeof cmd, "%s embed --model %s --input %s --output %s", test_albertc(), model,
+             path_in("missing.jsonl"), path_in("o.safetensors"));
+    cr_expect_eq(test_run(cmd, NULL, &err), 1);
+    cr_expect(strstr(err, "missing.jsonl"), "%s", err);
+    free(err);
+}
