@@ -33,7 +33,7 @@ static const char SHARED_SPIECE[] = "../shared/models/albert-base-v2/spiece.mode
 static const char RANDOM_WARNING[] =
     "random weights: the encoder is a randomly initialised albert-base-v2 (no pretrained weights found); "
     "accuracy means little";
-#define ENCODE_BATCH 32
+#define ENCODE_BATCH 64
 #define CACHE_SAVE_SECONDS 60.0
 
 static void help(void) {
@@ -72,10 +72,10 @@ static void help(void) {
         "Exit codes: 0 done; 1 failure while running (bad data, I/O, missing files);\n"
         "2 bad command line or configuration (nothing was done); 130 interrupted.\n"
         "\n"
-        "Test hooks (environment): ALBERTC_TEST_KILL_AT_STEP=N raises SIGKILL right after step\n"
-        "N's work; ALBERTC_CACHE_SAVE_SECONDS=S saves the feature cache every S seconds of\n"
-        "encoding (default 60); ALBERTC_TEST_KILL_AFTER_BATCHES=N raises SIGKILL after N encoder\n"
-        "batches of the feature pass.\n");
+        "Test hooks (environment): ALBERTC_TEST_KILL_AT_STEP=N raises SIGKILL (or signal number\n"
+        "ALBERTC_TEST_KILL_SIGNAL) right after step N's work; ALBERTC_TEST_KILL_AFTER_BATCHES=N\n"
+        "raises SIGKILL after N encoder batches of the feature pass; ALBERTC_CACHE_SAVE_SECONDS=S\n"
+        "saves the feature cache every S seconds of encoding (default 60).\n");
 }
 
 /* ------------------------------------------------------------------ signals */
@@ -412,6 +412,7 @@ int cmd_train(int argc, char **argv) {
             .num_labels = c->num_labels, .label_names = dtr.n ? dtr.label_names : NULL,
             .encoder_id = fi.encoder_id, .encoder_hash = fi.encoder_hash,
             .log = &lg, .stop = &stop_requested, .kill_at_step = env_long("ALBERTC_TEST_KILL_AT_STEP", 0),
+            .kill_signal = (int)env_long("ALBERTC_TEST_KILL_SIGNAL", SIGKILL),
         };
         TrainSummary sum;
         int r = trainer_run(&in, &sum, &err);

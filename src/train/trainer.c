@@ -370,7 +370,7 @@ int trainer_run(const TrainerInputs *in, TrainSummary *sum, AlbError *err) {
             rc = after_step(&t, loss, err);
             if (!rc && !strcmp(c->save_strategy, "step") && t.step % c->steps_freq == 0)
                 rc = save_checkpoint(&t, 0, sum, err);
-            if (in->kill_at_step > 0 && t.step == in->kill_at_step) raise(SIGKILL);
+            if (in->kill_at_step > 0 && t.step == in->kill_at_step) raise(in->kill_signal ? in->kill_signal : SIGKILL);
             if (!rc && in->stop && *in->stop) {
                 log_msg(in->log, LOG_WARNING, "interrupted: saving a checkpoint at step %ld", t.step);
                 rc = save_checkpoint(&t, 0, sum, err);

@@ -55,7 +55,8 @@ typedef struct {
     const char *encoder_hash;     /* albert_weights_hash, or "" when unknown */
     Logger *log;
     volatile sig_atomic_t *stop;  /* when it becomes nonzero: finish the step, checkpoint, return 1 */
-    long kill_at_step;            /* test hook (0: off): raise(SIGKILL) right after step N's work */
+    long kill_at_step;            /* test hook (0: off): raise(kill_signal) right after step N's work */
+    int kill_signal;              /* 0 = SIGKILL */
 } TrainerInputs;
 
 typedef struct {

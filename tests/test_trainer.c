@@ -1,0 +1,614 @@
+/* The training loop (src/train/trainer.c) and `albertc train` on fixed features.
+ *
+ * Goldens: tools/gen_train_goldens.py replays whole runs in torch on the
+ * features stored in tests/goldens/train_{f32,bf16}.safetensors; our metric
+ * history must equal it (bf16: the same %.9g text; fp32: 1e-6 relative).
+ * The rest runs the CLI on those features: checkpoint rules, resume options,
+ * kill-and-resume equality, signals, config errors. */
+#include <criterion/criterion.h>
+#include <jansson.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "io/safetensors.h"
+#include "testutil.h"
+#include "train/checkpoint.h"
+#include "train/trainer.h"
+#include "util/fileio.h"
+
+#define GOLDEN_F32 "tests/goldens/train_f32.safetensors"
+#define GOLDEN_BF16 "tests/goldens/train_bf16.safetensors"
+
+/* ------------------------------------------------------------------ helpers */
+
+static const float *f32_of(const SafeTensors *st, const char *name, int64_t *n) {
+    const StTensor *t = st_find(st, name);
+    cr_assert(t && t->dtype == ST_F32, "%s missing", name);
+    *n = t->shape[0];
+    return t->data;
+}
+
+static int *labels_of(const SafeTensors *st, const char *name, int64_t *n) {
+    const StTensor *t = st_find(st, name);
+    cr_assert(t && t->dtype == ST_I64, "%s missing", name);
+    *n = t->numel;
+    int *y = malloc(sizeof(int) * (size_t)t->numel);
+    for (int64_t i = 0; i < t->numel; i++) {
+        int64_t v;
+        memcpy(&v, (const char *)t->data + 8 * i, 8);
+        y[i] = (int)v;
+    }
+    return y;
+}
+
+static char *slurp(const char *path) {
+    char *data = NULL;
+    size_t len;
+    AlbError err;
+    if (alb_read_file(path, &data, &len, &err)) return NULL;
+    return data;
+}
+
+static char *path_in(const char *dir, const char *name) {
+    char *p = malloc(strlen(dir) + strlen(name) + 2);
+    sprintf(p, "%s/%s", dir, name);
+    return p;
+}
+
+/* Runs the trainer in-process on a golden file's features with its run's config. */
+static void run_golden(const char *golden, const char *run, int bf16, const char *dir) {
+    SafeTensors st;
+    AlbError err;
+    cr_assert_eq(st_open(&st, golden, &err), 0, "%s", err.msg);
+    char key[64];
+    snprintf(key, sizeof key, "%s.config", run);
+    json_t *sets = json_loads(st_meta(&st, key), 0, NULL);
+    cr_assert(json_is_array(sets));
+    TrainConfig *c = malloc(sizeof *c);
+    train_config_defaults(c);
+    char buf[600];
+    for (size_t i = 0; i < json_array_size(sets); i++)
+        cr_assert_eq(train_config_set(c, json_string_value(json_array_get(sets, i)), &err), 0, "%s", err.msg);
+    json_decref(sets);
+    const char *extra[] = {"seed=5", "shuffle=true", "mlp_hidden_size=32", "num_labels=77", "log_level=ERROR",
+                           bf16 ? "dtype=bfloat16" : "dtype=float32", "keep_last_n=1", "keep_best_n=0"};
+    for (size_t i = 0; i < sizeof extra / sizeof extra[0]; i++)
+        cr_assert_eq(train_config_set(c, extra[i], &err), 0, "%s", err.msg);
+    snprintf(buf, sizeof buf, "init_head=%s", golden);
+    cr_assert_eq(train_config_set(c, buf, &err), 0);
+    snprintf(buf, sizeof buf, "project_dir=%s", dir);
+    cr_assert_eq(train_config_set(c, buf, &err), 0);
+    cr_assert_eq(train_config_validate(c, &err), 0, "%s", err.msg);
+
+    int64_t n_train, n_eval;
+    const float *xtr = f32_of(&st, "features", &n_train), *xev = f32_of(&st, "eval.features", &n_eval);
+    int *ytr = labels_of(&st, "labels", &n_train), *yev = labels_of(&st, "eval.labels", &n_eval);
+    FILE *devnull = fopen("/dev/null", "w");
+    Logger lg = {devnull, LOG_ERROR, 0};
+    TrainerInputs in = {.cfg = c, .hidden = 64, .train = {(int)n_train, xtr, ytr}, .eval = {(int)n_eval, xev, yev},
+                        .num_labels = 77, .encoder_id = "golden", .encoder_hash = "", .log = &lg};
+    TrainSummary sum;
+    cr_assert_eq(trainer_run(&in, &sum, &err), 0, "%s", err.msg);
+    fclose(devnull);
+    free(ytr);
+    free(yev);
+    free(c);
+    st_close(&st);
+}
+
+/* Compares <dir>/metrics.jsonl with the golden run, in file order. */
+static void check_history(const char *golden, const char *run, const char *dir, int exact) {
+    SafeTensors st;
+    AlbError err;
+    cr_assert_eq(st_open(&st, golden, &err), 0);
+    char name[64];
+    const StTensor *ts, *tl, *vs, *vl, *va;
+    snprintf(name, sizeof name, "%s.train.step", run), ts = st_find(&st, name);
+    snprintf(name, sizeof name, "%s.train.loss", run), tl = st_find(&st, name);
+    snprintf(name, sizeof name, "%s.val.step", run), vs = st_find(&st, name);
+    snprintf(name, sizeof name, "%s.val.loss", run), vl = st_find(&st, name);
+    snprintf(name, sizeof name, "%s.val.accuracy", run), va = st_find(&st, name);
+    cr_assert(ts && tl && vs && vl && va);
+    char *path = path_in(dir, "metrics.jsonl");
+    char *text = slurp(path);
+    cr_assert_not_null(text, "%s", path);
+    int n_train = 0, n_val = 0;
+    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+        json_t *o = json_loads(line, JSON_DECODE_ANY, NULL);
+        cr_assert(json_is_object(o), "bad line %s", line);
+        long step = (long)json_integer_value(json_object_get(o, "step"));
+        const char *keys[2];
+        double want[2], got[2];
+        int n = 0;
+        if (json_object_get(o, "train/loss")) {
+            cr_assert_lt(n_train, ts->numel, "more train/loss lines than the golden");
+            cr_assert_eq(step, ((const int64_t *)ts->data)[n_train], "train/loss at step %ld", step);
+            keys[n] = "train/loss", want[n] = ((const double *)tl->data)[n_train++], n++;
+        } else {
+            cr_assert_lt(n_val, vs->numel, "more val lines than the golden");
+            cr_assert_eq(step, ((const int64_t *)vs->data)[n_val], "val at step %ld", step);
+            keys[n] = "val/loss", want[n] = ((const double *)vl->data)[n_val], n++;
+            keys[n] = "val/accuracy", want[n] = ((const double *)va->data)[n_val++], n++;
+        }
+        for (int i = 0; i < n; i++) {
+            got[i] = json_number_value(json_object_get(o, keys[i]));
+            if (exact) {
+                char a[64], b[64];
+                snprintf(a, sizeof a, "%.9g", got[i]);
+                snprintf(b, sizeof b, "%.9g", want[i]);
+                cr_expect_str_eq(a, b, "%s run %s step %ld %s", golden, run, step, keys[i]);
+            } else {
+                cr_expect_leq(fabs(got[i] - want[i]), 1e-6 * fabs(want[i]), "%s run %s step %ld %s: %.9g vs %.9g",
+                              golden, run, step, keys[i], got[i], want[i]);
+            }
+        }
+        json_decref(o);
+    }
+    cr_assert_eq(n_train, ts->numel);
+    cr_assert_eq(n_val, vs->numel);
+    free(text);
+    free(path);
+    st_close(&st);
+}
+
+static void golden_case(const char *golden, const char *run, int bf16) {
+    char *dir = test_mkdtemp();
+    run_golden(golden, run, bf16, dir);
+    check_history(golden, run, dir, bf16);
+    test_rmtree(dir);
+    free(dir);
+}
+
+Test(trainer, golden_f32_a) { golden_case(GOLDEN_F32, "a", 0); }
+Test(trainer, golden_f32_b_accumulation) { golden_case(GOLDEN_F32, "b", 0); }
+Test(trainer, golden_bf16_a) { golden_case(GOLDEN_BF16, "a", 1); }
+Test(trainer, golden_bf16_b_accumulation) { golden_case(GOLDEN_BF16, "b", 1); }
+
+Test(trainer, permutation_is_a_permutation_and_depends_on_epoch) {
+    int a[50], b[50], seen[50] = {0};
+    trainer_permutation(a, 50, trainer_epoch_seed(23, 1));
+    trainer_permutation(b, 50, trainer_epoch_seed(23, 2));
+    int same = 1;
+    for (int i = 0; i < 50; i++) {
+        seen[a[i]]++;
+        same &= a[i] == b[i];
+    }
+    for (int i = 0; i < 50; i++) cr_assert_eq(seen[i], 1);
+    cr_assert(!same);
+}
+
+/* ------------------------------------------------------------------ CLI on feature files */
+
+typedef struct {
+    char *dir;        /* temp dir: features, config */
+    char *config;     /* config.yaml */
+    char options[4200]; /* "--test-config overlay.yaml" with the test's own keys, or "" */
+} Fixture;
+
+/* Writes train/eval feature files from the f32 golden and a config with run a's schedule. */
+static Fixture fixture(const char *extra_yaml) {
+    Fixture f = {test_mkdtemp(), NULL, ""};
+    SafeTensors st;
+    AlbError err;
+    cr_assert_eq(st_open(&st, GOLDEN_F32, &err), 0);
+    const char *names[2][3] = {{"train.safetensors", "features", "labels"},
+                               {"eval.safetensors", "eval.features", "eval.labels"}};
+    for (int s = 0; s < 2; s++) {
+        const StTensor *x = st_find(&st, names[s][1]), *y = st_find(&st, names[s][2]);
+        StWriter *w = st_writer_new();
+        st_writer_add(w, "features", ST_F32, 2, x->shape, x->data);
+        st_writer_add(w, "labels", ST_I64, 1, y->shape, y->data);
+        char *p = path_in(f.dir, names[s][0]);
+        cr_assert_eq(st_writer_save(w, p, &err), 0, "%s", err.msg);
+        st_writer_free(w);
+        free(p);
+    }
+    st_close(&st);
+    f.config = path_in(f.dir, "config.yaml");
+    char yaml[4096];
+    snprintf(yaml, sizeof yaml,
+             "train_features: %s/train.safetensors\neval_features: %s/eval.safetensors\n"
+             "num_labels: 77\nmlp_hidden_size: 32\ndtype: bfloat16\nbatch_size: 8\nnum_epochs: 3\n"
+             "steps_freq: 3\nval_steps_freq: 4\nlearning_rate: 0.01\nweight_decay: 0.05\nseed: 5\n"
+             "init_head: %s\nsave_optim: true\nsave_strategy: step\nkeep_last_n: 2\nkeep_best_n: 1\n"
+             "progress: false\n",
+             f.dir, f.dir, GOLDEN_F32);
+    test_write_file(f.config, yaml, strlen(yaml));
+    if (extra_yaml) {  /* an overlay, as --test-config: its keys override */
+        char *overlay = path_in(f.dir, "overlay.yaml");
+        test_write_file(overlay, extra_yaml, strlen(extra_yaml));
+        snprintf(f.options, sizeof f.options, "--test-config %s", overlay);
+        free(overlay);
+    }
+    return f;
+}
+
+static void fixture_free(Fixture *f) {
+    test_rmtree(f->dir);
+    free(f->dir);
+    free(f->config);
+}
+
+/* albertc train --config <fixture> --set project_dir=<dir>/<project> [more]; returns the exit code. */
+static int train_cli(const Fixture *f, const char *project, const char *env, const char *more, char **out,
+                     char **err) {
+    char cmd[20000];
+    snprintf(cmd, sizeof cmd, "%s OMP_NUM_THREADS=1 %s train --config %s %s --set project_dir=%s/%s %s",
+             env ? env : "", test_albertc(), f->config, f->options, f->dir, project, more ? more : "");
+    return test_run(cmd, out, err);
+}
+
+static json_t *history(const Fixture *f, const char *project) {
+    char p[4096];
+    snprintf(p, sizeof p, "%s/%s/checkpoints/checkpoint_history.json", f->dir, project);
+    json_t *h = json_load_file(p, 0, NULL);
+    cr_assert_not_null(h, "%s", p);
+    return h;
+}
+
+static int n_files(const Fixture *f, const char *project) {
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "ls %s/%s/checkpoints/*.safetensors | wc -l", f->dir, project);
+    char *out;
+    test_run(cmd, &out, NULL);
+    int n = atoi(out);
+    free(out);
+    return n;
+}
+
+/* The final checkpoint (last history entry) of a project. */
+static char *final_checkpoint(const Fixture *f, const char *project) {
+    json_t *h = history(f, project);
+    json_t *items = json_object_get(h, "checkpoints");
+    const char *p = json_string_value(json_object_get(json_array_get(items, json_array_size(items) - 1), "path"));
+    char *path = strdup(p);
+    json_decref(h);
+    return path;
+}
+
+static void expect_same_tensors(const char *a, const char *b) {
+    SafeTensors sa, sb;
+    AlbError err;
+    cr_assert_eq(st_open(&sa, a, &err), 0, "%s", err.msg);
+    cr_assert_eq(st_open(&sb, b, &err), 0, "%s", err.msg);
+    cr_assert_eq(sa.n_tensors, sb.n_tensors);
+    for (int i = 0; i < sa.n_tensors; i++) {
+        const StTensor *t = st_find(&sb, sa.tensors[i].name);
+        cr_assert_not_null(t, "%s", sa.tensors[i].name);
+        cr_assert_eq(t->nbytes, sa.tensors[i].nbytes);
+        cr_expect(!memcmp(t->data, sa.tensors[i].data, t->nbytes), "%s differs between %s and %s", t->name, a, b);
+    }
+    st_close(&sa);
+    st_close(&sb);
+}
+
+static void expect_same_outputs(const Fixture *f, const char *p1, const char *p2) {
+    static const char *const files[] = {"metrics.jsonl", "train_loss.csv", "val_loss.csv", "val_accuracy.csv"};
+    for (int i = 0; i < 4; i++) {
+        char a[4096], b[4096];
+        snprintf(a, sizeof a, "%s/%s/%s", f->dir, p1, files[i]);
+        snprintf(b, sizeof b, "%s/%s/%s", f->dir, p2, files[i]);
+        char *ta = slurp(a), *tb = slurp(b);
+        cr_assert(ta && tb, "%s / %s", a, b);
+        cr_expect_str_eq(ta, tb, "%s differs from %s", b, a);
+        free(ta);
+        free(tb);
+    }
+    char *ca = final_checkpoint(f, p1), *cb = final_checkpoint(f, p2);
+    expect_same_tensors(ca, cb);
+    free(ca);
+    free(cb);
+}
+
+static char *project_path(const Fixture *f, const char *project) { return path_in(f->dir, project); }
+
+Test(trainer, cli_matches_golden_and_writes_csvs) {
+    Fixture f = fixture(NULL);
+    char *out, *err;
+    cr_assert_eq(train_cli(&f, "p", NULL, "--json", &out, &err), 0, "%s", err);
+    char *dir = project_path(&f, "p");
+    check_history(GOLDEN_BF16, "a", dir, 1);
+    json_t *summary = json_loads(out, 0, NULL);
+    cr_assert(json_is_object(summary), "--json: %s", out);
+    cr_assert_str_eq(json_string_value(json_object_get(summary, "status")), "ok");
+    cr_assert_eq(json_integer_value(json_object_get(summary, "steps")), 24);
+    cr_assert(json_is_number(json_object_get(summary, "val/accuracy")));
+    json_decref(summary);
+    cr_assert(strstr(err, "Step 3 | train/loss: "), "%s", err);
+    cr_assert(strstr(err, "Step 0 | val/accuracy: "), "%s", err);
+    char *csv = path_in(dir, "train_loss.csv"), *text = slurp(csv);
+    cr_assert(text && !strncmp(text, "_step,train/loss\n3,", 19), "%s", text);
+    free(text);
+    free(csv);
+    free(dir);
+    free(out);
+    free(err);
+    fixture_free(&f);
+}
+
+/* val/loss of the latest validation at step s (validations every 4 steps). */
+static double val_loss_at(const Fixture *f, const char *project, long s) {
+    char p[4096];
+    snprintf(p, sizeof p, "%s/%s/val_loss.csv", f->dir, project);
+    FILE *fp = fopen(p, "r");
+    cr_assert_not_null(fp);
+    char line[256];
+    double v = NAN;
+    while (fgets(line, sizeof line, fp)) {
+        long step;
+        double x;
+        if (sscanf(line, "%ld,%lf", &step, &x) == 2 && step <= s) v = x;
+    }
+    fclose(fp);
+    return v;
+}
+
+Test(trainer, checkpoints_step_strategy_keep_last_and_best) {
+    Fixture f = fixture(NULL);
+    char *err;
+    cr_assert_eq(train_cli(&f, "p", NULL, NULL, NULL, &err), 0, "%s", err);
+    json_t *h = history(&f, "p");
+    json_t *items = json_object_get(h, "checkpoints"), *best = json_object_get(h, "best_checkpoints");
+    /* saves at 3, 6, ..., 24 and the final one; 2 newest kept plus the best */
+    size_t n = json_array_size(items);
+    cr_assert_eq(n, 2, "%zu entries", n);
+    cr_assert_eq(json_array_size(best), 1);
+    cr_assert_eq(json_integer_value(json_object_get(json_array_get(items, n - 1), "step")), 24);
+    cr_assert_eq(json_integer_value(json_object_get(json_array_get(items, n - 2), "step")), 24);
+    /* files: the 2 newest and the best when it is not one of them */
+    const char *best_path = json_string_value(json_object_get(json_array_get(best, 0), "path"));
+    int best_listed = 0;
+    for (size_t i = 0; i < n; i++)
+        best_listed |= !strcmp(best_path, json_string_value(json_object_get(json_array_get(items, i), "path")));
+    cr_assert_eq(n_files(&f, "p"), (int)n + !best_listed);
+    double min = INFINITY;
+    for (long s = 3; s <= 24; s += 3) min = fmin(min, val_loss_at(&f, "p", s));
+    double got = json_number_value(json_object_get(json_object_get(json_array_get(best, 0), "metrics"), "val/loss"));
+    cr_assert_eq(got, min, "best val/loss %.9g, expected %.9g", got, min);
+    CheckpointMeta m;
+    AlbError e;
+    char *last = final_checkpoint(&f, "p");
+    cr_assert_eq(checkpoint_read_meta(last, &m, &e), 0, "%s", e.msg);
+    cr_assert_eq(m.final, 1);
+    cr_assert_eq(m.step, 24);
+    checkpoint_meta_free(&m);
+    free(last);
+    json_decref(h);
+    free(err);
+    fixture_free(&f);
+}
+
+Test(trainer, checkpoints_keep_all_and_best_by_accuracy_max) {
+    Fixture f = fixture("keep_last_n: 0\nkeep_best_n: 2\ncheckpoint_metric: val/accuracy\ncheckpoint_metric_mode: max\n");
+    char *err;
+    cr_assert_eq(train_cli(&f, "p", NULL, NULL, NULL, &err), 0, "%s", err);
+    json_t *h = history(&f, "p");
+    cr_assert_eq(json_array_size(json_object_get(h, "checkpoints")), 9);
+    cr_assert_eq(n_files(&f, "p"), 9);
+    json_t *best = json_object_get(h, "best_checkpoints");
+    cr_assert_eq(json_array_size(best), 2);
+    double a0 = json_number_value(json_object_get(json_object_get(json_array_get(best, 0), "metrics"), "val/accuracy"));
+    double a1 = json_number_value(json_object_get(json_object_get(json_array_get(best, 1), "metrics"), "val/accuracy"));
+    cr_assert_geq(a0, a1);
+    json_t *items = json_object_get(h, "checkpoints");
+    for (size_t i = 0; i < json_array_size(items); i++)
+        cr_assert_geq(a0, json_number_value(json_object_get(json_object_get(json_array_get(items, i), "metrics"),
+                                                            "val/accuracy")));
+    json_decref(h);
+    free(err);
+    fixture_free(&f);
+}
+
+Test(trainer, checkpoints_epoch_strategy_and_final) {
+    Fixture f = fixture("save_strategy: epoch\nepoch_freq: 2\nkeep_last_n: 0\n");
+    char *err;
+    cr_assert_eq(train_cli(&f, "p", NULL, NULL, NULL, &err), 0, "%s", err);
+    json_t *items = json_object_get(history(&f, "p"), "checkpoints");
+    cr_assert_eq(json_array_size(items), 2);
+    cr_assert_eq(json_integer_value(json_object_get(json_array_get(items, 0), "step")), 16);  /* end of epoch 2 */
+    cr_assert_eq(json_integer_value(json_object_get(json_array_get(items, 0), "epoch")), 2);
+    cr_assert_eq(json_integer_value(json_object_get(json_array_get(items, 1), "step")), 24);  /* final */
+    free(err);
+    fixture_free(&f);
+}
+
+/* Killed right after step N (test hook), resumed from the last checkpoint: equal to an uninterrupted run. */
+static void kill_and_resume(long kill_step, const char *extra_yaml) {
+    Fixture f = fixture(extra_yaml);
+    char *err, env[64];
+    cr_assert_eq(train_cli(&f, "full", NULL, NULL, NULL, &err), 0, "%s", err);
+    free(err);
+    snprintf(env, sizeof env, "ALBERTC_TEST_KILL_AT_STEP=%ld", kill_step);
+    cr_assert_eq(train_cli(&f, "k", env, NULL, NULL, NULL), 128 + SIGKILL);
+    cr_assert_eq(train_cli(&f, "k", NULL, "--set resume_from_checkpoint=true", NULL, &err), 0, "%s", err);
+    cr_assert(strstr(err, "resumed from"), "%s", err);
+    free(err);
+    expect_same_outputs(&f, "full", "k");
+    fixture_free(&f);
+}
+
+Test(trainer, kill_at_step_4_resume_equal) { kill_and_resume(4, NULL); }
+Test(trainer, kill_at_step_13_resume_equal) { kill_and_resume(13, NULL); }
+Test(trainer, kill_at_last_step_resume_equal) { kill_and_resume(24, NULL); }
+Test(trainer, kill_with_accumulation_resume_equal) {
+    kill_and_resume(7, "gradient_accumulation_steps: 2\nmax_steps_per_epoch: 7\nsteps_freq: 2\n");
+}
+
+Test(trainer, kill_at_random_moment_resume_equal) {
+    Fixture f = fixture("num_epochs: 30\nsteps_freq: 5\nval_steps_freq: 20\n");
+    char *err;
+    cr_assert_eq(train_cli(&f, "full", NULL, NULL, NULL, &err), 0, "%s", err);
+    free(err);
+    srand((unsigned)time(NULL) ^ (unsigned)getpid());
+    int delay_ms = 20 + rand() % 300;
+    char cmd[8192];
+    snprintf(cmd, sizeof cmd,
+             "OMP_NUM_THREADS=1 %s train --config %s %s --set project_dir=%s/k & pid=$!; sleep %d.%03d; "
+             "kill -9 $pid; wait $pid",
+             test_albertc(), f.config, f.options, f.dir, delay_ms / 1000, delay_ms % 1000);
+    int rc = test_run(cmd, NULL, NULL);
+    cr_assert(rc == 128 + SIGKILL || rc == 0, "rc %d", rc);
+    char hist[4096];
+    snprintf(hist, sizeof hist, "%s/k/checkpoints/checkpoint_history.json", f.dir);
+    json_t *h = json_load_file(hist, 0, NULL);
+    int resumable = h && json_array_size(json_object_get(h, "checkpoints")) > 0;
+    json_decref(h);
+    cr_assert_eq(train_cli(&f, "k", NULL, resumable ? "--set resume_from_checkpoint=true" : NULL, NULL, &err), 0,
+                 "after a kill at %d ms: %s", delay_ms, err);
+    free(err);
+    expect_same_outputs(&f, "full", "k");
+    fixture_free(&f);
+}
+
+Test(trainer, sigint_saves_and_exits_130_then_resumes_equal) {
+    Fixture f = fixture("keep_last_n: 0\n");
+    char *err;
+    cr_assert_eq(train_cli(&f, "full", NULL, NULL, NULL, &err), 0, "%s", err);
+    free(err);
+    cr_assert_eq(train_cli(&f, "k", "ALBERTC_TEST_KILL_AT_STEP=10 ALBERTC_TEST_KILL_SIGNAL=2", NULL, NULL, &err), 130,
+                 "%s", err);
+    cr_assert(strstr(err, "interrupted"), "%s", err);
+    free(err);
+    json_t *h = history(&f, "k");
+    json_t *items = json_object_get(h, "checkpoints");
+    cr_assert_eq(json_integer_value(json_object_get(json_array_get(items, json_array_size(items) - 1), "step")), 10);
+    json_decref(h);
+    cr_assert_eq(train_cli(&f, "k", NULL, "--set resume_from_checkpoint=true", NULL, &err), 0, "%s", err);
+    free(err);
+    expect_same_outputs(&f, "full", "k");
+    fixture_free(&f);
+}
+
+Test(trainer, resume_options_best_and_path) {
+    Fixture f = fixture("keep_last_n: 0\n");
+    char *err, more[4096];
+    cr_assert_eq(train_cli(&f, "full", NULL, NULL, NULL, &err), 0, "%s", err);
+    free(err);
+    cr_assert_eq(train_cli(&f, "k", "ALBERTC_TEST_KILL_AT_STEP=13", NULL, NULL, NULL), 128 + SIGKILL);
+    /* best: the checkpoint best_checkpoints[0] names */
+    json_t *h = history(&f, "k");
+    const char *best = json_string_value(json_object_get(json_array_get(json_object_get(h, "best_checkpoints"), 0), "path"));
+    cr_assert_not_null(best);
+    char *best_copy = strdup(best);
+    const char *step6 = NULL;
+    json_t *items = json_object_get(h, "checkpoints");
+    for (size_t i = 0; i < json_array_size(items); i++)
+        if (json_integer_value(json_object_get(json_array_get(items, i), "step")) == 6)
+            step6 = json_string_value(json_object_get(json_array_get(items, i), "path"));
+    cr_assert_not_null(step6);
+    char *step6_copy = strdup(step6);
+    json_decref(h);
+    cr_assert_eq(train_cli(&f, "k", NULL, "--set resume_from_checkpoint=true --set resume_option=best", NULL, &err), 0,
+                 "%s", err);
+    cr_assert(strstr(err, best_copy), "resume best: %s", err);
+    free(err);
+    expect_same_outputs(&f, "full", "k");
+    snprintf(more, sizeof more, "--set resume_from_checkpoint=true --set resume_option=path --set checkpoint_path=%s",
+             step6_copy);
+    cr_assert_eq(train_cli(&f, "k", NULL, more, NULL, &err), 0, "%s", err);
+    cr_assert(strstr(err, "resumed from") && strstr(err, "step 6,"), "resume path: %s", err);
+    free(err);
+    expect_same_outputs(&f, "full", "k");
+    free(best_copy);
+    free(step6_copy);
+    fixture_free(&f);
+}
+
+Test(trainer, resume_without_optimizer_state_warns) {
+    Fixture f = fixture("save_optim: false\n");
+    char *err;
+    cr_assert_eq(train_cli(&f, "k", "ALBERTC_TEST_KILL_AT_STEP=13", NULL, NULL, NULL), 128 + SIGKILL);
+    cr_assert_eq(train_cli(&f, "k", NULL, "--set resume_from_checkpoint=true", NULL, &err), 0, "%s", err);
+    cr_assert(strstr(err, "WARNING") && strstr(err, "no optimizer state"), "%s", err);
+    free(err);
+    fixture_free(&f);
+}
+
+Test(trainer, resume_with_nothing_to_resume_fails) {
+    Fixture f = fixture(NULL);
+    char *err;
+    cr_assert_eq(train_cli(&f, "k", NULL, "--set resume_from_checkpoint=true", NULL, &err), 1, "%s", err);
+    cr_assert(strstr(err, "albertc train: ") && strstr(err, "no checkpoint"), "%s", err);
+    free(err);
+    fixture_free(&f);
+}
+
+Test(trainer, remote_mirror_and_load_from_storage) {
+    Fixture f = fixture(NULL);
+    char *err, more[4096];
+    snprintf(more, sizeof more, "--set sync_to_storage=true --set remote_path=%s/remote", f.dir);
+    cr_assert_eq(train_cli(&f, "full", NULL, more, NULL, &err), 0, "%s", err);
+    free(err);
+    cr_assert_eq(train_cli(&f, "k", "ALBERTC_TEST_KILL_AT_STEP=13", more, NULL, NULL), 128 + SIGKILL);
+    /* lose the local checkpoints: resume from the mirror */
+    char cmd[4200];
+    snprintf(cmd, sizeof cmd, "rm -rf %s/k/checkpoints", f.dir);
+    cr_assert_eq(test_run(cmd, NULL, NULL), 0);
+    snprintf(more, sizeof more, "--set load_from_storage=true --set remote_path=%s/remote --set resume_from_checkpoint=true",
+             f.dir);
+    cr_assert_eq(train_cli(&f, "k", NULL, more, NULL, &err), 0, "%s", err);
+    cr_assert(strstr(err, "resumed from") && strstr(err, "/remote/"), "%s", err);
+    free(err);
+    char a[4096], b[4096];
+    snprintf(a, sizeof a, "%s/full/metrics.jsonl", f.dir);
+    snprintf(b, sizeof b, "%s/k/metrics.jsonl", f.dir);
+    char *ta = slurp(a), *tb = slurp(b);
+    cr_assert_str_eq(ta, tb);
+    free(ta);
+    free(tb);
+    fixture_free(&f);
+}
+
+Test(trainer, determinism_across_thread_counts) {
+    Fixture f = fixture(NULL);
+    char *err, cmd[8192];
+    cr_assert_eq(train_cli(&f, "one", NULL, NULL, NULL, &err), 0, "%s", err);
+    free(err);
+    snprintf(cmd, sizeof cmd, "OMP_NUM_THREADS=3 %s train --config %s %s --set project_dir=%s/three", test_albertc(),
+             f.config, f.options, f.dir);
+    cr_assert_eq(test_run(cmd, NULL, &err), 0, "%s", err);
+    free(err);
+    expect_same_outputs(&f, "one", "three");
+    fixture_free(&f);
+}
+
+/* ------------------------------------------------------------------ errors */
+
+static void expect_exit(const char *extra_yaml, const char *more, int code, const char *needle) {
+    Fixture f = fixture(extra_yaml);
+    char *err;
+    int rc = train_cli(&f, "p", NULL, more, NULL, &err);
+    cr_assert_eq(rc, code, "exit %d, expected %d: %s", rc, code, err);
+    cr_assert(strstr(err, needle), "expected '%s' in: %s", needle, err);
+    free(err);
+    fixture_free(&f);
+}
+
+Test(trainer, config_errors_exit_2) {
+    expect_exit(NULL, "--set batch_size=0", 2, "batch_size must be >= 1");
+    expect_exit("lerning_rate: 1\n", NULL, 2, "did you mean 'learning_rate'");
+    expect_exit(NULL, "--set eval_features=", 2, "train_features and eval_features go together");
+    expect_exit(NULL, "--set resume_from_checkpoint=true --set resume_option=path", 2, "checkpoint_path is empty");
+    expect_exit(NULL, "--set storage_backend=s3", 2, "storage_backend");
+    expect_exit(NULL, "--bogus", 2, "unknown option");
+}
+
+Test(trainer, bad_features_exit_1) {
+    expect_exit(NULL, "--set num_labels=10", 1, "outside [0, num_labels 10)");
+    expect_exit(NULL, "--set eval_features=/nonexistent.safetensors", 1, "/nonexistent.safetensors");
+}
+
+Test(trainer, help_exits_0) {
+    char *out;
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "%s train --help", test_albertc());
+    cr_assert_eq(test_run(cmd, &out, NULL), 0);
+    cr_assert(strstr(out, "Exit codes") && strstr(out, "ALBERTC_TEST_KILL_AT_STEP"));
+    free(out);
+}
