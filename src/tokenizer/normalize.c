@@ -133,6 +133,9 @@ static const UnicodeFix *find_fix(const UnicodeFix *table, size_t n, int32_t cp)
     return NULL;
 }
 
+/* StripAccents drops every General_Category M character (Mn, Mc, Me: also
+ * U+FE0F, U+034F, U+20E3); the slow tokenizer keeps marks whose canonical
+ * combining class is 0 (Python's unicodedata.combining). */
 static int is_mark(int32_t cp) {
     utf8proc_category_t cat = utf8proc_category(cp);
     return cat == UTF8PROC_CATEGORY_MN || cat == UTF8PROC_CATEGORY_MC || cat == UTF8PROC_CATEGORY_ME;

@@ -219,6 +219,9 @@ static int setup(AlbertTokenizer *t, const char *path, AlbError *err) {
         if (s < min_score) min_score = s;
     }
     t->unk_score = min_score - UNK_PENALTY;
+    /* Every piece is matchable, as in tokenizers' Unigram: control pieces too
+     * ("<PAD>" lower-cases to the piece "<pad>"), and user-defined pieces
+     * compete on their score (0) where SentencePiece matches them greedily. */
     map_build(t);
     trie_build(t);
     for (int b = 0; b < 256; b++) {
@@ -409,8 +412,11 @@ static void viterbi(const AlbertTokenizer *t, const char *w, int n, Scratch *s, 
     }
 }
 
-/* WhitespaceSplit then Metaspace (prepend "▁" unless the word starts with
- * one; split before every "▁"), then the model on each piece. */
+/* WhitespaceSplit (Rust's char::is_whitespace) then Metaspace (prepend "▁"
+ * unless the word starts with one; split before every "▁"), then the model on
+ * each piece. The slow tokenizer splits with Python's str.split() before the
+ * charsmap instead: \v and \x1c-\x1f, which the charsmap deletes and which
+ * are not whitespace here, separate words there and join them here. */
 static void tokenize_normalized(const AlbertTokenizer *t, const char *s, size_t len, Scratch *sc, IdList *out) {
     size_t i = 0;
     while (i < len) {

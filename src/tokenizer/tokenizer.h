@@ -37,7 +37,8 @@ int tokenizer_cls_id(const AlbertTokenizer *t);
 int tokenizer_sep_id(const AlbertTokenizer *t);
 int tokenizer_pad_id(const AlbertTokenizer *t);
 
-/* [CLS] text [SEP]; max_length > 0 truncates the text side, keeping the specials. */
+/* [CLS] text [SEP]; max_length > 0 truncates the text side, keeping the specials
+ * (a max_length below their count keeps only them). */
 void tokenizer_encode(const AlbertTokenizer *t, const char *text, size_t len, int max_length, TokenIds *out);
 /* [CLS] a [SEP] b [SEP] with type ids 0..0 1..1; truncation longest-first. */
 void tokenizer_encode_pair(const AlbertTokenizer *t, const char *a, size_t alen, const char *b, size_t blen,
