@@ -11,6 +11,8 @@
 
 #include "testutil.h"
 #include "tokenizer/normalize.h"
+#include "tokenizer/spiece.h"
+#include "util/fileio.h"
 #include "tokenizer/tokenizer.h"
 
 static AlbertTokenizer *tok;
@@ -235,6 +237,39 @@ Test(tokenizer, lowercase_and_strip_fixes) {
     normalize_chars("\xdf\xbd", 2, &out);  /* U+07FD: not a mark in the engine's older tables */
     cr_expect_str_eq(out.data, "\xdf\xbd");
     textbuf_free(&out);
+}
+
+/* The charsmap runs per grapheme cluster: a cluster under 6 bytes whose
+ * first character has a rule is replaced whole (U+200C -> " " swallows the
+ * U+07FD that extends it); otherwise each character maps alone. */
+Test(tokenizer, precompiled_per_cluster) {
+    char *data;
+    size_t len;
+    AlbError err;
+    SpmModel m;
+    Charsmap c;
+    TextBuf out = {0};
+    cr_assert_eq(alb_read_file(spiece(), &data, &len, &err), 0, "%s", err.msg);
+    cr_assert_eq(spm_parse(&m, (const uint8_t *)data, len, spiece(), &err), 0, "%s", err.msg);
+    cr_assert_eq(charsmap_init(&c, m.charsmap, m.charsmap_len, spiece(), &err), 0, "%s", err.msg);
+    static const struct {
+        const char *in, *want;
+    } cases[] = {
+        {"\xe2\x80\x8c\xdf\xbd", " "},                 /* U+200C U+07FD: one cluster, replaced whole */
+        {"a\xe2\x80\x8c\xdf\xbd", "a \xdf\xbd"},       /* a U+200C U+07FD: 6 bytes, per character */
+        {"\xe2\x81\xa5\xe2\x80\x8c\xdf\xbd", "\xe2\x81\xa5 "}, /* unassigned U+2065 is Control: a break */
+        {"x\r\ny\x0bz\t\xe2\x96\x81", "x yz  "},         /* CR LF one cluster; \v deleted; U+2581 -> space */
+        {"\xef\xbf\xbd\xe2\x80\x8b", "  "},              /* U+FFFD, U+200B -> spaces */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        out.len = 0;
+        normalize_precompiled(&c, cases[i].in, strlen(cases[i].in), &out);
+        cr_expect_str_eq(out.data, cases[i].want, "case %zu", i);
+    }
+    textbuf_free(&out);
+    charsmap_free(&c);
+    spm_free(&m);
+    free(data);
 }
 
 /* ---- synthetic models: a protobuf writer for the few fields we need ---- */

@@ -52,6 +52,9 @@ static const char *replacement_at(const Charsmap *c, uint32_t value, size_t *out
     return s;
 }
 
+/* The replacement of the SHORTEST key that is a prefix of s[0..len) (as the
+ * spm_precompiled crate that tokenizers uses; SentencePiece itself takes the
+ * longest), or NULL. The search stops at a NUL byte. */
 static const char *trie_prefix(const Charsmap *c, const char *s, size_t len, size_t *out_len) {
     if (c->n_units == 0) return NULL;
     size_t node = unit_offset(c->units[0]);
@@ -114,10 +117,6 @@ void charsmap_free(Charsmap *c) {
     free(c->blob);
     memset(c, 0, sizeof *c);
     for (int b = 0; b < 128; b++) c->ascii_off[b] = -1;
-}
-
-const char *charsmap_prefix(const Charsmap *c, const char *s, size_t len, size_t *out_len) {
-    return trie_prefix(c, s, len, out_len);
 }
 
 /* ---- Replace, NFKD, StripAccents, Lowercase ---- */

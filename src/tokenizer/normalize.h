@@ -35,10 +35,6 @@ typedef struct {
 /* An empty charsmap (len 0) is valid and maps nothing. */
 int charsmap_init(Charsmap *c, const uint8_t *data, size_t len, const char *path, AlbError *err);
 void charsmap_free(Charsmap *c);
-/* The replacement of the SHORTEST key that is a prefix of s[0..len) (as the
- * spm_precompiled crate that tokenizers uses; SentencePiece itself takes the
- * longest), or NULL. The search stops at a NUL byte. */
-const char *charsmap_prefix(const Charsmap *c, const char *s, size_t len, size_t *out_len);
 
 /* Appends the normalized form of s[0..len) (valid UTF-8) to out. */
 void normalize_text(const Charsmap *c, const char *s, size_t len, TextBuf *out);
