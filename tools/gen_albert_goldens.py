@@ -18,7 +18,7 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import albert_ref  # noqa: E402
 
-OUT_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "goldens")
+OUT_DIR = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "goldens"))
 
 BASE = dict(vocab_size=40, max_position_embeddings=16, type_vocab_size=2, layer_norm_eps=1e-12,
             initializer_range=0.02, pad_token_id=0, model_type="albert",
@@ -39,6 +39,10 @@ GEOMETRIES = {
     "d": dict(embedding_size=16, hidden_size=32, num_attention_heads=2, intermediate_size=40,
               num_hidden_layers=2, num_hidden_groups=1, inner_group_num=1, hidden_act="relu",
               prefix=""),
+    # one head, E == H, the fused tanh gelu (same bf16 steps as gelu_new in torch)
+    "e": dict(embedding_size=16, hidden_size=16, num_attention_heads=1, intermediate_size=32,
+              num_hidden_layers=2, num_hidden_groups=1, inner_group_num=1, hidden_act="gelu_pytorch_tanh",
+              prefix="albert."),
 }
 LENGTHS = [11, 7, 3, 1]  # padded to 11; lengths 1..11 cover [CLS]-only rows
 SEQ_LEN = 11

@@ -254,15 +254,28 @@ static void round_out(const AlbertModel *m, float *x, long n) {
     if (m->dtype == ALB_BF16) bf16_round_array(x, n);
 }
 
-/* y[T, out] = x[T, in] W^T + b: one sgemm over all tokens (torch addmm). */
+/* y[T, out] = x[T, in] W^T + b: one sgemm over all tokens (torch addmm).
+ * The threads split the output columns, each running a single-threaded
+ * OpenBLAS call on its slice and adding the bias there: one thread pool
+ * (OpenMP) for everything, so no BLAS thread spins while our loops run. */
 static void linear(const AlbertModel *m, const Linear *l, const float *x, float *y, int T) {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, l->out, l->in, 1.0f, x, l->in, l->w, l->in, 0.0f, y,
-                l->out);
     int bf = m->dtype == ALB_BF16;
-#pragma omp parallel for if ((long)T * l->out > 65536)
-    for (int t = 0; t < T; t++) {
-        float *row = y + (size_t)t * l->out;
-        for (int j = 0; j < l->out; j++) row[j] = bf ? bf16_round(row[j] + l->b[j]) : row[j] + l->b[j];
+#pragma omp parallel if ((long)T * l->out * l->in > (1L << 20))
+    {
+        int nt = omp_get_num_threads(), id = omp_get_thread_num();
+        int chunk = ((l->out + nt - 1) / nt + 15) / 16 * 16;
+        int j0 = id * chunk, j1 = j0 + chunk < l->out ? j0 + chunk : l->out;
+        if (j0 < j1) {
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, j1 - j0, l->in, 1.0f, x, l->in,
+                        l->w + (size_t)j0 * l->in, l->in, 0.0f, y + j0, l->out);
+            for (int t = 0; t < T; t++) {
+                float *row = y + (size_t)t * l->out;
+                if (bf)
+                    for (int j = j0; j < j1; j++) row[j] = bf16_round(row[j] + l->b[j]);
+                else
+                    for (int j = j0; j < j1; j++) row[j] += l->b[j];
+            }
+        }
     }
 }
 
@@ -367,16 +380,17 @@ static void layer_norm(const AlbertModel *m, const Norm *nm, const float *x, flo
 }
 #undef R
 
-/* The activation, in place over n values: each torch op of the Python
- * formula rounds in bf16 mode, so gelu_new is spelled out op by op. */
+/* The activation, in place over n values. gelu_new is NewGELUActivation's
+ * Python formula, one torch op at a time (each rounds in bf16 mode, with the
+ * Python scalars as bf16); torch's fused gelu(approximate="tanh") kernel does
+ * the same steps in bf16, so gelu_pytorch_tanh shares the code. */
 static void activation(const AlbertModel *m, float *x, long n) {
     const char *act = m->c.hidden_act;
     if (!strcmp(act, "relu")) {
         for (long i = 0; i < n; i++) x[i] = x[i] > 0.0f ? x[i] : 0.0f;
-    } else if (!strcmp(act, "gelu")) {
+    } else if (!strcmp(act, "gelu")) { /* exact (erf) form: one torch op */
         for (long i = 0; i < n; i++) x[i] = rnd(m, 0.5f * x[i] * (1.0f + erff(x[i] * (float)M_SQRT1_2)));
-    } else if (!strcmp(act, "gelu_new")) {
-        /* 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))); scalars are bf16 in bf16 mode */
+    } else { /* gelu_new, gelu_pytorch_tanh: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) */
         const float c3 = rnd(m, 0.044715f), k = rnd(m, (float)sqrt(2.0 / M_PI));
 #pragma omp parallel for if (n > 65536)
         for (long i = 0; i < n; i++) {
@@ -385,12 +399,6 @@ static void activation(const AlbertModel *m, float *x, long n) {
             float inner = rnd(m, rnd(m, xi + rnd(m, cube * c3)) * k);
             float t = rnd(m, 1.0f + rnd(m, tanhf(inner)));
             x[i] = rnd(m, rnd(m, 0.5f * xi) * t);
-        }
-    } else { /* gelu_pytorch_tanh: one fused op */
-        const float k = (float)sqrt(2.0 / M_PI);
-        for (long i = 0; i < n; i++) {
-            float xi = x[i];
-            x[i] = rnd(m, 0.5f * xi * (1.0f + tanhf(k * (xi + 0.044715f * xi * xi * xi))));
         }
     }
 }
@@ -474,6 +482,8 @@ int albert_forward(AlbertModel *m, int B, int L, const int32_t *ids, const int32
                             (int)ids[i], i / L, i % L, c->vocab_size);
     int T = B * L, E = c->embedding_size, H = c->hidden_size;
     reserve(m, T, L);
+    int blas_threads = openblas_get_num_threads();
+    openblas_set_num_threads(1);  /* linear() runs one BLAS call per OpenMP thread */
 
     /* e = LayerNorm((word[x] + type[0]) + pos[i])  [T, E]: two adds, each a torch op */
 #pragma omp parallel for if ((long)T * E > 65536)
@@ -504,5 +514,6 @@ int albert_forward(AlbertModel *m, int B, int L, const int32_t *ids, const int32
         linear(m, &m->pooler, cls_rows, pooler, B);
         for (long i = 0; i < (long)B * H; i++) pooler[i] = rnd(m, tanhf(pooler[i]));
     }
+    openblas_set_num_threads(blas_threads);
     return 0;
 }
