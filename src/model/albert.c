@@ -49,8 +49,8 @@ struct AlbertModel {
     Layer *layers;                    /* [num_hidden_groups * inner_group_num] */
     Linear pooler;
 
-    /* activations, for up to cap_tokens tokens (B*L) and cap_len positions */
-    int cap_tokens, cap_len;
+    /* activations, for up to cap_tokens tokens (B*L), cap_len positions, cap_threads threads */
+    int cap_tokens, cap_len, cap_threads;
     float *e;          /* [T, E] */
     float *h;          /* [T, H] */
     float *q, *k, *v;  /* [T, H] */
@@ -222,11 +222,14 @@ const AlbertConfig *albert_config(const AlbertModel *m) { return &m->c; }
 AlbDtype albert_dtype(const AlbertModel *m) { return m->dtype; }
 const char *albert_weights_hash(const AlbertModel *m) { return m->hash; }
 
-/* Buffers sized for T tokens of length L: grown, never shrunk. */
+/* Buffers sized for T tokens of length L and the current OpenMP thread
+ * count: grown, never shrunk. */
 static void reserve(AlbertModel *m, int T, int L) {
-    if (T <= m->cap_tokens && L <= m->cap_len) return;
+    int threads = omp_get_max_threads();
+    if (T <= m->cap_tokens && L <= m->cap_len && threads <= m->cap_threads) return;
     if (T < m->cap_tokens) T = m->cap_tokens;
     if (L < m->cap_len) L = m->cap_len;
+    if (threads < m->cap_threads) threads = m->cap_threads;
     free_activations(m);
     size_t t = (size_t)T, E = (size_t)m->c.embedding_size, H = (size_t)m->c.hidden_size;
     m->e = alb_xmalloc(t * E * sizeof(float));
@@ -238,10 +241,11 @@ static void reserve(AlbertModel *m, int T, int L) {
     m->a = alb_xmalloc(t * H * sizeof(float));
     m->tmp = alb_xmalloc(t * H * sizeof(float));
     m->f = alb_xmalloc(t * (size_t)m->c.intermediate_size * sizeof(float));
-    m->scores = alb_xmalloc((size_t)omp_get_max_threads() * (size_t)L * (size_t)L * sizeof(float));
+    m->scores = alb_xmalloc((size_t)threads * (size_t)L * (size_t)L * sizeof(float));
     m->mask_add = alb_xmalloc(t * sizeof(float));
     m->cap_tokens = T;
     m->cap_len = L;
+    m->cap_threads = threads;
 }
 
 /* ------------------------------------------------------------------ ops
