@@ -272,6 +272,16 @@ Test(tokenizer, precompiled_per_cluster) {
     free(data);
 }
 
+/* unicode_fixes.h is generated from the oracle's table of utf8proc-vs-engine
+ * differences (tests/oracle/check_lowercase.sh keeps that table current). */
+Test(tokenizer, unicode_fixes_are_current) {
+    char *out, *err;
+    int rc = test_run("/usr/bin/python3 tools/gen_unicode_fixes.py | cmp - src/tokenizer/unicode_fixes.h", &out, &err);
+    cr_expect_eq(rc, 0, "src/tokenizer/unicode_fixes.h is stale: run tools/gen_unicode_fixes.py (%s%s)", out, err);
+    free(out);
+    free(err);
+}
+
 /* ---- synthetic models: a protobuf writer for the few fields we need ---- */
 
 typedef struct {
