@@ -1,0 +1,378 @@
+/* The feature cache (src/train/feature_cache.c) on a tiny random model, and
+ * `albertc train` from text: the seed yamls, bad rows, model resolution. */
+#include <criterion/criterion.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "io/safetensors.h"
+#include "model/config.h"
+#include "model/init.h"
+#include "testutil.h"
+#include "train/feature_cache.h"
+#include "util/fileio.h"
+
+static const char *const TEXTS[] = {
+    "I am still waiting on my card?",
+    "What can I do if my card still hasn't arrived after 2 weeks?",
+    "I have been waiting over a week. Is the card still coming?",
+    "How do I top up my account?",
+    "I am still waiting on my card?",  /* duplicate */
+    "Can I use Apple Pay?",
+    "Why was I charged a fee for my transfer?",
+    "My card was declined at the shop, twice, and I don't know why this keeps happening to me.",
+    "How do I top up my account?",     /* duplicate */
+    "What is the exchange rate?",
+    "hello",
+    "Where is my money? I sent it three days ago and it still has not arrived in the other account.",
+};
+#define N_TEXTS ((int)(sizeof TEXTS / sizeof TEXTS[0]))
+#define N_DISTINCT 10
+
+typedef struct {
+    char *dir;          /* temp: model/, cache/ */
+    char model[4200];
+    char cache[4200];
+    AlbertModel *m;
+    AlbertTokenizer *tok;
+    char log[8192];     /* warnings and infos, one per line */
+} Env;
+
+static void collect(void *ctx, int is_warning, const char *msg) {
+    Env *e = ctx;
+    size_t n = strlen(e->log);
+    snprintf(e->log + n, sizeof e->log - n, "%s%s\n", is_warning ? "WARNING " : "", msg);
+}
+
+static void make_model(const char *dir, uint64_t seed) {
+    AlbertConfig c;
+    AlbError err;
+    cr_assert_eq(albert_config_preset(&c, "tiny"), 0);
+    cr_assert_eq(albert_init_model_dir(&c, seed, dir, test_shared_path("models/albert-base-v2/spiece.model"), &err), 0,
+                 "%s", err.msg);
+}
+
+static void env_load(Env *e, AlbDtype dtype) {
+    AlbError err;
+    if (e->m) albert_free(e->m);
+    cr_assert_eq(albert_load(&e->m, e->model, dtype, &err), 0, "%s", err.msg);
+    if (!e->tok) {
+        char sp[4300];
+        snprintf(sp, sizeof sp, "%s/spiece.model", e->model);
+        cr_assert_eq(tokenizer_load(&e->tok, sp, &err), 0, "%s", err.msg);
+    }
+}
+
+static Env env_new(void) {
+    Env e = {0};
+    e.dir = test_mkdtemp();
+    snprintf(e.model, sizeof e.model, "%s/model", e.dir);
+    snprintf(e.cache, sizeof e.cache, "%s/cache", e.dir);
+    make_model(e.model, 1);
+    env_load(&e, ALB_F32);
+    return e;
+}
+
+static void env_free(Env *e) {
+    albert_free(e->m);
+    tokenizer_free(e->tok);
+    test_rmtree(e->dir);
+    free(e->dir);
+}
+
+static FeatureCacheOptions options(Env *e, int max_length) {
+    return (FeatureCacheOptions){e->cache, e->m, e->tok, max_length, 4, 60.0, collect, NULL, e};
+}
+
+/* Features of TEXTS [N_TEXTS, H], malloc'ed. */
+static float *get(Env *e, const FeatureCacheOptions *o, FeatureCacheStats *st) {
+    AlbError err;
+    float *out = malloc(sizeof(float) * N_TEXTS * (size_t)albert_config(e->m)->hidden_size);
+    e->log[0] = 0;
+    cr_assert_eq(feature_cache_get(o, (const char *const *)TEXTS, N_TEXTS, out, st, &err), 0, "%s", err.msg);
+    return out;
+}
+
+static size_t feat_bytes(const Env *e) { return sizeof(float) * N_TEXTS * (size_t)albert_config(e->m)->hidden_size; }
+
+Test(feature_cache, second_run_computes_nothing) {
+    Env e = env_new();
+    FeatureCacheOptions o = options(&e, 128);
+    FeatureCacheStats s1, s2;
+    float *a = get(&e, &o, &s1);
+    cr_assert_eq(s1.n_texts, N_TEXTS);
+    cr_assert_eq(s1.n_distinct, N_DISTINCT);
+    cr_assert_eq(s1.n_computed, N_DISTINCT, "duplicates are encoded once");
+    cr_assert_eq(s1.n_cached, 0);
+    /* duplicates get the same row */
+    int H = albert_config(e.m)->hidden_size;
+    cr_assert(!memcmp(a, a + 4 * H, sizeof(float) * H));
+    float *b = get(&e, &o, &s2);
+    cr_assert_eq(s2.n_computed, 0);
+    cr_assert_eq(s2.n_cached, N_DISTINCT);
+    cr_assert(!memcmp(a, b, feat_bytes(&e)));
+    cr_assert(strstr(e.log, "10 found, 0 to compute"), "%s", e.log);
+    free(a);
+    free(b);
+    env_free(&e);
+}
+
+Test(feature_cache, features_equal_a_direct_forward) {
+    Env e = env_new();
+    FeatureCacheOptions o = options(&e, 128);
+    FeatureCacheStats st;
+    float *a = get(&e, &o, &st);
+    int H = albert_config(e.m)->hidden_size;
+    for (int i = 0; i < N_TEXTS; i += 5) {
+        TokenIds ids = {0};
+        tokenizer_encode(e.tok, TEXTS[i], strlen(TEXTS[i]), 128, &ids);
+        float cls[64];
+        AlbError err;
+        cr_assert_eq(albert_forward(e.m, 1, ids.n, ids.ids, NULL, NULL, cls, NULL, &err), 0);
+        for (int j = 0; j < H; j++) cr_assert_float_eq(a[(size_t)i * H + j], cls[j], 1e-5, "text %d dim %d", i, j);
+        token_ids_free(&ids);
+    }
+    free(a);
+    env_free(&e);
+}
+
+Test(feature_cache, other_dtype_max_length_or_model_recompute) {
+    Env e = env_new();
+    FeatureCacheStats st;
+    FeatureCacheOptions o = options(&e, 128);
+    free(get(&e, &o, &st));
+    char first[4096];
+    snprintf(first, sizeof first, "%s", st.path);
+
+    o = options(&e, 8);  /* max_length: truncates the long texts, another namespace */
+    float *short8 = get(&e, &o, &st);
+    cr_assert_eq(st.n_computed, N_DISTINCT);
+    cr_assert_str_neq(st.path, first);
+    free(short8);
+
+    env_load(&e, ALB_BF16);
+    o = options(&e, 128);
+    free(get(&e, &o, &st));
+    cr_assert_eq(st.n_computed, N_DISTINCT, "bf16 is another namespace");
+
+    make_model(e.model, 2);  /* other weights, same directory */
+    env_load(&e, ALB_F32);
+    o = options(&e, 128);
+    free(get(&e, &o, &st));
+    cr_assert_eq(st.n_computed, N_DISTINCT, "other weights are another namespace");
+    cr_assert_str_neq(st.path, first);
+    env_free(&e);
+}
+
+static void flip_byte(const char *path, long from_end) {
+    FILE *fp = fopen(path, "r+b");
+    cr_assert_not_null(fp);
+    fseek(fp, -from_end, SEEK_END);
+    int c = fgetc(fp);
+    fseek(fp, -from_end, SEEK_END);
+    fputc(c ^ 0x10, fp);
+    fclose(fp);
+}
+
+Test(feature_cache, corrupt_file_is_detected_and_rebuilt) {
+    Env e = env_new();
+    FeatureCacheOptions o = options(&e, 128);
+    FeatureCacheStats st;
+    float *a = get(&e, &o, &st);
+    flip_byte(st.path, 17);  /* inside the features data */
+    float *b = get(&e, &o, &st);
+    cr_assert(strstr(e.log, "WARNING") && strstr(e.log, "checksum"), "%s", e.log);
+    cr_assert_eq(st.n_computed, N_DISTINCT);
+    cr_assert(!memcmp(a, b, feat_bytes(&e)));
+    free(b);
+    b = get(&e, &o, &st);  /* the rebuilt file is trusted again */
+    cr_assert_eq(st.n_computed, 0);
+    /* a truncated file: unreadable, reported, rebuilt */
+    cr_assert_eq(truncate(st.path, 100), 0);
+    free(b);
+    b = get(&e, &o, &st);
+    cr_assert(strstr(e.log, "WARNING"), "%s", e.log);
+    cr_assert_eq(st.n_computed, N_DISTINCT);
+    cr_assert(!memcmp(a, b, feat_bytes(&e)));
+    free(a);
+    free(b);
+    env_free(&e);
+}
+
+/* The pass is killed after 2 batches (saving after every batch): what was saved survives, intact. */
+static int kill_after_two;
+static void kill_hook(void *ctx, int done, int total, long tokens, double seconds) {
+    (void)ctx, (void)done, (void)total, (void)tokens, (void)seconds;
+    if (++kill_after_two == 2) raise(SIGKILL);
+}
+
+Test(feature_cache, crash_mid_pass_keeps_saved_work) {
+    Env e = env_new();
+    FeatureCacheOptions o = options(&e, 128);
+    FeatureCacheStats st;
+    float *clean = get(&e, &o, &st);
+    char clean_path[4096];
+    snprintf(clean_path, sizeof clean_path, "%s", st.path);
+    cr_assert_eq(unlink(clean_path), 0);
+
+    pid_t pid = fork();
+    if (pid == 0) {
+        FeatureCacheOptions k = o;
+        k.save_every_s = 0;
+        k.progress = kill_hook;
+        k.log = NULL;
+        float *out = malloc(feat_bytes(&e));
+        AlbError err;
+        feature_cache_get(&k, (const char *const *)TEXTS, N_TEXTS, out, &st, &err);
+        _exit(0);
+    }
+    int status;
+    waitpid(pid, &status, 0);
+    cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+    /* the file holds the first batch (saved before the second one finished), not a torn write */
+    SafeTensors sf;
+    AlbError err;
+    cr_assert_eq(st_open(&sf, clean_path, &err), 0, "%s", err.msg);
+    st_close(&sf);
+    float *resumed = get(&e, &o, &st);
+    cr_assert_eq(st.n_cached, 4, "%s", e.log);
+    cr_assert_eq(st.n_computed, N_DISTINCT - 4);
+    cr_assert(!memcmp(clean, resumed, feat_bytes(&e)), "features do not depend on batch composition");
+    free(clean);
+    free(resumed);
+    env_free(&e);
+}
+
+/* ------------------------------------------------------------------ CLI from text */
+
+static char *write_data(const char *dir, const char *bad_row) {
+    char *data = malloc(strlen(dir) + 8);
+    sprintf(data, "%s/data", dir);
+    mkdir(data, 0777);
+    char path[4200], buf[8192];
+    size_t n = 0;
+    for (int i = 0; i < N_TEXTS; i++)
+        n += (size_t)snprintf(buf + n, sizeof buf - n, "{\"text\": \"%s\", \"label\": %d}\n", TEXTS[i], i % 3);
+    if (bad_row) n += (size_t)snprintf(buf + n, sizeof buf - n, "%s\n", bad_row);
+    snprintf(path, sizeof path, "%s/train.jsonl", data);
+    test_write_file(path, buf, n);
+    n = 0;
+    for (int i = 0; i < 5; i++)
+        n += (size_t)snprintf(buf + n, sizeof buf - n, "{\"text\": \"%s\", \"label\": %d}\n", TEXTS[i + 3], i % 3);
+    snprintf(path, sizeof path, "%s/test.jsonl", data);
+    test_write_file(path, buf, n);
+    return data;
+}
+
+static int train_text(const char *dir, const char *model, const char *more, char **err) {
+    char cmd[16384];
+    snprintf(cmd, sizeof cmd,
+             "OMP_NUM_THREADS=1 %s train --config %s/configs/banking77.yaml --set data_dir=%s/data --set num_labels=3 "
+             "--set model_name=%s --set cache_dir=%s/cache --set project_dir=%s/p --set batch_size=2 "
+             "--set num_epochs=2 --set steps_freq=2 --set val_steps_freq=3 --set progress=false %s",
+             test_albertc(), getenv("PWD") ? getenv("PWD") : ".", dir, model, dir, dir, more ? more : "");
+    return test_run(cmd, NULL, err);
+}
+
+Test(feature_cache, cli_text_run_then_cached_run_same_metrics) {
+    char *dir = test_mkdtemp(), model[4200], *err;
+    snprintf(model, sizeof model, "%s/model", dir);
+    make_model(model, 3);
+    free(write_data(dir, NULL));
+    cr_assert_eq(train_text(dir, model, NULL, &err), 0, "%s", err);
+    cr_assert(strstr(err, "10 distinct: 0 found, 10 to compute") || strstr(err, "to compute"), "%s", err);
+    free(err);
+    char a[4300], b[4300];
+    snprintf(a, sizeof a, "%s/p/metrics.jsonl", dir);
+    char *first, *second;
+    size_t len;
+    AlbError e;
+    cr_assert_eq(alb_read_file(a, &first, &len, &e), 0);
+    cr_assert_eq(train_text(dir, model, NULL, &err), 0, "%s", err);
+    cr_assert(strstr(err, " found, 0 to compute"), "%s", err);
+    free(err);
+    snprintf(b, sizeof b, "%s/p/metrics.jsonl", dir);
+    cr_assert_eq(alb_read_file(b, &second, &len, &e), 0);
+    cr_assert_str_eq(first, second);
+    free(first);
+    free(second);
+    test_rmtree(dir);
+    free(dir);
+}
+
+Test(feature_cache, cli_bad_rows_fail_or_skip) {
+    char *dir = test_mkdtemp(), model[4200], *err;
+    snprintf(model, sizeof model, "%s/model", dir);
+    make_model(model, 3);
+    free(write_data(dir, "{\"text\": \"no label\"}"));
+    cr_assert_eq(train_text(dir, model, NULL, &err), 1, "%s", err);
+    cr_assert(strstr(err, "train.jsonl:13:"), "%s", err);
+    free(err);
+    cr_assert_eq(train_text(dir, model, "--set skip_bad_rows=true", &err), 0, "%s", err);
+    cr_assert(strstr(err, "WARNING | skipped bad rows: 1 in the train split"), "%s", err);
+    free(err);
+    test_rmtree(dir);
+    free(dir);
+}
+
+Test(feature_cache, cli_model_and_label_errors_exit_2) {
+    char *dir = test_mkdtemp(), model[4200], *err;
+    snprintf(model, sizeof model, "%s/model", dir);
+    make_model(model, 3);
+    free(write_data(dir, NULL));
+    cr_assert_eq(train_text(dir, "no-such-org/no-such-model", NULL, &err), 2, "%s", err);
+    cr_assert(strstr(err, "no-such-org/no-such-model"), "%s", err);
+    free(err);
+    cr_assert_eq(train_text(dir, model, "--set num_labels=4", &err), 2, "%s", err);
+    cr_assert(strstr(err, "num_labels is 4 but the dataset has 3 labels"), "%s", err);
+    free(err);
+    test_rmtree(dir);
+    free(dir);
+}
+
+Test(feature_cache, cli_default_model_missing_makes_a_random_base_model, .timeout = 120) {
+    char *dir = test_mkdtemp(), *err;
+    free(write_data(dir, NULL));
+    /* the default model id, with an empty hub cache */
+    char full[20000];
+    snprintf(full, sizeof full,
+             "HF_HUB_CACHE=%s/hub HF_HOME=%s/hf OMP_NUM_THREADS=2 %s train --config configs/banking77.yaml "
+             "--set data_dir=%s/data --set num_labels=3 --set cache_dir=%s/cache --set project_dir=%s/p "
+             "--set batch_size=2 --set num_epochs=1 --set max_steps_per_epoch=2 --set progress=false --set seed=7 "
+             "--set max_length=16",
+             dir, dir, test_albertc(), dir, dir, dir);
+    cr_assert_eq(test_run(full, NULL, &err), 0, "%s", err);
+    cr_assert(strstr(err, "WARNING | random weights"), "%s", err);
+    char *last = strstr(err, "random weights");
+    cr_assert(last && strstr(last + 1, "random weights"), "the summary repeats the warning: %s", err);
+    char probe[4400];
+    snprintf(probe, sizeof probe, "%s/cache/random-albert-base-v2-seed7/model.safetensors", dir);
+    cr_assert(alb_file_exists(probe));
+    free(err);
+    test_rmtree(dir);
+    free(dir);
+}
+
+Test(feature_cache, seed_yamls_run_with_test_config, .timeout = 120) {
+    char *dir = test_mkdtemp(), model[4200], cmd[16384], *err;
+    snprintf(model, sizeof model, "%s/model", dir);
+    make_model(model, 4);
+    snprintf(cmd, sizeof cmd,
+             "OMP_NUM_THREADS=1 %s train --config %s --test-config %s --set model_name=%s --set cache_dir=%s/cache "
+             "--set project_dir=%s/p --set progress=false --json",
+             test_albertc(), test_shared_path("seed/test_albert_finetuning.yaml"),
+             test_shared_path("seed/test-config-ci.yaml"), model, dir, dir);
+    char *out;
+    cr_assert_eq(test_run(cmd, &out, &err), 0, "%s", err);
+    cr_assert(strstr(out, "\"steps\":15"), "%s", out);
+    cr_assert(strstr(err, "Step 15 | val/accuracy: "), "%s", err);
+    cr_assert(strstr(err, "use_tt: true: not applicable here"), "%s", err);
+    free(out);
+    free(err);
+    test_rmtree(dir);
+    free(dir);
+}
