@@ -409,11 +409,12 @@ Test(trainer, checkpoints_epoch_strategy_and_final) {
     Fixture f = fixture("save_strategy: epoch\nepoch_freq: 2\nkeep_last_n: 0\n");
     char *err;
     cr_assert_eq(train_cli(&f, "p", NULL, NULL, NULL, &err), 0, "%s", err);
-    json_t *items = json_object_get(history(&f, "p"), "checkpoints");
+    json_t *h = history(&f, "p"), *items = json_object_get(h, "checkpoints");
     cr_assert_eq(json_array_size(items), 2);
     cr_assert_eq(json_integer_value(json_object_get(json_array_get(items, 0), "step")), 16);  /* end of epoch 2 */
     cr_assert_eq(json_integer_value(json_object_get(json_array_get(items, 0), "epoch")), 2);
     cr_assert_eq(json_integer_value(json_object_get(json_array_get(items, 1), "step")), 24);  /* final */
+    json_decref(h);
     free(err);
     fixture_free(&f);
 }
