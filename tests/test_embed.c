@@ -8,6 +8,7 @@
 #include "io/safetensors.h"
 #include "model/albert.h"
 #include "model/config.h"
+#include "model/embed_input.h"
 #include "model/init.h"
 #include "util/fileio.h"
 #include "testutil.h"
@@ -276,4 +277,22 @@ Test(embed, usage_errors, .init = setup, .fini = teardown) {
     cr_expect_eq(test_run(cmd, NULL, &err), 1);
     cr_expect(strstr(err, "missing.jsonl"), "%s", err);
     free(err);
+}
+
+Test(embed, input_parser_library) {
+    EmbedInput in = {.path = "x.jsonl", .vocab_size = 10, .max_length = 4};
+    AlbError err;
+    const char *ok = "{\"input_ids\": [2, 5, 3], \"attention_mask\": [1, 1, 0]}\r\n{\"input_ids\": [9]}";
+    cr_assert_eq(embed_input_parse(&in, ok, strlen(ok), &err), 0, "%s", err.msg);
+    cr_assert_eq(in.n, 2);
+    cr_expect(in.seqs[0].n == 3 && in.seqs[0].mask[2] == 0 && in.seqs[1].n == 1 && in.seqs[1].mask[0] == 1);
+    embed_input_free(&in);
+    const char *text = "{\"input_ids\": [1]}\n{\"text\": \"hi\"}\n";
+    cr_expect_eq(embed_input_parse(&in, text, strlen(text), &err), -1);
+    cr_expect_str_eq(err.msg, "x.jsonl:2: text lines need a tokenizer (spiece.model)");
+    embed_input_free(&in);
+    const char *both = "{\"input_ids\": [1], \"text\": \"hi\"}\n";
+    cr_expect_eq(embed_input_parse(&in, both, strlen(both), &err), -1);
+    cr_expect_str_eq(err.msg, "x.jsonl:1: give \"input_ids\" or \"text\", not both");
+    embed_input_free(&in);
 }
