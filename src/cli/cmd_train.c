@@ -411,7 +411,7 @@ int cmd_train(int argc, char **argv) {
             .train = {tr.n, tr.x, tr.y}, .eval = {ev.n, ev.x, ev.y},
             .num_labels = c->num_labels, .label_names = dtr.n ? dtr.label_names : NULL,
             .encoder_id = fi.encoder_id, .encoder_hash = fi.encoder_hash,
-            .log = &lg, .stop = &stop_requested, .kill_at_step = env_long("ALBERTC_TEST_KILL_AT_STEP", 0),
+            .log = &lg, .progress = c->progress < 0 ? cli_progress_enabled() : c->progress, .stop = &stop_requested, .kill_at_step = env_long("ALBERTC_TEST_KILL_AT_STEP", 0),
             .kill_signal = (int)env_long("ALBERTC_TEST_KILL_SIGNAL", SIGKILL),
         };
         TrainSummary sum;

@@ -208,11 +208,12 @@ static int save_file(const Table *t, const FeatureCacheOptions *o, const char *p
 
 /* ------------------------------------------------------------------ the pass */
 
+/* Missing texts are the table's entries [first, first + n_missing): encode
+ * writes their features in place; on_batch marks them valid. */
 typedef struct {
     const FeatureCacheOptions *o;
     Table *t;
-    const int *entry_of_seq;  /* encode row -> table entry */
-    const float *encoded;     /* [n_missing, H] */
+    int first;
     const char *path;
     int n_missing, n_done;
     long tokens;
@@ -222,18 +223,13 @@ typedef struct {
 
 static int on_batch(void *ctx, const int *rows, int B, long tokens) {
     Pass *p = ctx;
-    Table *t = p->t;
-    for (int b = 0; b < B; b++) {
-        int e = p->entry_of_seq[rows[b]];
-        memcpy(t->features + (size_t)e * t->H, p->encoded + (size_t)rows[b] * t->H, sizeof(float) * (size_t)t->H);
-        t->done[e] = 1;
-    }
+    for (int b = 0; b < B; b++) p->t->done[p->first + rows[b]] = 1;
     p->n_done += B;
     p->tokens += tokens;
     double now = now_s();
     if (p->o->progress) p->o->progress(p->o->ctx, p->n_done, p->n_missing, p->tokens, now - p->start);
     if (p->n_done < p->n_missing && now - p->last_save >= p->o->save_every_s) {
-        if (save_file(t, p->o, p->path, p->err)) return -1;
+        if (save_file(p->t, p->o, p->path, p->err)) return -1;
         p->last_save = now_s();
     }
     return 0;
@@ -301,9 +297,8 @@ int feature_cache_get(const FeatureCacheOptions *o, const char *const *texts, in
 
     int rc = 0;
     if (n_missing > 0) {
-        /* tokenize the missing texts (first occurrence of each) */
+        /* tokenize the missing texts (first occurrence of each): seqs[s] is entry n_loaded + s */
         EncodeSeq *seqs = alb_xcalloc((size_t)n_missing, sizeof *seqs);
-        int *entry_of_seq = alb_xmalloc(sizeof(int) * (size_t)n_missing);
         int vocab = c->vocab_size;
         for (int i = 0; i < n && !rc; i++) {
             int s = entry[i] - n_loaded;
@@ -317,14 +312,13 @@ int feature_cache_get(const FeatureCacheOptions *o, const char *const *texts, in
             int32_t *copy = alb_xmalloc(sizeof(int32_t) * (size_t)(ids.n ? ids.n : 1));
             memcpy(copy, ids.ids, sizeof(int32_t) * (size_t)ids.n);
             seqs[s] = (EncodeSeq){ids.n, copy};
-            entry_of_seq[s] = entry[i];
             token_ids_free(&ids);
         }
-        float *encoded = alb_xmalloc(sizeof(float) * (size_t)n_missing * t.H);
-        Pass p = {.o = o, .t = &t, .entry_of_seq = entry_of_seq, .encoded = encoded, .path = stats->path,
-                  .n_missing = n_missing, .err = err};
+        Pass p = {.o = o, .t = &t, .first = n_loaded, .path = stats->path, .n_missing = n_missing, .err = err};
         p.start = p.last_save = now_s();
-        if (!rc) rc = encode_cls(o->model, seqs, n_missing, o->batch_size, encoded, on_batch, &p, err);
+        if (!rc)
+            rc = encode_cls(o->model, seqs, n_missing, o->batch_size, t.features + (size_t)n_loaded * t.H, on_batch,
+                            &p, err);
         stats->seconds = now_s() - p.start;
         stats->n_computed = p.n_done;
         stats->tokens_computed = p.tokens;
@@ -335,8 +329,6 @@ int feature_cache_get(const FeatureCacheOptions *o, const char *const *texts, in
                   p.tokens / (stats->seconds > 0 ? stats->seconds : 1e-9));
         for (int s = 0; s < n_missing; s++) free((void *)seqs[s].ids);
         free(seqs);
-        free(entry_of_seq);
-        free(encoded);
     }
     for (int i = 0; i < n && !rc; i++)
         memcpy(out + (size_t)i * t.H, t.features + (size_t)entry[i] * t.H, sizeof(float) * (size_t)t.H);

@@ -339,6 +339,16 @@ static int after_step(Trainer *t, double loss, AlbError *err) {
     return 0;
 }
 
+/* At most 5 redraws a second. */
+static void draw_progress(const Trainer *t, double start, long start_step, double *last_draw) {
+    double now = now_s();
+    if (now - *last_draw < 0.2) return;
+    *last_draw = now;
+    double rate = (double)(t->step - start_step) / (now - start);
+    log_progress(t->in->log, "train: step %ld/%ld (epoch %ld), %.0f steps/s, ETA %.0f s", t->step, t->total_steps,
+                 t->epoch, rate, rate > 0 ? (t->total_steps - t->step) / rate : 0);
+}
+
 int trainer_run(const TrainerInputs *in, TrainSummary *sum, AlbError *err) {
     memset(sum, 0, sizeof *sum);
     Trainer t = {0};
@@ -358,6 +368,7 @@ int trainer_run(const TrainerInputs *in, TrainSummary *sum, AlbError *err) {
         if (t.step == 0) rc = log_validation(&t, err);
     }
     int stopped = 0;
+    double loop_start = now_s(), last_draw = 0;
     for (; !rc && !stopped && t.epoch <= c->num_epochs; t.epoch++, t.position = 0) {
         if (c->shuffle)
             trainer_permutation(t.perm, in->train.n, trainer_epoch_seed((uint64_t)c->seed, t.epoch));
@@ -368,6 +379,7 @@ int trainer_run(const TrainerInputs *in, TrainSummary *sum, AlbError *err) {
             t.step++;
             t.position += t.accum;
             rc = after_step(&t, loss, err);
+            if (in->progress) draw_progress(&t, loop_start, sum->start_step, &last_draw);
             if (!rc && !strcmp(c->save_strategy, "step") && t.step % c->steps_freq == 0)
                 rc = save_checkpoint(&t, 0, sum, err);
             if (in->kill_at_step > 0 && t.step == in->kill_at_step) raise(in->kill_signal ? in->kill_signal : SIGKILL);
@@ -388,6 +400,7 @@ int trainer_run(const TrainerInputs *in, TrainSummary *sum, AlbError *err) {
         if (t.last_val_step != t.step) rc = log_validation(&t, err);
         if (!rc) rc = save_checkpoint(&t, 1, sum, err);
     }
+    log_progress_done(in->log);
     sum->steps = t.step;
     sum->have_val = t.have_val;
     sum->val_loss = t.val_loss;

@@ -54,6 +54,7 @@ typedef struct {
     const char *encoder_id;       /* model id/directory, or the features files */
     const char *encoder_hash;     /* albert_weights_hash, or "" when unknown */
     Logger *log;
+    int progress;                 /* draw a progress line (log_progress) */
     volatile sig_atomic_t *stop;  /* when it becomes nonzero: finish the step, checkpoint, return 1 */
     long kill_at_step;            /* test hook (0: off): raise(kill_signal) right after step N's work */
     int kill_signal;              /* 0 = SIGKILL */
