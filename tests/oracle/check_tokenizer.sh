@@ -6,7 +6,7 @@
 #   - every Unicode scalar value alone, between letters and in grapheme
 #     contexts (gen_adversarial.py --sweep),
 #   - 4,000 pairs of adversarial texts (--pairs: [CLS] a [SEP] b [SEP], type ids),
-#   - Banking77, adversarial and pairs again truncated (--max-length 16, 12, 20).
+#   - Banking77, adversarial and pairs again truncated (--max-length 16, 12, 6/10/20).
 # Prints the first differences of each corpus and, last, exactly
 # "tokenizer-oracle: N passed, N failed"; exits 1 when any text differs.
 # Needs: node, `npm ci --prefix tools`, $ALBERTC (default build/albertc), $PYTHON.
@@ -60,6 +60,8 @@ check sweep "$tmp/sweep.jsonl" 0
 check pairs "$tmp/pairs.jsonl" 0
 check banking77-max16 "$tmp/banking77.jsonl" 16
 check adversarial-max12 "$tmp/adversarial.jsonl" 12
+check pairs-max6 "$tmp/pairs.jsonl" 6
+check pairs-max10 "$tmp/pairs.jsonl" 10
 check pairs-max20 "$tmp/pairs.jsonl" 20
 echo "tokenizer-oracle: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
