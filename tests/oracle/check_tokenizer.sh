@@ -38,7 +38,8 @@ failed=0
 # check NAME INPUT MAX_LENGTH: one corpus through both, counts added to the totals.
 check() {
     name=$1 in=$2 max=$3
-    "$ALBERTC" tokenize --model "$MODEL" --jsonl --max-length "$max" < "$in" > "$tmp/$name.got" 2> "$tmp/$name.err"
+    timeout 600 "$ALBERTC" tokenize --model "$MODEL" --jsonl --max-length "$max" < "$in" > "$tmp/$name.got" \
+        2> "$tmp/$name.err"
     rc=$?
     node tools/hf_tokenize.js --max-length "$max" --compare "$tmp/$name.got" --show "$SHOW" < "$in" > "$tmp/$name.cmp"
     counts=$(tail -n 1 "$tmp/$name.cmp")
