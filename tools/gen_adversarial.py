@@ -6,14 +6,15 @@
 
 One {"text": ...} per line (JSONL, so texts may hold \\n, \\r, U+2028 and
 friends). Deterministic: fixed lists, code point ranges written out here (no
-dependence on the Python's Unicode database) and a seeded RNG. tests/oracle/
-check_tokenizer.sh feeds the file to `albertc tokenize --jsonl` and to
-Hugging Face's engine (tools/hf_tokenize.js) and compares the ids.
+dependence on the Python's Unicode database), a seeded RNG, and the vocabulary
+of ../shared/models/albert-base-v2/tokenizer.json (for the Viterbi near-ties).
+tests/oracle/check_tokenizer.sh feeds the file to `albertc tokenize --jsonl`
+and to Hugging Face's engine (tools/hf_tokenize.js) and compares the ids.
 
 --sweep writes, instead, every Unicode scalar value alone and between letters
 ("a<c>b"), 32 to a line, then the first two planes in grapheme contexts
 (78,000 lines): the exhaustive per-character check. --pairs writes 4,000
-pairs of the adversarial texts ({"text", "text_pair"}).
+pairs of the texts of the committed adversarial.jsonl ({"text", "text_pair"}).
 """
 import argparse
 import json
@@ -323,7 +324,7 @@ def pairs(corpus, n=4000):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--out", default="tests/data/adversarial.jsonl")
+    ap.add_argument("--out", default="tests/data/adversarial.jsonl", help="the corpus written (read by --pairs)")
     ap.add_argument("--sweep", action="store_true", help="write the per-code-point sweep to stdout")
     ap.add_argument("--pairs", action="store_true", help='write {"text", "text_pair"} lines to stdout')
     ap.add_argument("--random", type=int, metavar="N", help="write N random mixtures to stdout (long runs by hand)")
@@ -342,8 +343,10 @@ def main():
             out.write(json.dumps({"text": t}) + "\n")
         return
     if args.pairs:
+        with open(args.out, encoding="utf-8") as f:
+            corpus = [json.loads(line)["text"] for line in f]
         out = sys.stdout
-        for a, b in pairs(texts()):
+        for a, b in pairs(corpus):
             out.write(json.dumps({"text": a, "text_pair": b}) + "\n")
         return
     with open(args.out, "w", encoding="utf-8") as f:

@@ -10,9 +10,9 @@
 //       "normalized" (the normalizer's output) for reading differences.
 //   node tools/hf_tokenize.js [--tokenizer FILE] --compare GOT.jsonl [--show N] < texts.jsonl
 //       tokenizes the texts itself and compares with GOT (one line per text,
-//       e.g. albertc's output; token_type_ids are compared for pairs): prints the first N differences (text, expected
-//       and got ids, expected pieces) and "<passed> <failed>" as its last line;
-//       exits 1 when any line differs.
+//       e.g. albertc's output; token_type_ids too for pairs): prints the
+//       first N differences (text, expected and got ids, expected pieces) and
+//       "<passed> <failed>" as its last line; exits 1 when any line differs.
 //   node tools/hf_tokenize.js --lowercase   one line per code point whose
 //       Lowercase normalizer output differs from itself: "XXXX<TAB>YYYY ZZZZ"
 //       (hex code points), for tests/oracle/check_lowercase.sh.
