@@ -113,28 +113,33 @@ static void checksum_hex(const Key *keys, const float *features, long n, int H, 
     snprintf(out, 33, "%016llx%016llx", (unsigned long long)h.high64, (unsigned long long)h.low64);
 }
 
-/* Why the file at path cannot be trusted, in err; 0 when it was loaded into t. */
-static int load_file(Table *t, const FeatureCacheOptions *o, const char *path, AlbError *err) {
-    SafeTensors st;
-    if (st_open(&st, path, err)) return -1;
+static FeatureCacheNamespace namespace_of(const FeatureCacheOptions *o) {
+    return (FeatureCacheNamespace){albert_weights_hash(o->model), tokenizer_hash(o->tok),
+                                   dtype_name(albert_dtype(o->model)), o->max_length,
+                                   albert_config(o->model)->hidden_size};
+}
+
+/* Why the parsed file st cannot be trusted, in err; 0 when its entries were added to t (empty). */
+static int load_from(Table *t, const SafeTensors *st, const FeatureCacheNamespace *ns, AlbError *err) {
+    const char *path = st->path;
     char expect[64], checksum[33];
     const char *fields[][2] = {
         {"format_version", FEATURE_CACHE_FORMAT_VERSION},
-        {"weights_hash", albert_weights_hash(o->model)},
-        {"tokenizer_hash", tokenizer_hash(o->tok)},
-        {"dtype", dtype_name(albert_dtype(o->model))},
+        {"weights_hash", ns->weights_hash},
+        {"tokenizer_hash", ns->tokenizer_hash},
+        {"dtype", ns->dtype},
         {"max_length", expect},
     };
-    snprintf(expect, sizeof expect, "%d", o->max_length);
+    snprintf(expect, sizeof expect, "%d", ns->max_length);
     int rc = 0;
     for (size_t i = 0; i < sizeof fields / sizeof fields[0] && !rc; i++) {
-        const char *v = st_meta(&st, fields[i][0]);
+        const char *v = st_meta(st, fields[i][0]);
         if (!v || strcmp(v, fields[i][1]))
-            rc = alb_fail(err, "%s: metadata %s is '%s', expected '%s'", path, fields[i][0], v ? v : "(missing)",
+            rc = alb_fail(err, "%s: metadata %s is '%.80s', expected '%s'", path, fields[i][0], v ? v : "(missing)",
                           fields[i][1]);
     }
-    const StTensor *keys = st_find(&st, "keys"), *feats = st_find(&st, "features");
-    const char *sum = st_meta(&st, "checksum");
+    const StTensor *keys = st_find(st, "keys"), *feats = st_find(st, "features");
+    const char *sum = st_meta(st, "checksum");
     long n = keys && keys->ndim == 2 ? (long)keys->shape[0] : -1;
     if (!rc && (!keys || keys->dtype != ST_I64 || keys->ndim != 2 || keys->shape[1] != 2))
         rc = alb_fail(err, "%s: no keys tensor [N,2] I64", path);
@@ -142,30 +147,48 @@ static int load_file(Table *t, const FeatureCacheOptions *o, const char *path, A
                 feats->shape[1] != t->H))
         rc = alb_fail(err, "%s: no features tensor [%ld,%d] F32", path, n, t->H);
     if (!rc && n > (1L << 30)) rc = alb_fail(err, "%s: %ld entries is too many", path, n);
-    if (!rc) {
-        for (long i = 0; i < n; i++) {
-            Key k;
-            memcpy(&k, (const char *)keys->data + sizeof(Key) * (size_t)i, sizeof k);
-            if (table_find(t, k) >= 0) {
-                rc = alb_fail(err, "%s: key %ld appears twice", path, i);
-                break;
-            }
-            int e = table_add(t, k);
-            memcpy(t->features + (size_t)e * t->H, (const char *)feats->data + sizeof(float) * (size_t)i * t->H,
-                   sizeof(float) * (size_t)t->H);
-            t->done[e] = 1;
+    for (long i = 0; !rc && i < n; i++) {
+        Key k;
+        memcpy(&k, (const char *)keys->data + sizeof(Key) * (size_t)i, sizeof k);
+        if (table_find(t, k) >= 0) {
+            rc = alb_fail(err, "%s: key %ld appears twice", path, i);
+            break;
         }
+        int e = table_add(t, k);
+        memcpy(t->features + (size_t)e * t->H, (const char *)feats->data + sizeof(float) * (size_t)i * t->H,
+               sizeof(float) * (size_t)t->H);
+        t->done[e] = 1;
     }
     if (!rc) {
         checksum_hex(t->keys, t->features, n, t->H, checksum);
         if (!sum || strcmp(sum, checksum)) rc = alb_fail(err, "%s: checksum mismatch: the file is corrupt", path);
     }
-    st_close(&st);
     if (rc) {  /* start from nothing */
         int H = t->H;
         table_free(t);
         t->H = H;
     }
+    return rc;
+}
+
+static int load_file(Table *t, const FeatureCacheOptions *o, const char *path, AlbError *err) {
+    SafeTensors st;
+    if (st_open(&st, path, err)) return -1;
+    FeatureCacheNamespace ns = namespace_of(o);
+    int rc = load_from(t, &st, &ns, err);
+    st_close(&st);
+    return rc;
+}
+
+int feature_cache_validate(const void *buf, size_t len, const FeatureCacheNamespace *ns, const char *name,
+                           long *n_entries, AlbError *err) {
+    SafeTensors st;
+    if (ns->hidden < 1 || st_parse(&st, buf, len, name, err)) return -1;
+    Table t = {.H = ns->hidden};
+    int rc = load_from(&t, &st, ns, err);
+    *n_entries = t.n;
+    table_free(&t);
+    st_close(&st);
     return rc;
 }
 

@@ -53,6 +53,17 @@ typedef struct {
 int feature_cache_get(const FeatureCacheOptions *o, const char *const *texts, int n, float *out,
                       FeatureCacheStats *stats, AlbError *err);
 
+/* The namespace a cache file must carry to be trusted. */
+typedef struct {
+    const char *weights_hash, *tokenizer_hash, *dtype;  /* dtype: "float32" | "bfloat16" */
+    int max_length, hidden;
+} FeatureCacheNamespace;
+
+/* Checks a cache file's bytes as feature_cache_get does before trusting it
+ * (the fuzz target's entry): 0 and the entry count, or -1 with the reason. */
+int feature_cache_validate(const void *buf, size_t len, const FeatureCacheNamespace *ns, const char *name,
+                           long *n_entries, AlbError *err);
+
 /* The namespace's file path for these options (tests corrupt it). */
 void feature_cache_path(const FeatureCacheOptions *o, char *out, size_t out_size);
 
