@@ -1,9 +1,487 @@
-/* PLACEHOLDER: replaced by the module that owns this command. */
+/* albertc bench: encoder speed over real text lengths (tokens/s, examples/s, GFLOPS). */
+#include <cblas.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <omp.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
 #include "cli/cli.h"
+#include "model/albert.h"
+#include "model/config.h"
+#include "model/init.h"
+#include "tokenizer/tokenizer.h"
+#include "util/fileio.h"
+
+/* OpenBLAS extensions (declared by its cblas.h in some builds only). */
+char *openblas_get_config(void);
+char *openblas_get_corename(void);
+
+static const char *CMD = "bench";
+#define DEFAULT_INPUT "../shared/data/banking77/test.jsonl"
+#define DEFAULT_TOKENIZER "../shared/models/albert-base-v2/spiece.model"
+
+static void help(void) {
+    printf("Usage: albertc bench [--model DIR] [--input FILE.jsonl] [--limit N] [--json]\n"
+           "                     [--threads 1,2] [--dtype float32,bfloat16] [--batch-size 8]\n"
+           "                     [--sorted-tokens 4096] [--tokenizer spiece.model]\n"
+           "\n"
+           "Times the encoder's forward pass ([CLS] features, as 'albertc embed' computes them)\n"
+           "over the token sequences of real texts, in two batchings:\n"
+           "  padded  batches of --batch-size in input order, each padded to its longest\n"
+           "          text (the reference's batching)\n"
+           "  sorted  texts sorted by length, grouped while batch x longest <= --sorted-tokens\n"
+           "for every thread count and dtype. Per row: real tokens/s, examples/s and effective\n"
+           "GFLOPS = (FLOPs of the matrix products at each text's real length, counted from\n"
+           "the config) / wall time; padding and elementwise ops are not counted.\n"
+           "\n"
+           "  --model DIR         config.json + model.safetensors (default: random weights of\n"
+           "                      the base geometry, as 'albertc init-model --config base')\n"
+           "  --input FILE        JSONL with \"text\" (tokenized with --tokenizer) or \"input_ids\"\n"
+           "                      (default " DEFAULT_INPUT ")\n"
+           "  --tokenizer FILE    spiece.model (default DIR/spiece.model if present, else\n"
+           "                      " DEFAULT_TOKENIZER ")\n"
+           "  --limit N           only the first N lines\n"
+           "  --threads LIST      thread counts, OpenBLAS and OpenMP alike (default 1,2)\n"
+           "  --dtype LIST        float32 and/or bfloat16 (default float32,bfloat16)\n"
+           "  --batching LIST     padded and/or sorted (default padded,sorted)\n"
+           "  --batch-size N      padded batch size (default 8)\n"
+           "  --sorted-tokens N   token budget of a sorted batch, padding included (default 4096)\n"
+           "  --json              one JSON object on stdout instead of the table\n"
+           "  -h, --help          this help\n");
+}
+
+/* ------------------------------------------------------------------ input */
+
+typedef struct {
+    int n;
+    int32_t *ids;
+} Seq;
+
+typedef struct {
+    Seq *seqs;
+    int n, cap;
+} SeqList;
+
+static void seqs_free(SeqList *l) {
+    for (int i = 0; i < l->n; i++) free(l->seqs[i].ids);
+    free(l->seqs);
+}
+
+static int read_line_seq(const AlbertTokenizer *tok, const char *where, const char *line, size_t len, Seq *s,
+                         AlbError *err) {
+    json_error_t jerr;
+    json_t *obj = json_loadb(line, len, 0, &jerr);
+    if (!obj) return alb_fail(err, "%s: invalid JSON: %s", where, jerr.text);
+    const json_t *text = json_object_get(obj, "text"), *ids = json_object_get(obj, "input_ids");
+    int rc = 0;
+    if (json_is_string(text)) {
+        TokenIds t = {0};
+        tokenizer_encode(tok, json_string_value(text), json_string_length(text), 0, &t);
+        s->n = t.n;
+        s->ids = alb_xmalloc(sizeof(int32_t) * (size_t)t.n);
+        memcpy(s->ids, t.ids, sizeof(int32_t) * (size_t)t.n);
+        token_ids_free(&t);
+    } else if (json_is_array(ids) && json_array_size(ids) > 0) {
+        s->n = (int)json_array_size(ids);
+        s->ids = alb_xmalloc(sizeof(int32_t) * (size_t)s->n);
+        for (int i = 0; i < s->n && !rc; i++) {
+            const json_t *v = json_array_get(ids, (size_t)i);
+            if (!json_is_integer(v)) rc = alb_fail(err, "%s: \"input_ids\"[%d] is not an integer", where, i);
+            else s->ids[i] = (int32_t)json_integer_value(v);
+        }
+    } else {
+        rc = alb_fail(err, "%s: expected a \"text\" string or a non-empty \"input_ids\" array", where);
+    }
+    json_decref(obj);
+    return rc;
+}
+
+/* Reads up to limit (0: all) lines of path; the tokenizer is loaded only if a line has text. */
+static int read_inputs(const char *path, const char *tok_path, long limit, SeqList *out, AlbError *err) {
+    char *data;
+    size_t len;
+    if (alb_read_file(path, &data, &len, err)) return -1;
+    AlbertTokenizer *tok = NULL;
+    int rc = 0;
+    long lineno = 0;
+    for (char *p = data; p < data + len && !rc && (limit == 0 || out->n < limit);) {
+        char *nl = memchr(p, '\n', (size_t)(data + len - p));
+        size_t n = nl ? (size_t)(nl - p) : (size_t)(data + len - p);
+        lineno++;
+        if (n > 0 && strspn(p, " \t\r") < n) {
+            char where[4200];
+            snprintf(where, sizeof where, "%s:%ld", path, lineno);
+            if (!tok && memmem(p, n, "\"text\"", 6) && tokenizer_load(&tok, tok_path, err)) {
+                rc = -1;
+                break;
+            }
+            if (out->n == out->cap) {
+                out->cap = out->cap ? 2 * out->cap : 1024;
+                out->seqs = alb_xrealloc(out->seqs, sizeof(Seq) * (size_t)out->cap);
+            }
+            Seq *s = &out->seqs[out->n];
+            memset(s, 0, sizeof *s);
+            rc = read_line_seq(tok, where, p, n, s, err);
+            out->n++;
+        }
+        p += n + 1;
+    }
+    tokenizer_free(tok);
+    free(data);
+    if (!rc && out->n == 0) rc = alb_fail(err, "%s: no input lines", path);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ batches and FLOPs */
+
+typedef struct {
+    int start, B, L;  /* sequences order[start .. start+B), padded length L */
+} Batch;
+
+/* Matrix-product FLOPs of one sequence of n tokens (cls features: no pooler):
+ * the embedding mapping, then per layer Q, K, V and the output projection
+ * (4 x 2nH^2), scores and context (2 x 2n^2 H), the FFN (2 x 2nHI). */
+static double sequence_flops(const AlbertConfig *c, int n) {
+    double H = c->hidden_size, E = c->embedding_size, Inter = c->intermediate_size, N = n;
+    double layer = 8.0 * N * H * H + 4.0 * N * N * H + 4.0 * N * H * Inter;
+    return 2.0 * N * E * H + (double)c->num_hidden_layers * c->inner_group_num * layer;
+}
+
+static int by_length(const void *a, const void *b, void *ctx) {
+    const SeqList *l = ctx;
+    int ia = *(const int *)a, ib = *(const int *)b;
+    int d = l->seqs[ia].n - l->seqs[ib].n;
+    return d ? d : ia - ib;
+}
+
+/* padded: fixed-size batches in input order. sorted: by length, grouped under a token budget. */
+static int make_batches(const SeqList *l, int sorted, int batch_size, int token_budget, int *order,
+                        Batch *batches) {
+    for (int i = 0; i < l->n; i++) order[i] = i;
+    if (sorted) qsort_r(order, (size_t)l->n, sizeof(int), by_length, (void *)l);
+    int nb = 0;
+    for (int i = 0; i < l->n;) {
+        Batch b = {.start = i, .B = 0, .L = 0};
+        while (i < l->n) {
+            int n = l->seqs[order[i]].n, L = n > b.L ? n : b.L;
+            if (b.B > 0 && (sorted ? (long)(b.B + 1) * L > token_budget : b.B == batch_size)) break;
+            b.B++;
+            b.L = L;
+            i++;
+        }
+        batches[nb++] = b;
+    }
+    return nb;
+}
+
+/* ------------------------------------------------------------------ timing */
+
+typedef struct {
+    const char *dtype, *batching;
+    int threads, batches, batch_size;
+    long padded_tokens;
+    double seconds, cpu_seconds;
+} Row;
+
+static double now(clockid_t clock) {
+    struct timespec ts;
+    clock_gettime(clock, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Fills ids/mask [B, L] for batch b (pad id = [SEP] 3 as the reference; mask hides it). */
+static void fill_batch(const SeqList *l, const int *order, const Batch *b, int32_t *ids, int32_t *mask) {
+    for (int r = 0; r < b->B; r++) {
+        const Seq *s = &l->seqs[order[b->start + r]];
+        for (int i = 0; i < b->L; i++) {
+            ids[(size_t)r * b->L + i] = i < s->n ? s->ids[i] : 3;
+            mask[(size_t)r * b->L + i] = i < s->n;
+        }
+    }
+}
+
+static int run_row(AlbertModel *m, const SeqList *l, const int *order, const Batch *batches, int nb, Row *row,
+                   AlbError *err) {
+    int maxT = 0;
+    for (int i = 0; i < nb; i++)
+        if (batches[i].B * batches[i].L > maxT) maxT = batches[i].B * batches[i].L;
+    int H = albert_config(m)->hidden_size;
+    int32_t *ids = alb_xmalloc(sizeof(int32_t) * (size_t)maxT), *mask = alb_xmalloc(sizeof(int32_t) * (size_t)maxT);
+    float *cls = alb_xmalloc(sizeof(float) * (size_t)maxT * (size_t)H);
+    openblas_set_num_threads(row->threads);
+    omp_set_num_threads(row->threads);
+    int rc = 0;
+    /* warm-up: page in the weights, size the buffers for the largest batch */
+    for (int i = 0; i < nb && !rc; i++)
+        if (batches[i].B * batches[i].L == maxT) {
+            fill_batch(l, order, &batches[i], ids, mask);
+            rc = albert_forward(m, batches[i].B, batches[i].L, ids, mask, NULL, cls, NULL, err);
+            break;
+        }
+    double t0 = now(CLOCK_MONOTONIC), c0 = now(CLOCK_PROCESS_CPUTIME_ID);
+    row->padded_tokens = 0;
+    for (int i = 0; i < nb && !rc; i++) {
+        fill_batch(l, order, &batches[i], ids, mask);
+        rc = albert_forward(m, batches[i].B, batches[i].L, ids, mask, NULL, cls, NULL, err);
+        row->padded_tokens += (long)batches[i].B * batches[i].L;
+        if (cli_progress_enabled())
+            fprintf(stderr, "\r%s %s %d thread(s): batch %d/%d", row->dtype, row->batching, row->threads, i + 1, nb);
+    }
+    if (cli_progress_enabled()) fprintf(stderr, "\r\033[K");
+    row->seconds = now(CLOCK_MONOTONIC) - t0;
+    row->cpu_seconds = now(CLOCK_PROCESS_CPUTIME_ID) - c0;
+    row->batches = nb;
+    free(ids);
+    free(mask);
+    free(cls);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ default model */
+
+typedef struct {
+    char dir[64];
+} TempModel;
+
+static int temp_model(TempModel *t, AlbError *err) {
+    strcpy(t->dir, "/tmp/albertc-bench-XXXXXX");
+    if (!mkdtemp(t->dir)) return alb_fail(err, "%s: cannot create a temporary directory", t->dir);
+    AlbertConfig c;
+    albert_config_preset(&c, "base");
+    return albert_init_model_dir(&c, 0, t->dir, NULL, err);
+}
+
+static void temp_model_remove(TempModel *t) {
+    char path[128];
+    snprintf(path, sizeof path, "%s/config.json", t->dir);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/model.safetensors", t->dir);
+    unlink(path);
+    rmdir(t->dir);
+}
+
+/* ------------------------------------------------------------------ options */
+
+typedef struct {
+    const char *model, *input, *tokenizer;
+    long limit, batch_size, sorted_tokens;
+    int threads[8], n_threads;
+    int dtypes[2], n_dtypes;     /* AlbDtype */
+    int batchings[2], n_batchings; /* 0 padded, 1 sorted */
+    int json;
+} Options;
+
+static const char *DTYPE_NAMES[] = {"float32", "bfloat16"};
+static const char *BATCHING_NAMES[] = {"padded", "sorted"};
+
+/* A comma-separated list of names (index into names[n_names]) into out[max]. */
+static int parse_names(const char *opt, const char *s, const char **names, int n_names, int *out, int *n) {
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", s);
+    *n = 0;
+    for (char *save, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        int k = 0;
+        while (k < n_names && strcmp(tok, names[k])) k++;
+        if (k == n_names || *n == n_names) return cli_usage_error(CMD, "%s: unknown or repeated value '%s'", opt, tok), -1;
+        out[(*n)++] = k;
+    }
+    if (*n == 0) return cli_usage_error(CMD, "%s: empty list", opt), -1;
+    return 0;
+}
+
+static int parse_threads(const char *s, Options *o) {
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", s);
+    o->n_threads = 0;
+    for (char *save, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        long v;
+        if (o->n_threads == 8) return cli_usage_error(CMD, "--threads: at most 8 values"), -1;
+        if (cli_parse_int(CMD, "--threads", tok, 1, 256, &v)) return -1;
+        o->threads[o->n_threads++] = (int)v;
+    }
+    if (o->n_threads == 0) return cli_usage_error(CMD, "--threads: empty list"), -1;
+    return 0;
+}
+
+static int parse_options(int argc, char **argv, Options *o) {
+    static const struct option opts[] = {
+        {"model", required_argument, 0, 'm'},       {"input", required_argument, 0, 'i'},
+        {"tokenizer", required_argument, 0, 'k'},   {"limit", required_argument, 0, 'n'},
+        {"threads", required_argument, 0, 't'},     {"dtype", required_argument, 0, 'd'},
+        {"batching", required_argument, 0, 'g'},    {"batch-size", required_argument, 0, 'b'},
+        {"sorted-tokens", required_argument, 0, 's'}, {"json", no_argument, 0, 'j'},
+        {"help", no_argument, 0, 'h'},              {0, 0, 0, 0},
+    };
+    *o = (Options){.input = DEFAULT_INPUT, .batch_size = 8, .sorted_tokens = 4096, .threads = {1, 2},
+                   .n_threads = 2, .dtypes = {ALB_F32, ALB_BF16}, .n_dtypes = 2, .batchings = {0, 1},
+                   .n_batchings = 2};
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'm': o->model = optarg; break;
+        case 'i': o->input = optarg; break;
+        case 'k': o->tokenizer = optarg; break;
+        case 'n': if (cli_parse_int(CMD, "--limit", optarg, 1, 1L << 30, &o->limit)) return EXIT_USAGE; break;
+        case 't': if (parse_threads(optarg, o)) return EXIT_USAGE; break;
+        case 'd': if (parse_names("--dtype", optarg, DTYPE_NAMES, 2, o->dtypes, &o->n_dtypes)) return EXIT_USAGE; break;
+        case 'g':
+            if (parse_names("--batching", optarg, BATCHING_NAMES, 2, o->batchings, &o->n_batchings)) return EXIT_USAGE;
+            break;
+        case 'b': if (cli_parse_int(CMD, "--batch-size", optarg, 1, 1 << 16, &o->batch_size)) return EXIT_USAGE; break;
+        case 's':
+            if (cli_parse_int(CMD, "--sorted-tokens", optarg, 1, 1 << 24, &o->sorted_tokens)) return EXIT_USAGE;
+            break;
+        case 'j': o->json = 1; break;
+        case 'h': help(); return -1;
+        default: return cli_usage_error(CMD, "unknown option");
+        }
+    }
+    if (optind < argc) return cli_usage_error(CMD, "unexpected argument '%s'", argv[optind]);
+    return 0;
+}
+
+/* ------------------------------------------------------------------ report */
+
+typedef struct {
+    const char *model;
+    AlbertConfig c;
+    int n_texts;
+    long real_tokens;
+    double flops;
+} Totals;
+
+static double row_gflops(const Totals *t, const Row *r) { return t->flops / r->seconds * 1e-9; }
+
+static void print_header(const Totals *t, const Options *o) {
+    printf("model      %s (hidden %d, %d layers, intermediate %d)\n", t->model, t->c.hidden_size,
+           t->c.num_hidden_layers, t->c.intermediate_size);
+    printf("input      %s: %d texts, %ld real tokens (mean %.1f)\n", o->input, t->n_texts, t->real_tokens,
+           (double)t->real_tokens / t->n_texts);
+    printf("FLOPs      %.1f MFLOP per real token (matrix products at each text's real length, from the config)\n",
+           t->flops / (double)t->real_tokens * 1e-6);
+    printf("OpenBLAS   %s (core %s)\n\n", openblas_get_config(), openblas_get_corename());
+    printf("%-8s  %-26s  %7s  %7s  %8s  %9s  %10s  %7s  %6s\n", "dtype", "batching", "threads", "pad %",
+           "time s", "tokens/s", "examples/s", "GFLOPS", "cpu %");
+    fflush(stdout);
+}
+
+static void print_row(const Totals *t, const Row *r) {
+    char desc[64];
+    if (!strcmp(r->batching, "padded"))
+        snprintf(desc, sizeof desc, "batch %d padded, in order", r->batch_size);
+    else
+        snprintf(desc, sizeof desc, "sorted, <= %d tokens/batch", r->batch_size);
+    printf("%-8s  %-26s  %7d  %7.1f  %8.2f  %9.0f  %10.1f  %7.1f  %6.0f\n", r->dtype, desc, r->threads,
+           100.0 * (double)(r->padded_tokens - t->real_tokens) / (double)r->padded_tokens, r->seconds,
+           (double)t->real_tokens / r->seconds, t->n_texts / r->seconds, row_gflops(t, r),
+           100.0 * r->cpu_seconds / r->seconds);
+    fflush(stdout);
+}
+
+static void print_json(const Totals *t, const Options *o, const Row *rows, int n) {
+    json_t *root = json_object(), *arr = json_array();
+    json_object_set_new(root, "model", json_string(t->model));
+    json_object_set_new(root, "input", json_string(o->input));
+    json_object_set_new(root, "texts", json_integer(t->n_texts));
+    json_object_set_new(root, "real_tokens", json_integer(t->real_tokens));
+    json_object_set_new(root, "flop_per_token", json_real(t->flops / (double)t->real_tokens));
+    json_object_set_new(root, "openblas_config", json_string(openblas_get_config()));
+    json_object_set_new(root, "openblas_core", json_string(openblas_get_corename()));
+    for (int i = 0; i < n; i++) {
+        const Row *r = &rows[i];
+        json_t *j = json_object();
+        json_object_set_new(j, "dtype", json_string(r->dtype));
+        json_object_set_new(j, "batching", json_string(r->batching));
+        json_object_set_new(j, !strcmp(r->batching, "padded") ? "batch_size" : "token_budget",
+                            json_integer(r->batch_size));
+        json_object_set_new(j, "threads", json_integer(r->threads));
+        json_object_set_new(j, "batches", json_integer(r->batches));
+        json_object_set_new(j, "padded_tokens", json_integer(r->padded_tokens));
+        json_object_set_new(j, "seconds", json_real(r->seconds));
+        json_object_set_new(j, "cpu_seconds", json_real(r->cpu_seconds));
+        json_object_set_new(j, "tokens_per_s", json_real((double)t->real_tokens / r->seconds));
+        json_object_set_new(j, "examples_per_s", json_real(t->n_texts / r->seconds));
+        json_object_set_new(j, "gflops", json_real(row_gflops(t, r)));
+        json_array_append_new(arr, j);
+    }
+    json_object_set_new(root, "rows", arr);
+    char *s = json_dumps(root, JSON_INDENT(1));
+    printf("%s\n", s);
+    free(s);
+    json_decref(root);
+}
+
+/* ------------------------------------------------------------------ main */
 
 int cmd_bench(int argc, char **argv) {
-    (void)argc;
-    fprintf(stderr, "albertc %s: not built yet\n", argv[0]);
-    return EXIT_FAILURE_RUN;
+    Options o;
+    int rc = parse_options(argc, argv, &o);
+    if (rc) return rc < 0 ? EXIT_OK : rc;
+
+    AlbError err;
+    TempModel tmp = {{0}};
+    const char *model_dir = o.model;
+    if (!model_dir) {
+        if (temp_model(&tmp, &err)) {
+            temp_model_remove(&tmp);
+            return cli_error(CMD, &err, EXIT_FAILURE_RUN);
+        }
+        model_dir = tmp.dir;
+    }
+    char tok_path[4200];
+    snprintf(tok_path, sizeof tok_path, "%s/spiece.model", model_dir);
+    if (o.tokenizer) snprintf(tok_path, sizeof tok_path, "%s", o.tokenizer);
+    else if (!alb_file_exists(tok_path)) snprintf(tok_path, sizeof tok_path, "%s", DEFAULT_TOKENIZER);
+
+    SeqList seqs = {0};
+    int *order = NULL;
+    Batch *batches = NULL;
+    Row rows[64];
+    int n_rows = 0;
+    rc = read_inputs(o.input, tok_path, o.limit, &seqs, &err) ? EXIT_FAILURE_RUN : EXIT_OK;
+    order = alb_xmalloc(sizeof(int) * (size_t)(seqs.n ? seqs.n : 1));
+    batches = alb_xmalloc(sizeof(Batch) * (size_t)(seqs.n ? seqs.n : 1));
+    Totals tot = {.model = o.model ? o.model : "random weights, base geometry (init-model --config base)",
+                  .n_texts = seqs.n};
+    for (int d = 0; d < o.n_dtypes && rc == EXIT_OK; d++) {
+        AlbertModel *m;
+        if (albert_load(&m, model_dir, (AlbDtype)o.dtypes[d], &err)) {
+            rc = EXIT_FAILURE_RUN;
+            break;
+        }
+        tot.c = *albert_config(m);
+        tot.real_tokens = 0;
+        tot.flops = 0.0;
+        for (int i = 0; i < seqs.n; i++) {
+            tot.real_tokens += seqs.seqs[i].n;
+            tot.flops += sequence_flops(&tot.c, seqs.seqs[i].n);
+        }
+        for (int g = 0; g < o.n_batchings && rc == EXIT_OK; g++) {
+            int sorted = o.batchings[g];
+            int nb = make_batches(&seqs, sorted, (int)o.batch_size, (int)o.sorted_tokens, order, batches);
+            for (int t = 0; t < o.n_threads && rc == EXIT_OK; t++) {
+                Row *r = &rows[n_rows++];
+                *r = (Row){.dtype = DTYPE_NAMES[o.dtypes[d]], .batching = BATCHING_NAMES[sorted],
+                           .threads = o.threads[t], .batch_size = (int)(sorted ? o.sorted_tokens : o.batch_size)};
+                if (run_row(m, &seqs, order, batches, nb, r, &err)) rc = EXIT_FAILURE_RUN;
+                else if (!o.json) {  /* a row as soon as it is measured: a full run takes minutes */
+                    if (n_rows == 1) print_header(&tot, &o);
+                    print_row(&tot, r);
+                }
+            }
+        }
+        albert_free(m);
+    }
+    if (rc != EXIT_OK) cli_error(CMD, &err, rc);
+    else if (o.json) print_json(&tot, &o, rows, n_rows);
+    free(order);
+    free(batches);
+    seqs_free(&seqs);
+    if (!o.model) temp_model_remove(&tmp);
+    return rc;
 }

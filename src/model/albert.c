@@ -27,8 +27,11 @@ typedef struct {
     int n;
 } Norm;
 
+typedef enum { ACT_GELU_NEW, ACT_GELU, ACT_RELU } Activation;  /* gelu_pytorch_tanh = gelu_new */
+
 typedef struct {
-    Linear query, key, value, dense;
+    Linear qkv;  /* query, key, value fused: [3H, H], built at load (one GEMM instead of three) */
+    Linear dense;
     Norm attn_norm;
     Linear ffn, ffn_output;
     Norm full_norm;
@@ -37,6 +40,7 @@ typedef struct {
 struct AlbertModel {
     AlbertConfig c;
     AlbDtype dtype;
+    Activation act;
     SafeTensors st;
     float **owned;  /* converted weight copies (bf16-rounded, unaligned or non-F32) */
     int n_owned;
@@ -49,20 +53,38 @@ struct AlbertModel {
     Layer *layers;                    /* [num_hidden_groups * inner_group_num] */
     Linear pooler;
 
-    /* activations, for up to cap_tokens tokens (B*L), cap_len positions, cap_threads threads */
-    int cap_tokens, cap_len, cap_threads;
+    /* activations for up to cap_tokens computed rows (T), cap_batch sequences
+     * of up to cap_len positions, cap_threads threads */
+    int cap_tokens, cap_batch, cap_len, cap_threads;
+    int *rows;         /* [T]: computed row -> index b * L + i in the [B, L] batch */
+    int *seq_start;    /* [B + 1]: sequence b owns rows seq_start[b] .. seq_start[b + 1] - 1 */
     float *e;          /* [T, E] */
     float *h;          /* [T, H] */
-    float *q, *k, *v;  /* [T, H] */
+    float *qkv;        /* [T, 3H] */
     float *ctx;        /* [T, H] */
     float *a;          /* [T, H] */
     float *tmp;        /* [T, H] */
     float *f;          /* [T, I] */
-    float *scores;     /* [threads, L, L] */
+    float *scores;     /* [threads, L]: one query's scores */
     float *mask_add;   /* [T]: 0 or finfo(dtype).min per key */
 };
 
 /* ------------------------------------------------------------------ loading */
+
+static void own(AlbertModel *m, float *p) {
+    m->owned = alb_xrealloc(m->owned, (size_t)(m->n_owned + 1) * sizeof *m->owned);
+    m->owned[m->n_owned++] = p;
+}
+
+/* Frees p if the model owns it (a converted copy); mapped weights stay. */
+static void release(AlbertModel *m, const float *p) {
+    for (int i = 0; i < m->n_owned; i++)
+        if (m->owned[i] == p) {
+            free(m->owned[i]);
+            m->owned[i] = m->owned[--m->n_owned];
+            return;
+        }
+}
 
 static int take(AlbertModel *m, const char *name, int ndim, int64_t d0, int64_t d1, const float **out,
                 AlbError *err) {
@@ -80,8 +102,7 @@ static int take(AlbertModel *m, const char *name, int ndim, int64_t d0, int64_t 
         bf16_round_array(owned, (long)n);
     }
     if (owned) {
-        m->owned = alb_xrealloc(m->owned, (size_t)(m->n_owned + 1) * sizeof *m->owned);
-        m->owned[m->n_owned++] = owned;
+        own(m, owned);
         *out = owned;
     }
     return 0;
@@ -106,6 +127,22 @@ static int take_norm(AlbertModel *m, const char *prefix, int n, Norm *nm, AlbErr
     return take(m, name, 1, n, 0, &nm->b, err);
 }
 
+/* qkv = [query; key; value] rows of the weight and the bias (a 3H*H copy:
+ * 7 MB for base, the one weight not used in place). */
+static void fuse_qkv(AlbertModel *m, const Linear part[3], Linear *qkv) {
+    size_t out = (size_t)part[0].out, in = (size_t)part[0].in;
+    float *w = alb_xmalloc(3 * out * in * sizeof(float)), *b = alb_xmalloc(3 * out * sizeof(float));
+    for (int p = 0; p < 3; p++) {
+        memcpy(w + p * out * in, part[p].w, out * in * sizeof(float));
+        memcpy(b + p * out, part[p].b, out * sizeof(float));
+        release(m, part[p].w);
+        release(m, part[p].b);
+    }
+    own(m, w);
+    own(m, b);
+    *qkv = (Linear){.w = w, .b = b, .in = (int)in, .out = (int)(3 * out)};
+}
+
 static int load_all(AlbertModel *m, AlbError *err) {
     const AlbertConfig *c = &m->c;
     int E = c->embedding_size, H = c->hidden_size, Inter = c->intermediate_size;
@@ -123,19 +160,21 @@ static int load_all(AlbertModel *m, AlbError *err) {
             Layer *ly = &m->layers[g * c->inner_group_num + i];
             char p[160], name[200];
             snprintf(p, sizeof p, "encoder.albert_layer_groups.%d.albert_layers.%d", g, i);
-#define LIN(field, part, in, out)                                   \
+#define LIN(lin, part, in, out)                                     \
     snprintf(name, sizeof name, "%s.%s", p, part);                  \
-    if (take_linear(m, name, in, out, &ly->field, err)) return -1;
+    if (take_linear(m, name, in, out, &lin, err)) return -1;
 #define NORM(field, part, n)                                        \
     snprintf(name, sizeof name, "%s.%s", p, part);                  \
     if (take_norm(m, name, n, &ly->field, err)) return -1;
-            LIN(query, "attention.query", H, H)
-            LIN(key, "attention.key", H, H)
-            LIN(value, "attention.value", H, H)
-            LIN(dense, "attention.dense", H, H)
+            Linear part[3];
+            LIN(part[0], "attention.query", H, H)
+            LIN(part[1], "attention.key", H, H)
+            LIN(part[2], "attention.value", H, H)
+            fuse_qkv(m, part, &ly->qkv);
+            LIN(ly->dense, "attention.dense", H, H)
             NORM(attn_norm, "attention.LayerNorm", H)
-            LIN(ffn, "ffn", H, Inter)
-            LIN(ffn_output, "ffn_output", Inter, H)
+            LIN(ly->ffn, "ffn", H, Inter)
+            LIN(ly->ffn_output, "ffn_output", Inter, H)
             NORM(full_norm, "full_layer_layer_norm", H)
 #undef LIN
 #undef NORM
@@ -170,6 +209,7 @@ int albert_load_weights(AlbertModel **out, const AlbertConfig *config, const cha
     AlbertModel *m = alb_xcalloc(1, sizeof *m);
     m->c = *config;
     m->dtype = dtype;
+    m->act = !strcmp(c->hidden_act, "gelu") ? ACT_GELU : !strcmp(c->hidden_act, "relu") ? ACT_RELU : ACT_GELU_NEW;
     if (st_open(&m->st, weights_path, err)) {
         free(m);
         return -1;
@@ -199,12 +239,14 @@ int albert_load(AlbertModel **out, const char *dir, AlbDtype dtype, AlbError *er
 }
 
 static void free_activations(AlbertModel *m) {
-    float **bufs[] = {&m->e, &m->h, &m->q, &m->k, &m->v, &m->ctx, &m->a, &m->tmp, &m->f,
-                      &m->scores, &m->mask_add};
+    float **bufs[] = {&m->e, &m->h, &m->qkv, &m->ctx, &m->a, &m->tmp, &m->f, &m->scores, &m->mask_add};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) {
         free(*bufs[i]);
         *bufs[i] = NULL;
     }
+    free(m->rows);
+    free(m->seq_start);
+    m->rows = m->seq_start = NULL;
 }
 
 void albert_free(AlbertModel *m) {
@@ -222,48 +264,113 @@ const AlbertConfig *albert_config(const AlbertModel *m) { return &m->c; }
 AlbDtype albert_dtype(const AlbertModel *m) { return m->dtype; }
 const char *albert_weights_hash(const AlbertModel *m) { return m->hash; }
 
-/* Buffers sized for T tokens of length L and the current OpenMP thread
- * count: grown, never shrunk. */
-static void reserve(AlbertModel *m, int T, int L) {
+static int max_int(int a, int b) { return a > b ? a : b; }
+
+/* Buffers for T computed rows of B sequences of length L: grown, never shrunk. */
+static void reserve(AlbertModel *m, int T, int B, int L) {
     int threads = omp_get_max_threads();
-    if (T <= m->cap_tokens && L <= m->cap_len && threads <= m->cap_threads) return;
-    if (T < m->cap_tokens) T = m->cap_tokens;
-    if (L < m->cap_len) L = m->cap_len;
-    if (threads < m->cap_threads) threads = m->cap_threads;
+    if (T <= m->cap_tokens && B <= m->cap_batch && L <= m->cap_len && threads <= m->cap_threads) return;
+    T = max_int(T, m->cap_tokens);
+    B = max_int(B, m->cap_batch);
+    L = max_int(L, m->cap_len);
+    threads = max_int(threads, m->cap_threads);
     free_activations(m);
     size_t t = (size_t)T, E = (size_t)m->c.embedding_size, H = (size_t)m->c.hidden_size;
+    m->rows = alb_xmalloc(t * sizeof(int));
+    m->seq_start = alb_xmalloc(((size_t)B + 1) * sizeof(int));
     m->e = alb_xmalloc(t * E * sizeof(float));
     m->h = alb_xmalloc(t * H * sizeof(float));
-    m->q = alb_xmalloc(t * H * sizeof(float));
-    m->k = alb_xmalloc(t * H * sizeof(float));
-    m->v = alb_xmalloc(t * H * sizeof(float));
+    m->qkv = alb_xmalloc(3 * t * H * sizeof(float));
     m->ctx = alb_xmalloc(t * H * sizeof(float));
     m->a = alb_xmalloc(t * H * sizeof(float));
     m->tmp = alb_xmalloc(t * H * sizeof(float));
     m->f = alb_xmalloc(t * (size_t)m->c.intermediate_size * sizeof(float));
-    m->scores = alb_xmalloc((size_t)threads * (size_t)L * (size_t)L * sizeof(float));
+    m->scores = alb_xmalloc((size_t)threads * (size_t)L * sizeof(float));
     m->mask_add = alb_xmalloc(t * sizeof(float));
     m->cap_tokens = T;
+    m->cap_batch = B;
     m->cap_len = L;
     m->cap_threads = threads;
 }
 
 /* ------------------------------------------------------------------ ops
  * Each op reads like torch's: compute in fp32, and in bf16 mode round the
- * op's output once (round_out), exactly where a bf16 torch tensor is stored. */
+ * op's output once (R), exactly where a bf16 torch tensor is stored. The
+ * elementwise kernels take bf as a parameter and are instantiated for 0 and 1
+ * (always_inline + constant argument), so the fp32 loops vectorize. */
+#define KERNEL static inline __attribute__((always_inline))
 
-static inline float rnd(const AlbertModel *m, float x) { return m->dtype == ALB_BF16 ? bf16_round(x) : x; }
+KERNEL float R(int bf, float x) { return bf ? bf16_round(x) : x; }
 
-static void round_out(const AlbertModel *m, float *x, long n) {
-    if (m->dtype == ALB_BF16) bf16_round_array(x, n);
+static inline float rnd(const AlbertModel *m, float x) { return R(m->dtype == ALB_BF16, x); }
+
+/* tanh for float x, correctly rounded but for rare double roundings (max error
+ * 0.5 ulp over all floats; glibc's tanhf: 2.2 ulp, and 10x slower as it does not
+ * vectorize): (e - 1) / (e + 1) in double with e = exp(2|x|) = 2^k exp(r),
+ * exp(r) - 1 by its Taylor series to r^10 (|r| <= ln2/2: error < 3e-13), so
+ * there is no cancellation near 0. |x| is clamped to 9.5 (tanhf is 1 from
+ * 9.01 on) with an integer min, which the vectorizer keeps branch-free.
+ * NaN gives +-1 (activations are never NaN for finite weights and inputs). */
+KERNEL float tanh_f(float x) {
+    uint32_t bits;
+    memcpy(&bits, &x, sizeof bits);
+    bits &= 0x7fffffffu;
+    bits = bits < 0x41180000u ? bits : 0x41180000u; /* 9.5f */
+    float abs_x;
+    memcpy(&abs_x, &bits, sizeof abs_x);
+    double y = 2.0 * (double)abs_x;
+    int k = (int)(y * 1.4426950408889634 + 0.5); /* round(y / ln2), 0..28 */
+    double r = y - (double)k * 0.6931471805599453;
+    double q = r * (1.0 + r * (1.0 / 2 + r * (1.0 / 6 + r * (1.0 / 24 + r * (1.0 / 120 + r * (1.0 / 720 +
+               r * (1.0 / 5040 + r * (1.0 / 40320 + r * (1.0 / 362880 + r * (1.0 / 3628800))))))))));
+    double scale = (double)(1 << k);
+    double em1 = (scale - 1.0) + scale * q; /* exp(y) - 1 */
+    return (float)copysign(em1 / (em1 + 2.0), (double)x);
 }
 
-/* y[T, out] = x[T, in] W^T + b: one sgemm over all tokens (torch addmm).
- * The threads split the output columns, each running a single-threaded
- * OpenBLAS call on its slice and adding the bias there: one thread pool
- * (OpenMP) for everything, so no BLAS thread spins while our loops run. */
-static void linear(const AlbertModel *m, const Linear *l, const float *x, float *y, int T) {
+/* The activation of one value; each torch op of the Python formula rounds in
+ * bf16 mode, so gelu_new is spelled out op by op. */
+KERNEL float activate(Activation act, int bf, float x) {
+    if (act == ACT_RELU) return x > 0.0f ? x : 0.0f;
+    if (act == ACT_GELU) return R(bf, 0.5f * x * (1.0f + erff(x * (float)M_SQRT1_2)));
+    /* 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))); scalars are bf16 in bf16 mode */
+    const float c3 = R(bf, 0.044715f), k = R(bf, 0.7978845608028654f);
+    float cube = R(bf, R(bf, x * x) * x);
+    float inner = R(bf, R(bf, x + R(bf, cube * c3)) * k);
+    float t = R(bf, 1.0f + R(bf, tanh_f(inner)));
+    return R(bf, R(bf, 0.5f * x) * t);
+}
+
+/* y[t, j0:j1] = act(y + b) over T rows of stride ld (act NULL: bias only). */
+KERNEL void bias_act_kernel(float *y, const float *b, int T, int ld, int j0, int j1, int apply, Activation act,
+                            int bf) {
+    for (int t = 0; t < T; t++) {
+        float *row = y + (size_t)t * ld;
+#pragma omp simd
+        for (int j = j0; j < j1; j++) {
+            float v = R(bf, row[j] + b[j]);
+            row[j] = apply ? activate(act, bf, v) : v;
+        }
+    }
+}
+
+static void bias_act(const AlbertModel *m, float *y, const float *b, int T, int ld, int j0, int j1, int apply) {
     int bf = m->dtype == ALB_BF16;
+#define BIAS_ACT(apply, act) \
+    (bf ? bias_act_kernel(y, b, T, ld, j0, j1, apply, act, 1) : bias_act_kernel(y, b, T, ld, j0, j1, apply, act, 0))
+    if (!apply) BIAS_ACT(0, ACT_RELU);
+    else if (m->act == ACT_GELU_NEW) BIAS_ACT(1, ACT_GELU_NEW);
+    else if (m->act == ACT_GELU) BIAS_ACT(1, ACT_GELU);
+    else BIAS_ACT(1, ACT_RELU);
+#undef BIAS_ACT
+}
+
+/* y[T, out] = act(x[T, in] W^T + b) (activation only if apply): one sgemm over
+ * all rows (torch addmm, then the activation op). The threads split the output
+ * columns, each running a single-threaded OpenBLAS call on its slice and the
+ * bias and activation there while the slice is in cache: one thread pool
+ * (OpenMP) for everything, so no BLAS thread spins while our loops run. */
+static void linear(const AlbertModel *m, const Linear *l, const float *x, float *y, int T, int apply) {
 #pragma omp parallel if ((long)T * l->out * l->in > (1L << 20))
     {
         int nt = omp_get_num_threads(), id = omp_get_thread_num();
@@ -272,35 +379,23 @@ static void linear(const AlbertModel *m, const Linear *l, const float *x, float 
         if (j0 < j1) {
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, j1 - j0, l->in, 1.0f, x, l->in,
                         l->w + (size_t)j0 * l->in, l->in, 0.0f, y + j0, l->out);
-            for (int t = 0; t < T; t++) {
-                float *row = y + (size_t)t * l->out;
-                if (bf)
-                    for (int j = j0; j < j1; j++) row[j] = bf16_round(row[j] + l->b[j]);
-                else
-                    for (int j = j0; j < j1; j++) row[j] += l->b[j];
-            }
+            bias_act(m, y, l->b, T, l->out, j0, j1, apply);
         }
     }
-}
-
-/* out = x + y, elementwise over n (the residual adds). */
-static void add(const AlbertModel *m, const float *x, const float *y, float *out, long n) {
-    for (long i = 0; i < n; i++) out[i] = x[i] + y[i];
-    round_out(m, out, n);
 }
 
 /* torch 1.13's RowwiseMoments for bf16 input: Welford on 16-lane vectors in
  * chunks of 16, merged by a cascade, then the N % 16 tail and the lanes; with
  * T = BFloat16 every arithmetic step rounds to bf16. Returns mean, biased var. */
 enum { MOM_LANES = 16, MOM_CHUNK = 16, MOM_DEPTH = 64 };
-#define R bf16_round
+#define BR bf16_round
 
 static void bf16_add_moments(long m0_add, float m1_add, float m2_add, long *m0, float *m1, float *m2) {
     long n = *m0 + m0_add;
-    float c = n == 0 ? 0.0f : R(R((float)m0_add) / R((float)n));
-    float delta = R(m1_add - *m1);
-    *m1 = R(*m1 + R(c * delta));
-    *m2 = R(*m2 + R(m2_add + R(R(R(delta * delta) * c) * R((float)*m0))));
+    float c = n == 0 ? 0.0f : BR(BR((float)m0_add) / BR((float)n));
+    float delta = BR(m1_add - *m1);
+    *m1 = BR(*m1 + BR(c * delta));
+    *m2 = BR(*m2 + BR(m2_add + BR(BR(BR(delta * delta) * c) * BR((float)*m0))));
     *m0 = n;
 }
 
@@ -328,11 +423,11 @@ static void bf16_moments(const float *x, int N, float *mean, float *var) {
         Moments cur = {.m0 = m0};
         for (int j = 0; j < m0; j++) {
             const float *xv = x + (size_t)(i * MOM_CHUNK + j) * MOM_LANES;
-            float c = R(1.0f / (float)(j + 1));
+            float c = BR(1.0f / (float)(j + 1));
             for (int l = 0; l < MOM_LANES; l++) {
-                float d = R(xv[l] - cur.m1[l]);
-                cur.m1[l] = R(cur.m1[l] + R(d * c));
-                cur.m2[l] = R(cur.m2[l] + R(d * R(xv[l] - cur.m1[l])));
+                float d = BR(xv[l] - cur.m1[l]);
+                cur.m1[l] = BR(cur.m1[l] + BR(d * c));
+                cur.m2[l] = BR(cur.m2[l] + BR(d * BR(xv[l] - cur.m1[l])));
             }
         }
         bf16_add_moments_vec(&cur, &stk[0]);
@@ -345,109 +440,104 @@ static void bf16_moments(const float *x, int N, float *mean, float *var) {
     long m0 = 0;
     float m1 = 0.0f, m2 = 0.0f;
     for (int i = n * MOM_LANES; i < N; i++) {
-        float d = R(x[i] - m1);
+        float d = BR(x[i] - m1);
         m0++;
-        m1 = R(m1 + R(d / R((float)m0)));
-        m2 = R(m2 + R(d * R(x[i] - m1)));
+        m1 = BR(m1 + BR(d / BR((float)m0)));
+        m2 = BR(m2 + BR(d * BR(x[i] - m1)));
     }
     for (int l = 0; l < MOM_LANES; l++) bf16_add_moments(n, stk[0].m1[l], stk[0].m2[l], &m0, &m1, &m2);
     *mean = m1;
-    *var = R(m2 / R((float)N));
+    *var = BR(m2 / BR((float)N));
 }
 
-/* y[T, n] = LayerNorm(x) * g + b, biased variance. */
-static void layer_norm(const AlbertModel *m, const Norm *nm, const float *x, float *y, int T) {
+#undef BR
+
+/* One row: y[n] = LayerNorm(x) * g + b, biased variance (y may be x). */
+KERNEL void layer_norm_row(const AlbertModel *m, const Norm *nm, const float *x, float *y, int bf) {
     int n = nm->n;
     float eps = m->c.layer_norm_eps;
+    if (bf) {
+        /* torch 1.13, T = BFloat16: rstd and the shift are bf16 scalars,
+         * the affine map runs in fp32 and is rounded once. */
+        float mean, var;
+        bf16_moments(x, n, &mean, &var);
+        float rstd = R(1, 1.0f / R(1, sqrtf(R(1, var + R(1, eps)))));
+        float shift = R(1, -rstd * mean);
+        for (int j = 0; j < n; j++) y[j] = R(1, (x[j] * rstd + shift) * nm->g[j] + nm->b[j]);
+    } else {
+        double s = 0.0, ss = 0.0;
+#pragma omp simd reduction(+ : s)
+        for (int j = 0; j < n; j++) s += x[j];
+        double mean = s / n;
+#pragma omp simd reduction(+ : ss)
+        for (int j = 0; j < n; j++) ss += (x[j] - mean) * (x[j] - mean);
+        float rstd = (float)(1.0 / sqrt(ss / n + (double)eps));
+        float fmean = (float)mean;
+#pragma omp simd
+        for (int j = 0; j < n; j++) y[j] = (x[j] - fmean) * rstd * nm->g[j] + nm->b[j];
+    }
+}
+
+/* y[T, n] = LayerNorm(x + res) over T rows, res NULL: LayerNorm(x). The
+ * residual add is a torch op of its own (rounded in bf16 mode); its sum is
+ * left in x. */
+static void layer_norm(const AlbertModel *m, const Norm *nm, float *x, const float *res, float *y, int T) {
+    int n = nm->n, bf = m->dtype == ALB_BF16;
 #pragma omp parallel for if ((long)T * n > 65536)
     for (int t = 0; t < T; t++) {
-        const float *xr = x + (size_t)t * n;
-        float *yr = y + (size_t)t * n;
-        if (m->dtype == ALB_BF16) {
-            /* torch 1.13, T = BFloat16: rstd and the shift are bf16 scalars,
-             * the affine map runs in fp32 and is rounded once. */
-            float mean, var;
-            bf16_moments(xr, n, &mean, &var);
-            float rstd = R(1.0f / R(sqrtf(R(var + R(eps)))));
-            float shift = R(-rstd * mean);
-            for (int j = 0; j < n; j++) yr[j] = R((xr[j] * rstd + shift) * nm->g[j] + nm->b[j]);
-        } else {
-            double s = 0.0, ss = 0.0;
-            for (int j = 0; j < n; j++) s += xr[j];
-            double mean = s / n;
-            for (int j = 0; j < n; j++) ss += (xr[j] - mean) * (xr[j] - mean);
-            float rstd = (float)(1.0 / sqrt(ss / n + (double)eps));
-            float fmean = (float)mean;
-            for (int j = 0; j < n; j++) yr[j] = (xr[j] - fmean) * rstd * nm->g[j] + nm->b[j];
+        float *xr = x + (size_t)t * n;
+        if (res) {
+            const float *rr = res + (size_t)t * n;
+#pragma omp simd
+            for (int j = 0; j < n; j++) xr[j] = R(bf, xr[j] + rr[j]);
         }
+        if (bf) layer_norm_row(m, nm, xr, y + (size_t)t * n, 1);
+        else layer_norm_row(m, nm, xr, y + (size_t)t * n, 0);
     }
 }
 #undef R
 
-/* The activation, in place over n values. gelu_new is NewGELUActivation's
- * Python formula, one torch op at a time (each rounds in bf16 mode, with the
- * Python scalars as bf16); torch's fused gelu(approximate="tanh") kernel does
- * the same steps in bf16, so gelu_pytorch_tanh shares the code. */
-static void activation(const AlbertModel *m, float *x, long n) {
-    const char *act = m->c.hidden_act;
-    if (!strcmp(act, "relu")) {
-        for (long i = 0; i < n; i++) x[i] = x[i] > 0.0f ? x[i] : 0.0f;
-    } else if (!strcmp(act, "gelu")) { /* exact (erf) form: one torch op */
-        for (long i = 0; i < n; i++) x[i] = rnd(m, 0.5f * x[i] * (1.0f + erff(x[i] * (float)M_SQRT1_2)));
-    } else { /* gelu_new, gelu_pytorch_tanh: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) */
-        const float c3 = rnd(m, 0.044715f), k = rnd(m, (float)sqrt(2.0 / M_PI));
-#pragma omp parallel for if (n > 65536)
-        for (long i = 0; i < n; i++) {
-            float xi = x[i];
-            float cube = rnd(m, rnd(m, xi * xi) * xi);
-            float inner = rnd(m, rnd(m, xi + rnd(m, cube * c3)) * k);
-            float t = rnd(m, 1.0f + rnd(m, tanhf(inner)));
-            x[i] = rnd(m, rnd(m, 0.5f * xi) * t);
-        }
-    }
-}
-
-/* Multi-head self-attention core: ctx[b, i, head] = softmax(q k^T / sqrt(d) + mask_add) v,
- * one (batch, head) pair per iteration, heads merged back into [T, H]. */
-static void attention(AlbertModel *m, int B, int L) {
-    int H = m->c.hidden_size, nh = m->c.num_attention_heads, d = H / nh;
+/* Multi-head self-attention core over the computed rows: per sequence b and
+ * head, ctx = softmax(q k^T / sqrt(d) + mask_add) v  [n_b, d], one query row
+ * at a time; q, k, v are column blocks of qkv [T, 3H], heads merged in ctx [T, H]. */
+static void attention(AlbertModel *m, int B) {
+    int H = m->c.hidden_size, nh = m->c.num_attention_heads, d = H / nh, ld = 3 * H;
     float scale_div = rnd(m, (float)sqrt((double)d));
-#pragma omp parallel for schedule(dynamic) if ((long)B * L * L * H > 65536)
+#pragma omp parallel for schedule(dynamic) if (m->seq_start[B] > 4)
     for (int bh = 0; bh < B * nh; bh++) {
-        int b = bh / nh, head = bh % nh;
-        float *s = m->scores + (size_t)omp_get_thread_num() * (size_t)L * (size_t)L;
-        const float *q = m->q + (size_t)b * L * H + head * d;
-        const float *k = m->k + (size_t)b * L * H + head * d;
-        const float *v = m->v + (size_t)b * L * H + head * d;
-        const float *madd = m->mask_add + (size_t)b * L;
-        float *ctx = m->ctx + (size_t)b * L * H + head * d;
-        for (int i = 0; i < L; i++) {
-            float *si = s + (size_t)i * L;
-            /* s = q k^T  [L, L]; s = s / sqrt(d); s = s + mask_add  (three torch ops) */
+        int b = bh / nh, head = bh % nh, r0 = m->seq_start[b], n = m->seq_start[b + 1] - r0;
+        float *s = m->scores + (size_t)omp_get_thread_num() * (size_t)m->cap_len;
+        const float *q = m->qkv + (size_t)r0 * ld + head * d, *k = q + H, *v = q + 2 * H;
+        const float *madd = m->mask_add + r0;
+        float *ctx = m->ctx + (size_t)r0 * H + head * d;
+        for (int i = 0; i < n; i++) {
+            const float *qi = q + (size_t)i * ld;
+            /* s = q_i k^T  [n]; s = s / sqrt(d); s = s + mask_add  (three torch ops) */
             float mx = -INFINITY;
-            for (int j = 0; j < L; j++) {
+            for (int j = 0; j < n; j++) {
+                const float *kj = k + (size_t)j * ld;
                 float acc = 0.0f;
 #pragma omp simd reduction(+ : acc)
-                for (int c = 0; c < d; c++) acc += q[(size_t)i * H + c] * k[(size_t)j * H + c];
+                for (int c = 0; c < d; c++) acc += qi[c] * kj[c];
                 float sc = rnd(m, rnd(m, rnd(m, acc) / scale_div) + madd[j]);
-                si[j] = sc;
+                s[j] = sc;
                 if (sc > mx) mx = sc;
             }
             /* softmax in fp32, rounded once */
             float sum = 0.0f;
-            for (int j = 0; j < L; j++) {
-                si[j] = expf(si[j] - mx);
-                sum += si[j];
+            for (int j = 0; j < n; j++) {
+                s[j] = expf(s[j] - mx);
+                sum += s[j];
             }
             float inv = 1.0f / sum;
-            for (int j = 0; j < L; j++) si[j] = rnd(m, si[j] * inv);
+            for (int j = 0; j < n; j++) s[j] = rnd(m, s[j] * inv);
             /* ctx_i = p_i v  [d] */
             float *ci = ctx + (size_t)i * H;
             for (int c = 0; c < d; c++) ci[c] = 0.0f;
-            for (int j = 0; j < L; j++) {
-                float p = si[j];
+            for (int j = 0; j < n; j++) {
+                float p = s[j];
                 if (p == 0.0f) continue;
-                const float *vj = v + (size_t)j * H;
+                const float *vj = v + (size_t)j * ld;
 #pragma omp simd
                 for (int c = 0; c < d; c++) ci[c] += p * vj[c];
             }
@@ -457,20 +547,37 @@ static void attention(AlbertModel *m, int B, int L) {
 }
 
 /* One AlbertLayer on h [T, H], in place. */
-static void layer_forward(AlbertModel *m, const Layer *ly, int B, int L) {
-    int T = B * L, H = m->c.hidden_size, Inter = m->c.intermediate_size;
-    linear(m, &ly->query, m->h, m->q, T);  /* [T, H] */
-    linear(m, &ly->key, m->h, m->k, T);
-    linear(m, &ly->value, m->h, m->v, T);
-    attention(m, B, L);                                  /* ctx [T, H] */
-    linear(m, &ly->dense, m->ctx, m->tmp, T);            /* [T, H] */
-    add(m, m->h, m->tmp, m->tmp, (long)T * H);           /* h + dense(ctx) */
-    layer_norm(m, &ly->attn_norm, m->tmp, m->a, T);      /* a [T, H] */
-    linear(m, &ly->ffn, m->a, m->f, T);                  /* [T, I] */
-    activation(m, m->f, (long)T * Inter);
-    linear(m, &ly->ffn_output, m->f, m->tmp, T);         /* [T, H] */
-    add(m, m->tmp, m->a, m->tmp, (long)T * H);           /* ffn(a) + a */
-    layer_norm(m, &ly->full_norm, m->tmp, m->h, T);      /* h [T, H] */
+static void layer_forward(AlbertModel *m, const Layer *ly, int B, int T) {
+    linear(m, &ly->qkv, m->h, m->qkv, T, 0);             /* q | k | v  [T, 3H] */
+    attention(m, B);                                     /* ctx [T, H] */
+    linear(m, &ly->dense, m->ctx, m->tmp, T, 0);         /* [T, H] */
+    layer_norm(m, &ly->attn_norm, m->tmp, m->h, m->a, T); /* a = LN(dense(ctx) + h) */
+    linear(m, &ly->ffn, m->a, m->f, T, 1);               /* act(a W1^T + b1)  [T, I] */
+    linear(m, &ly->ffn_output, m->f, m->tmp, T, 0);      /* [T, H] */
+    layer_norm(m, &ly->full_norm, m->tmp, m->a, m->h, T); /* h = LN(ffn(a) + a) */
+}
+
+/* The rows to compute: each sequence's real tokens and its position 0 (the
+ * [CLS] row the outputs read). A pad row never changes a real one (as a key
+ * its probability is exactly 0 once one real key exists), so skipping pad
+ * rows leaves every real row as it was; a sequence with no real token is
+ * computed whole (torch then attends uniformly over all its keys).
+ * Returns the number of rows T; with rows == NULL only counts. */
+static int select_rows(int B, int L, const int32_t *mask, int *rows, int *seq_start) {
+    int T = 0;
+    for (int b = 0; b < B; b++) {
+        const int32_t *mb = mask ? mask + (size_t)b * L : NULL;
+        int any = !mb;
+        for (int i = 0; i < L && !any; i++) any = mb[i] != 0;
+        if (seq_start) seq_start[b] = T;
+        for (int i = 0; i < L; i++)
+            if (!any || !mb || mb[i] || i == 0) {
+                if (rows) rows[T] = b * L + i;
+                T++;
+            }
+    }
+    if (seq_start) seq_start[B] = T;
+    return T;
 }
 
 int albert_forward(AlbertModel *m, int B, int L, const int32_t *ids, const int32_t *mask,
@@ -484,39 +591,47 @@ int albert_forward(AlbertModel *m, int B, int L, const int32_t *ids, const int32
         if (ids[i] < 0 || ids[i] >= c->vocab_size)
             return alb_fail(err, "albert_forward: token id %d at [%ld, %ld] outside the vocabulary [0, %d)",
                             (int)ids[i], i / L, i % L, c->vocab_size);
-    int T = B * L, E = c->embedding_size, H = c->hidden_size;
-    reserve(m, T, L);
+    int E = c->embedding_size, H = c->hidden_size;
+    int T = select_rows(B, L, mask, NULL, NULL);
+    reserve(m, T, B, L);
+    select_rows(B, L, mask, m->rows, m->seq_start);
     int blas_threads = openblas_get_num_threads();
-    openblas_set_num_threads(1);  /* linear() runs one BLAS call per OpenMP thread */
+    openblas_set_num_threads(1); /* linear() runs one BLAS call per OpenMP thread */
 
     /* e = LayerNorm((word[x] + type[0]) + pos[i])  [T, E]: two adds, each a torch op */
 #pragma omp parallel for if ((long)T * E > 65536)
     for (int t = 0; t < T; t++) {
-        const float *w = m->word + (size_t)ids[t] * E, *p = m->pos + (size_t)(t % L) * E;
+        int src = m->rows[t];
+        const float *w = m->word + (size_t)ids[src] * E, *p = m->pos + (size_t)(src % L) * E;
         float *e = m->e + (size_t)t * E;
         for (int j = 0; j < E; j++) e[j] = rnd(m, rnd(m, w[j] + m->type0[j]) + p[j]);
     }
-    layer_norm(m, &m->emb_norm, m->e, m->e, T);
-    linear(m, &m->mapping, m->e, m->h, T);  /* h [T, H] */
+    layer_norm(m, &m->emb_norm, m->e, NULL, m->e, T);
+    linear(m, &m->mapping, m->e, m->h, T, 0); /* h [T, H] */
 
     /* extended mask: (1 - m) * finfo(dtype).min, added to every query's scores */
     float neg = m->dtype == ALB_BF16 ? f32_from_bf16(0xff7f) : -FLT_MAX;
-    for (int t = 0; t < T; t++) m->mask_add[t] = (!mask || mask[t]) ? 0.0f : neg;
+    for (int t = 0; t < T; t++) m->mask_add[t] = (!mask || mask[m->rows[t]]) ? 0.0f : neg;
 
     int per_group = c->num_hidden_layers / c->num_hidden_groups;
     for (int l = 0; l < c->num_hidden_layers; l++) {
         int g = l / per_group;
-        for (int i = 0; i < c->inner_group_num; i++) layer_forward(m, &m->layers[g * c->inner_group_num + i], B, L);
+        for (int i = 0; i < c->inner_group_num; i++) layer_forward(m, &m->layers[g * c->inner_group_num + i], B, T);
     }
 
-    if (last_hidden) memcpy(last_hidden, m->h, (size_t)T * H * sizeof(float));
-    float *cls_rows = m->tmp;  /* h[:, 0]  [B, H] */
-    for (int b = 0; b < B; b++) memcpy(cls_rows + (size_t)b * H, m->h + (size_t)b * L * H, H * sizeof(float));
+    if (last_hidden) {
+        memset(last_hidden, 0, (size_t)B * L * H * sizeof(float));
+        for (int t = 0; t < T; t++)
+            memcpy(last_hidden + (size_t)m->rows[t] * H, m->h + (size_t)t * H, H * sizeof(float));
+    }
+    float *cls_rows = m->tmp; /* h[:, 0]  [B, H]: each sequence's first computed row */
+    for (int b = 0; b < B; b++)
+        memcpy(cls_rows + (size_t)b * H, m->h + (size_t)m->seq_start[b] * H, H * sizeof(float));
     if (cls) memcpy(cls, cls_rows, (size_t)B * H * sizeof(float));
     if (pooler) {
         /* pooler = tanh(h[:, 0] Wp^T + bp)  [B, H] */
-        linear(m, &m->pooler, cls_rows, pooler, B);
-        for (long i = 0; i < (long)B * H; i++) pooler[i] = rnd(m, tanhf(pooler[i]));
+        linear(m, &m->pooler, cls_rows, pooler, B, 0);
+        for (long i = 0; i < (long)B * H; i++) pooler[i] = rnd(m, tanh_f(pooler[i]));
     }
     openblas_set_num_threads(blas_threads);
     return 0;

@@ -11,7 +11,9 @@
  * recurrence whose every step is rounded to bf16).
  *
  * A model is not reentrant: albert_forward uses activation buffers owned by
- * the model (grown to the largest B*L seen). It parallelises internally. */
+ * the model (grown to the largest batch seen). It parallelises internally
+ * with OpenMP (omp_get_max_threads() threads), every matrix product included:
+ * OpenBLAS is set to one thread during the call, and restored after it. */
 #ifndef ALB_MODEL_ALBERT_H
 #define ALB_MODEL_ALBERT_H
 
@@ -43,8 +45,11 @@ const char *albert_weights_hash(const AlbertModel *m);
  *   mask [B, L]  1 real, 0 pad (NULL: all real)
  * Outputs (any may be NULL):
  *   last_hidden [B, L, H], cls [B, H] (= last_hidden[:, 0]), pooler [B, H]
- * Values are float32 (bf16-representable in ALB_BF16 mode). Rows at pad
- * positions hold whatever the model computes there (as torch does).
+ * Values are float32 (bf16-representable in ALB_BF16 mode). Only real
+ * positions (mask 1) and position 0 are computed: they equal torch's, as pad
+ * keys get probability exactly 0; last_hidden rows at other pad positions are
+ * 0 (torch computes values there that no real row depends on). A sequence
+ * with no real position is computed whole, as torch does.
  * Errors: an id outside [0, vocab_size), L > max_position_embeddings. */
 int albert_forward(AlbertModel *m, int B, int L, const int32_t *ids, const int32_t *mask,
                    float *last_hidden, float *cls, float *pooler, AlbError *err);
