@@ -1,6 +1,7 @@
 /* The feature cache (src/train/feature_cache.c) on a tiny random model, and
  * `albertc train` from text: the seed yamls, bad rows, model resolution. */
 #include <criterion/criterion.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 
 #include "io/safetensors.h"
 #include "model/config.h"
+#include "model/encode.h"
 #include "model/init.h"
 #include "testutil.h"
 #include "train/feature_cache.h"
@@ -85,7 +87,7 @@ static void env_free(Env *e) {
 }
 
 static FeatureCacheOptions options(Env *e, int max_length) {
-    return (FeatureCacheOptions){e->cache, e->m, e->tok, max_length, 4, 60.0, collect, NULL, e};
+    return (FeatureCacheOptions){e->cache, e->m, e->tok, max_length, 4, 0, 60.0, collect, NULL, e};
 }
 
 /* Features of TEXTS [N_TEXTS, H], malloc'ed. */
@@ -93,7 +95,12 @@ static float *get(Env *e, const FeatureCacheOptions *o, FeatureCacheStats *st) {
     AlbError err;
     float *out = malloc(sizeof(float) * N_TEXTS * (size_t)albert_config(e->m)->hidden_size);
     e->log[0] = 0;
-    cr_assert_eq(feature_cache_get(o, (const char *const *)TEXTS, N_TEXTS, out, st, &err), 0, "%s", err.msg);
+    FeatureCacheResult r;
+    cr_assert_eq(feature_cache_get(o, (const char *const *)TEXTS, N_TEXTS, &r, st, &err), 0, "%s", err.msg);
+    cr_assert_eq(r.H, albert_config(e->m)->hidden_size);
+    cr_assert_geq(r.n_entries, N_DISTINCT);
+    feature_cache_gather(&r, 0, N_TEXTS, out);
+    feature_cache_result_free(&r);
     return out;
 }
 
@@ -380,9 +387,58 @@ Test(feature_cache, crash_mid_pass_keeps_saved_work, .timeout = 120) {
     snprintf(b, sizeof b, "%s/p/metrics.jsonl", dir);
     cr_assert_eq(alb_read_file(a, &ta, &len, &e), 0);
     cr_assert_eq(alb_read_file(b, &tb, &len, &e), 0);
-    cr_assert_str_eq(ta, tb, "features do not depend on batch composition");
+    cr_assert_str_eq(ta, tb, "the resumed pass forms the same batches, so the same features");
     free(ta);
     free(tb);
     test_rmtree(dir);
     free(dir);
+}
+
+/* ------------------------------------------------------------------ encode_cls */
+
+typedef struct {
+    const EncodeSeq *seqs;
+    int max_tokens, n_batches, n_rows;
+} BatchLog;
+
+static int check_batch(void *ctx, const int *rows, int B, long tokens) {
+    BatchLog *l = ctx;
+    int L = 0;
+    long real = 0;
+    for (int b = 0; b < B; b++) {
+        L = l->seqs[rows[b]].n > L ? l->seqs[rows[b]].n : L;
+        real += l->seqs[rows[b]].n;
+    }
+    cr_assert(B == 1 || (long)B * L <= l->max_tokens, "batch of %d x %d over the budget %d", B, L, l->max_tokens);
+    cr_assert_eq(tokens, real);
+    l->n_batches++;
+    l->n_rows += B;
+    return 0;
+}
+
+Test(feature_cache, encode_token_budget_and_batch_independence) {
+    Env e = env_new();
+    EncodeSeq seqs[N_TEXTS];
+    TokenIds ids[N_TEXTS];
+    for (int i = 0; i < N_TEXTS; i++) {
+        memset(&ids[i], 0, sizeof ids[i]);
+        tokenizer_encode(e.tok, TEXTS[i], strlen(TEXTS[i]), 128, &ids[i]);
+        seqs[i] = (EncodeSeq){ids[i].n, ids[i].ids};
+    }
+    int H = albert_config(e.m)->hidden_size;
+    float *a = malloc(sizeof(float) * N_TEXTS * H), *b = malloc(sizeof(float) * N_TEXTS * H);
+    AlbError err;
+    BatchLog l = {seqs, 40, 0, 0};
+    cr_assert_eq(encode_cls(e.m, seqs, N_TEXTS, 8, 40, a, check_batch, &l, &err), 0, "%s", err.msg);
+    cr_assert_eq(l.n_rows, N_TEXTS);
+    cr_assert_gt(l.n_batches, 2);
+    cr_assert_eq(encode_cls(e.m, seqs, N_TEXTS, 1, 0, b, NULL, NULL, &err), 0, "%s", err.msg);
+    /* batching changes GEMM shapes, hence summation order: equal up to rounding, not bitwise */
+    float worst = 0;
+    for (int i = 0; i < N_TEXTS * H; i++) worst = fmaxf(worst, fabsf(a[i] - b[i]) / (1e-3f + fabsf(b[i])));
+    cr_assert_lt(worst, 1e-4f, "batched vs one at a time: relative difference %g", worst);
+    for (int i = 0; i < N_TEXTS; i++) token_ids_free(&ids[i]);
+    free(a);
+    free(b);
+    env_free(&e);
 }

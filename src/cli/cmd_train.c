@@ -33,7 +33,8 @@ static const char SHARED_SPIECE[] = "../shared/models/albert-base-v2/spiece.mode
 static const char RANDOM_WARNING[] =
     "random weights: the encoder is a randomly initialised albert-base-v2 (no pretrained weights found); "
     "accuracy means little";
-#define ENCODE_BATCH 64
+#define ENCODE_BATCH 64     /* texts per encoder forward, at most */
+#define ENCODE_TOKENS 1024  /* padded tokens per forward, at most: ~31 MB of activations for albert-base */
 #define CACHE_SAVE_SECONDS 60.0
 
 static void help(void) {
@@ -241,30 +242,29 @@ static int text_features(const TrainConfig *c, Logger *lg, Split *tr, Split *ev,
         const char **texts = alb_xmalloc(sizeof(char *) * (size_t)n);
         for (int i = 0; i < dtr->n; i++) texts[i] = dtr->texts[i];
         for (int i = 0; i < dev->n; i++) texts[dtr->n + i] = dev->texts[i];
-        float *x = alb_xmalloc(sizeof(float) * (size_t)n * H);
         FeatureHooks hooks = {lg, c->progress < 0 ? cli_progress_enabled() : c->progress,
                               env_long("ALBERTC_TEST_KILL_AFTER_BATCHES", 0), 0};
-        FeatureCacheOptions o = {c->cache_dir, m, tok, c->max_length, ENCODE_BATCH,
+        FeatureCacheOptions o = {c->cache_dir, m, tok, c->max_length, ENCODE_BATCH, ENCODE_TOKENS,
                                  (double)env_long("ALBERTC_CACHE_SAVE_SECONDS", (long)CACHE_SAVE_SECONDS),
                                  cache_log, cache_progress, &hooks};
         FeatureCacheStats stats;
-        rc = feature_cache_get(&o, texts, n, x, &stats, err);
+        FeatureCacheResult res;
+        rc = feature_cache_get(&o, texts, n, &res, &stats, err);
+        free(texts);
         info->seconds = stats.seconds;
+        tokenizer_free(tok);
+        albert_free(m);  /* before the splits are laid out: the encoder's memory is not needed any more */
+        tok = NULL;
+        m = NULL;
         if (!rc) {
-            tr->n = dtr->n;
-            ev->n = dev->n;
-            tr->H = ev->H = H;
-            tr->x = x;
-            ev->x = alb_xmalloc(sizeof(float) * (size_t)dev->n * H);
-            memcpy(ev->x, x + (size_t)dtr->n * H, sizeof(float) * (size_t)dev->n * H);
-            tr->y = alb_xmalloc(sizeof(int) * (size_t)dtr->n);
-            ev->y = alb_xmalloc(sizeof(int) * (size_t)dev->n);
+            *tr = (Split){dtr->n, H, alb_xmalloc(sizeof(float) * (size_t)dtr->n * H), alb_xmalloc(sizeof(int) * (size_t)dtr->n)};
+            *ev = (Split){dev->n, H, alb_xmalloc(sizeof(float) * (size_t)dev->n * H), alb_xmalloc(sizeof(int) * (size_t)dev->n)};
+            feature_cache_gather(&res, 0, dtr->n, tr->x);
+            feature_cache_gather(&res, dtr->n, dev->n, ev->x);
             memcpy(tr->y, dtr->labels, sizeof(int) * (size_t)dtr->n);
             memcpy(ev->y, dev->labels, sizeof(int) * (size_t)dev->n);
-        } else {
-            free(x);
+            feature_cache_result_free(&res);
         }
-        free(texts);
     }
     tokenizer_free(tok);
     albert_free(m);

@@ -11,7 +11,7 @@ static int by_length(const void *a, const void *b, void *seqs) {
     return ia - ib;
 }
 
-int encode_cls(AlbertModel *m, const EncodeSeq *seqs, int n_seqs, int batch_size, float *cls_out,
+int encode_cls(AlbertModel *m, const EncodeSeq *seqs, int n_seqs, int max_batch, int max_tokens, float *cls_out,
                EncodeBatchFn on_batch, void *ctx, AlbError *err) {
     if (n_seqs <= 0) return 0;
     const AlbertConfig *c = albert_config(m);
@@ -27,12 +27,19 @@ int encode_cls(AlbertModel *m, const EncodeSeq *seqs, int n_seqs, int batch_size
     }
     qsort_r(order, (size_t)n_seqs, sizeof(int), by_length, (void *)seqs);
     int Lmax = seqs[order[n_seqs - 1]].n;
+    int batch_size = max_batch;
+    if (max_tokens > 0 && (long)batch_size * seqs[order[0]].n > max_tokens) batch_size = max_tokens / seqs[order[0]].n;
+    if (batch_size < 1) batch_size = 1;
     size_t cap = (size_t)batch_size * (size_t)Lmax;
     int32_t *ids = alb_xmalloc(sizeof(int32_t) * cap), *mask = alb_xmalloc(sizeof(int32_t) * cap);
     float *cls = alb_xmalloc(sizeof(float) * (size_t)batch_size * H);
     int rc = 0;
-    for (int start = 0; start < n_seqs && !rc; start += batch_size) {
-        int B = n_seqs - start < batch_size ? n_seqs - start : batch_size;
+    for (int start = 0, B; start < n_seqs && !rc; start += B) {
+        /* the next B sequences, B*L within the budget (lengths only grow) */
+        B = 1;
+        while (B < batch_size && start + B < n_seqs &&
+               (max_tokens <= 0 || (long)(B + 1) * seqs[order[start + B]].n <= max_tokens))
+            B++;
         const int *rows = order + start;
         int L = seqs[rows[B - 1]].n;  /* the longest of this batch */
         long tokens = 0;

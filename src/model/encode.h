@@ -1,10 +1,14 @@
 /* Encode many token sequences into [CLS] features with the frozen encoder.
  *
  * Sequences are forwarded in length-sorted batches (shortest first, ties in
- * input order), each padded to its longest member with the model's pad id and
- * mask 0, so little padding is computed; features land in input order.
- * A sequence's features do not depend on which batch it falls in (the mask
- * hides the padding), so callers may encode any subset at any time.
+ * input order) of at most max_batch sequences and max_tokens padded tokens
+ * (B * L; 0: no limit; a batch holds at least one sequence), each padded to its
+ * longest member with the model's pad id and mask 0, so little padding is
+ * computed and the encoder's activation buffers stay bounded; features land in
+ * input order.
+ * A sequence's features depend on its batch only through rounding (the GEMM
+ * shapes change the summation order), so callers may encode any subset at any
+ * time; the same sequences in the same batches give the same bits.
  *
  * on_batch, when not NULL, is called after every batch with the input indices
  * just written (rows[0..B)) and the real tokens they held; a nonzero return
@@ -26,7 +30,7 @@ typedef int (*EncodeBatchFn)(void *ctx, const int *rows, int B, long tokens);
 
 /* cls_out [n_seqs, H]. Returns 0, -1 (err set: bad id or length), or the
  * callback's nonzero value. */
-int encode_cls(AlbertModel *m, const EncodeSeq *seqs, int n_seqs, int batch_size, float *cls_out,
+int encode_cls(AlbertModel *m, const EncodeSeq *seqs, int n_seqs, int max_batch, int max_tokens, float *cls_out,
                EncodeBatchFn on_batch, void *ctx, AlbError *err);
 
 #endif

@@ -16,13 +16,13 @@ typedef struct {
     uint64_t lo, hi;
 } Key;
 
-/* All entries of one namespace: the file's plus those added now. */
+/* All entries of one namespace: the file's, then those added now in the
+ * order they are encoded, so the valid ones always form a prefix. */
 typedef struct {
     int H;
     int n, cap;
     Key *keys;          /* [cap] */
     float *features;    /* [cap, H] */
-    unsigned char *done;/* [cap] 1: features valid (loaded or computed) */
     int *slots;         /* open addressing: entry index + 1, 0 = empty */
     size_t n_slots;     /* power of two, > 2 n */
 } Table;
@@ -77,7 +77,6 @@ static int table_add(Table *t, Key k) {
         t->cap = t->cap ? 2 * t->cap : 1024;
         t->keys = alb_xrealloc(t->keys, sizeof(Key) * (size_t)t->cap);
         t->features = alb_xrealloc(t->features, sizeof(float) * (size_t)t->cap * t->H);
-        t->done = alb_xrealloc(t->done, (size_t)t->cap);
     }
     if (2 * (size_t)(t->n + 1) >= t->n_slots) {
         free(t->slots);
@@ -88,7 +87,6 @@ static int table_add(Table *t, Key k) {
     }
     int e = t->n++;
     t->keys[e] = k;
-    t->done[e] = 0;
     table_index(t, e);
     return e;
 }
@@ -96,7 +94,6 @@ static int table_add(Table *t, Key k) {
 static void table_free(Table *t) {
     free(t->keys);
     free(t->features);
-    free(t->done);
     free(t->slots);
     memset(t, 0, sizeof *t);
 }
@@ -157,7 +154,6 @@ static int load_from(Table *t, const SafeTensors *st, const FeatureCacheNamespac
         int e = table_add(t, k);
         memcpy(t->features + (size_t)e * t->H, (const char *)feats->data + sizeof(float) * (size_t)i * t->H,
                sizeof(float) * (size_t)t->H);
-        t->done[e] = 1;
     }
     if (!rc) {
         checksum_hex(t->keys, t->features, n, t->H, checksum);
@@ -192,19 +188,11 @@ int feature_cache_validate(const void *buf, size_t len, const FeatureCacheNamesp
     return rc;
 }
 
-/* Writes every entry whose features are valid. */
-static int save_file(const Table *t, const FeatureCacheOptions *o, const char *path, AlbError *err) {
-    long n = 0;
-    for (int e = 0; e < t->n; e++) n += t->done[e];
-    Key *keys = alb_xmalloc(sizeof(Key) * (size_t)(n ? n : 1));
-    float *feats = alb_xmalloc(sizeof(float) * (size_t)(n ? n : 1) * t->H);
-    long j = 0;
-    for (int e = 0; e < t->n; e++)
-        if (t->done[e]) {
-            keys[j] = t->keys[e];
-            memcpy(feats + (size_t)j * t->H, t->features + (size_t)e * t->H, sizeof(float) * (size_t)t->H);
-            j++;
-        }
+/* Writes the first n_valid entries (straight from the table: no copy). */
+static int save_file(const Table *t, int n_valid, const FeatureCacheOptions *o, const char *path, AlbError *err) {
+    long n = n_valid;
+    const Key *keys = t->keys;
+    const float *feats = t->features;
     char checksum[33], text[64];
     checksum_hex(keys, feats, n, t->H, checksum);
     StWriter *w = st_writer_new();
@@ -224,15 +212,14 @@ static int save_file(const Table *t, const FeatureCacheOptions *o, const char *p
     st_writer_set_meta(w, "checksum", checksum);
     int rc = st_writer_save(w, path, err);
     st_writer_free(w);
-    free(keys);
-    free(feats);
     return rc;
 }
 
 /* ------------------------------------------------------------------ the pass */
 
-/* Missing texts are the table's entries [first, first + n_missing): encode
- * writes their features in place; on_batch marks them valid. */
+/* The missing texts are the table's entries [first, first + n_missing), in
+ * encoding order: encode writes their features in place, and after each batch
+ * the valid entries are the prefix [0, first + n_done). */
 typedef struct {
     const FeatureCacheOptions *o;
     Table *t;
@@ -246,16 +233,49 @@ typedef struct {
 
 static int on_batch(void *ctx, const int *rows, int B, long tokens) {
     Pass *p = ctx;
-    for (int b = 0; b < B; b++) p->t->done[p->first + rows[b]] = 1;
+    (void)rows;  /* rows are first + n_done ... first + n_done + B - 1: the sequences come sorted */
     p->n_done += B;
     p->tokens += tokens;
     double now = now_s();
     if (p->o->progress) p->o->progress(p->o->ctx, p->n_done, p->n_missing, p->tokens, now - p->start);
     if (p->n_done < p->n_missing && now - p->last_save >= p->o->save_every_s) {
-        if (save_file(p->t, p->o, p->path, p->err)) return -1;
+        if (save_file(p->t, p->first + p->n_done, p->o, p->path, p->err)) return -1;
         p->last_save = now_s();
     }
     return 0;
+}
+
+static int by_length(const void *a, const void *b, void *seqs) {
+    const EncodeSeq *s = seqs;
+    int ia = *(const int *)a, ib = *(const int *)b;
+    if (s[ia].n != s[ib].n) return s[ia].n - s[ib].n;
+    return ia - ib;
+}
+
+/* Reorders the new entries [first, t->n) and seqs by length (encode_cls's own
+ * order), remapping entry[0..n). */
+static void sort_new_entries(Table *t, int first, EncodeSeq *seqs, int *entry, int n) {
+    int m = t->n - first;
+    int *order = alb_xmalloc(sizeof(int) * (size_t)m), *new_pos = alb_xmalloc(sizeof(int) * (size_t)m);
+    for (int s = 0; s < m; s++) order[s] = s;
+    qsort_r(order, (size_t)m, sizeof(int), by_length, seqs);
+    Key *keys = alb_xmalloc(sizeof(Key) * (size_t)m);
+    EncodeSeq *sorted = alb_xmalloc(sizeof(EncodeSeq) * (size_t)m);
+    for (int p = 0; p < m; p++) {
+        new_pos[order[p]] = p;
+        keys[p] = t->keys[first + order[p]];
+        sorted[p] = seqs[order[p]];
+    }
+    memcpy(t->keys + first, keys, sizeof(Key) * (size_t)m);
+    memcpy(seqs, sorted, sizeof(EncodeSeq) * (size_t)m);
+    memset(t->slots, 0, sizeof(int) * t->n_slots);
+    for (int e = 0; e < t->n; e++) table_index(t, e);
+    for (int i = 0; i < n; i++)
+        if (entry[i] >= first) entry[i] = first + new_pos[entry[i] - first];
+    free(order);
+    free(new_pos);
+    free(keys);
+    free(sorted);
 }
 
 static Key text_key(XXH3_state_t *s, const char *ns, size_t ns_len, const char *text) {
@@ -277,9 +297,10 @@ static void logf_(const FeatureCacheOptions *o, int warning, const char *fmt, ..
     o->log(o->ctx, warning, msg);
 }
 
-int feature_cache_get(const FeatureCacheOptions *o, const char *const *texts, int n, float *out,
+int feature_cache_get(const FeatureCacheOptions *o, const char *const *texts, int n, FeatureCacheResult *res,
                       FeatureCacheStats *stats, AlbError *err) {
     memset(stats, 0, sizeof *stats);
+    memset(res, 0, sizeof *res);
     const AlbertConfig *c = albert_config(o->model);
     Table t = {.H = c->hidden_size};
     feature_cache_path(o, stats->path, sizeof stats->path);
@@ -339,13 +360,15 @@ int feature_cache_get(const FeatureCacheOptions *o, const char *const *texts, in
         }
         Pass p = {.o = o, .t = &t, .first = n_loaded, .path = stats->path, .n_missing = n_missing, .err = err};
         p.start = p.last_save = now_s();
-        if (!rc)
-            rc = encode_cls(o->model, seqs, n_missing, o->batch_size, t.features + (size_t)n_loaded * t.H, on_batch,
-                            &p, err);
+        if (!rc) {
+            sort_new_entries(&t, n_loaded, seqs, entry, n);
+            rc = encode_cls(o->model, seqs, n_missing, o->batch_size, o->max_tokens,
+                            t.features + (size_t)n_loaded * t.H, on_batch, &p, err);
+        }
         stats->seconds = now_s() - p.start;
         stats->n_computed = p.n_done;
         stats->tokens_computed = p.tokens;
-        if (!rc) rc = save_file(&t, o, stats->path, err);
+        if (!rc) rc = save_file(&t, t.n, o, stats->path, err);
         if (!rc)
             logf_(o, 0, "feature cache: computed %d texts (%ld tokens) in %.1f s: %.0f texts/s, %.0f tokens/s",
                   p.n_done, p.tokens, stats->seconds, p.n_done / (stats->seconds > 0 ? stats->seconds : 1e-9),
@@ -353,9 +376,23 @@ int feature_cache_get(const FeatureCacheOptions *o, const char *const *texts, in
         for (int s = 0; s < n_missing; s++) free((void *)seqs[s].ids);
         free(seqs);
     }
-    for (int i = 0; i < n && !rc; i++)
-        memcpy(out + (size_t)i * t.H, t.features + (size_t)entry[i] * t.H, sizeof(float) * (size_t)t.H);
-    free(entry);
+    if (!rc) {  /* hand the features over, without a copy */
+        *res = (FeatureCacheResult){t.n, t.H, t.features, entry};
+        t.features = NULL;
+    } else {
+        free(entry);
+    }
     table_free(&t);
     return rc;
+}
+
+void feature_cache_gather(const FeatureCacheResult *r, int first, int count, float *out) {
+    for (int i = 0; i < count; i++)
+        memcpy(out + (size_t)i * r->H, r->features + (size_t)r->rows[first + i] * r->H, sizeof(float) * (size_t)r->H);
+}
+
+void feature_cache_result_free(FeatureCacheResult *r) {
+    free(r->features);
+    free(r->rows);
+    memset(r, 0, sizeof *r);
 }

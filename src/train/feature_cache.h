@@ -16,7 +16,9 @@
  * missing ones tokenized with max_length truncation and encoded in
  * length-sorted batches (model/encode.h); the file is rewritten every
  * save_every_s seconds of encoding (so a crash loses at most that much work)
- * and at the end when anything was computed. */
+ * and at the end when anything was computed. New entries are kept in encoding
+ * order so the valid ones are always a prefix: saves write the table as it is,
+ * and the result hands the table over: memory holds each feature once. */
 #ifndef ALB_TRAIN_FEATURE_CACHE_H
 #define ALB_TRAIN_FEATURE_CACHE_H
 
@@ -31,7 +33,8 @@ typedef struct {
     AlbertModel *model;
     const AlbertTokenizer *tok;
     int max_length;                 /* tokens per text, [CLS]/[SEP] included */
-    int batch_size;                 /* sequences per forward */
+    int batch_size;                 /* sequences per forward, at most */
+    int max_tokens;                 /* padded tokens per forward, at most (0: no limit): bounds activations */
     double save_every_s;            /* 0: after every batch */
     /* optional hooks (ctx is passed back) */
     void (*log)(void *ctx, int is_warning, const char *msg);
@@ -49,9 +52,17 @@ typedef struct {
     char path[4096];          /* the namespace's file */
 } FeatureCacheStats;
 
-/* out [n, H] (H = the model's hidden size). */
-int feature_cache_get(const FeatureCacheOptions *o, const char *const *texts, int n, float *out,
+typedef struct {
+    int n_entries, H;
+    float *features;   /* [n_entries, H]: the namespace's entries (may hold texts not asked for) */
+    int *rows;         /* [n]: the entry of each text */
+} FeatureCacheResult;
+
+int feature_cache_get(const FeatureCacheOptions *o, const char *const *texts, int n, FeatureCacheResult *res,
                       FeatureCacheStats *stats, AlbError *err);
+/* out [count, H] = the features of texts first .. first + count - 1. */
+void feature_cache_gather(const FeatureCacheResult *r, int first, int count, float *out);
+void feature_cache_result_free(FeatureCacheResult *r);
 
 /* The namespace a cache file must carry to be trusted. */
 typedef struct {
