@@ -1,0 +1,166 @@
+/* albert_forward's speed machinery, on the golden models of test_albert.c:
+ * only real rows are computed (pad rows of last_hidden are 0, position 0 is
+ * always computed, a fully masked sequence does not disturb its batch), and
+ * the thread count changes no bit of the output (the threads split GEMM
+ * columns, attention heads and rows, never a sum), so features and caches do
+ * not depend on the machine's core count. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "io/safetensors.h"
+#include "model/albert.h"
+#include "model/config.h"
+
+typedef struct {
+    SafeTensors st;
+    AlbertConfig cfg;
+    int B, L, H;
+    int32_t *ids, *mask;
+} Golden;
+
+static void golden_open(Golden *g, const char *path) {
+    AlbError err;
+    cr_assert_eq(st_open(&g->st, path, &err), 0, "%s", err.msg);
+    const char *cj = st_meta(&g->st, "config");
+    cr_assert(cj);
+    cr_assert_eq(albert_config_parse(&g->cfg, cj, strlen(cj), path, &err), 0, "%s", err.msg);
+    const StTensor *ids = st_find(&g->st, "input_ids"), *mask = st_find(&g->st, "attention_mask");
+    cr_assert(ids && mask && ids->ndim == 2 && ids->dtype == ST_I64 && mask->numel == ids->numel);
+    g->B = (int)ids->shape[0];
+    g->L = (int)ids->shape[1];
+    g->H = g->cfg.hidden_size;
+    g->ids = malloc(sizeof(int32_t) * (size_t)ids->numel);
+    g->mask = malloc(sizeof(int32_t) * (size_t)ids->numel);
+    for (int64_t i = 0; i < ids->numel; i++) {
+        int64_t v, w;
+        memcpy(&v, (const char *)ids->data + 8 * i, 8);
+        memcpy(&w, (const char *)mask->data + 8 * i, 8);
+        g->ids[i] = (int32_t)v;
+        g->mask[i] = (int32_t)w;
+    }
+}
+
+static void golden_close(Golden *g) {
+    st_close(&g->st);
+    free(g->ids);
+    free(g->mask);
+}
+
+static AlbertModel *load(const Golden *g, AlbDtype dt) {
+    AlbertModel *m;
+    AlbError err;
+    cr_assert_eq(albert_load_weights(&m, &g->cfg, "tests/goldens/albert_a.safetensors", dt, &err), 0, "%s",
+                 err.msg);
+    return m;
+}
+
+typedef struct {
+    float *hidden, *cls, *pooler;
+} Out;
+
+static Out forward(AlbertModel *m, int B, int L, const int32_t *ids, const int32_t *mask, int H) {
+    Out o = {malloc(sizeof(float) * (size_t)B * L * H), malloc(sizeof(float) * (size_t)B * H),
+             malloc(sizeof(float) * (size_t)B * H)};
+    AlbError err;
+    cr_assert_eq(albert_forward(m, B, L, ids, mask, o.hidden, o.cls, o.pooler, &err), 0, "%s", err.msg);
+    return o;
+}
+
+static void out_free(Out *o) {
+    free(o->hidden);
+    free(o->cls);
+    free(o->pooler);
+}
+
+static int real_len(const Golden *g, int row) {
+    int n = 0;
+    for (int i = 0; i < g->L; i++) n += g->mask[row * g->L + i];
+    return n;
+}
+
+static void thread_count_invariance(AlbDtype dt) {
+    Golden g;
+    golden_open(&g, "tests/goldens/albert_a.safetensors");
+    AlbertModel *m = load(&g, dt);
+    int saved = omp_get_max_threads();
+    omp_set_num_threads(1);
+    Out one = forward(m, g.B, g.L, g.ids, g.mask, g.H);
+    omp_set_num_threads(2);  /* more threads than the buffers were first sized for */
+    Out two = forward(m, g.B, g.L, g.ids, g.mask, g.H);
+    omp_set_num_threads(saved);
+    cr_expect_eq(memcmp(one.hidden, two.hidden, sizeof(float) * (size_t)g.B * g.L * g.H), 0);
+    cr_expect_eq(memcmp(one.pooler, two.pooler, sizeof(float) * (size_t)g.B * g.H), 0);
+    out_free(&one);
+    out_free(&two);
+    albert_free(m);
+    golden_close(&g);
+}
+
+Test(albert_pack, thread_count_changes_no_bit_f32) { thread_count_invariance(ALB_F32); }
+Test(albert_pack, thread_count_changes_no_bit_bf16) { thread_count_invariance(ALB_BF16); }
+
+/* Row 0 right-padded, and the same tokens left-padded (pad at position 0). */
+Test(albert_pack, pad_rows_are_zero_and_position_0_is_computed) {
+    Golden g;
+    golden_open(&g, "tests/goldens/albert_a.safetensors");
+    AlbertModel *m = load(&g, ALB_F32);
+    int n = real_len(&g, 0), pad = 3, L = n + pad, H = g.H;
+    int32_t *ids = calloc((size_t)2 * L, sizeof(int32_t)), *mask = calloc((size_t)2 * L, sizeof(int32_t));
+    for (int i = 0; i < n; i++) {
+        ids[i] = ids[L + pad + i] = g.ids[i];
+        mask[i] = mask[L + pad + i] = 1;
+    }
+    Out o = forward(m, 2, L, ids, mask, H);
+    for (int b = 0; b < 2; b++)
+        for (int i = 0; i < L; i++) {
+            const float *row = o.hidden + ((size_t)b * L + i) * H;
+            int computed = mask[b * L + i] || i == 0, zero = 1, finite = 1;
+            for (int j = 0; j < H; j++) {
+                zero &= row[j] == 0.0f;
+                finite &= isfinite(row[j]) != 0;
+            }
+            cr_expect(finite, "row [%d, %d] is not finite", b, i);
+            cr_expect(computed ? !zero : zero, "row [%d, %d]: computed %d but zero %d", b, i, computed, zero);
+        }
+    out_free(&o);
+    free(ids);
+    free(mask);
+    albert_free(m);
+    golden_close(&g);
+}
+
+/* A sequence with no real token next to row 0: row 0's outputs stay those of
+ * row 0 alone, and the empty one is computed whole (finite, non-zero). */
+Test(albert_pack, fully_masked_sequence_leaves_its_batch_alone) {
+    Golden g;
+    golden_open(&g, "tests/goldens/albert_a.safetensors");
+    AlbertModel *m = load(&g, ALB_F32);
+    int n = real_len(&g, 0), L = n, H = g.H;
+    int32_t *ids = calloc((size_t)2 * L, sizeof(int32_t)), *mask = calloc((size_t)2 * L, sizeof(int32_t));
+    for (int i = 0; i < n; i++) {
+        ids[i] = ids[L + i] = g.ids[i];
+        mask[i] = 1;
+    }
+    Out alone = forward(m, 1, L, ids, mask, H);
+    Out both = forward(m, 2, L, ids, mask, H);
+    float worst = 0.0f;
+    for (size_t i = 0; i < (size_t)L * H; i++) worst = fmaxf(worst, fabsf(alone.hidden[i] - both.hidden[i]));
+    for (int j = 0; j < H; j++) worst = fmaxf(worst, fabsf(alone.pooler[j] - both.pooler[j]));
+    /* 1e-5: a different batch shape may change OpenBLAS's blocking, hence its sums' order */
+    cr_expect_leq(worst, 1e-5f, "row 0 moved by %g next to an empty sequence", worst);
+    int nonzero = 0;
+    for (size_t i = (size_t)L * H; i < (size_t)2 * L * H; i++) {
+        cr_assert(isfinite(both.hidden[i]));
+        nonzero += both.hidden[i] != 0.0f;
+    }
+    cr_expect_gt(nonzero, 0);
+    out_free(&alone);
+    out_free(&both);
+    free(ids);
+    free(mask);
+    albert_free(m);
+    golden_close(&g);
+}
