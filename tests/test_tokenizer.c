@@ -194,6 +194,86 @@ Test(tokenizer, pair_longest_first) {
     }
 }
 
+/* n copies of `word` joined by spaces: one id each ("hello" 10975, "world" 126). */
+static char *repeat_word(const char *word, int n) {
+    size_t len = strlen(word);
+    char *s = malloc((len + 1) * (size_t)n + 1);
+    cr_assert(s);
+    s[0] = '\0';
+    for (int i = 0; i < n; i++) {
+        if (i) strcat(s, " ");
+        strcat(s, word);
+    }
+    return s;
+}
+
+/* How many ids of A and of B survive truncate_encodings' LongestFirst, as
+ * the engine answered for "hello" x n1 and "world" x n2 (budget = max - 3):
+ * odd and even budgets, ties (B gets the odd id), one side within half the
+ * budget (kept whole), and sides longer than max_length (counted as max_length
+ * ids, since the engine stops tokenizing there: 9 vs 6 is a tie at max 6). */
+Test(tokenizer, pair_truncation_lengths) {
+    static const struct {
+        int max, n1, n2, k1, k2;
+    } cases[] = {
+        {6, 0, 0, 0, 0},    {6, 3, 0, 3, 0},   {6, 5, 0, 3, 0},    {6, 2, 2, 1, 2},   {6, 3, 3, 1, 2},
+        {6, 4, 4, 1, 2},    {6, 5, 4, 2, 1},   {6, 4, 5, 1, 2},    {6, 8, 5, 2, 1},   {6, 9, 6, 1, 2},
+        {6, 6, 9, 1, 2},    {6, 1, 8, 1, 2},   {6, 8, 1, 2, 1},    {10, 7, 6, 4, 3},  {10, 6, 7, 3, 4},
+        {10, 10, 10, 3, 4}, {10, 11, 10, 3, 4}, {10, 12, 9, 4, 3}, {10, 12, 10, 3, 4}, {10, 2, 8, 2, 5},
+        {10, 3, 5, 3, 4},   {10, 4, 4, 3, 4},  {10, 20, 3, 4, 3},  {7, 5, 4, 2, 2},   {7, 8, 1, 3, 1},
+        {7, 1, 1, 1, 1},    {7, 6, 6, 2, 2},   {9, 9, 8, 3, 3},    {3, 2, 2, 0, 0},   {3, 0, 5, 0, 0},
+        {4, 3, 3, 0, 1},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *a = repeat_word("hello", cases[i].n1), *b = repeat_word("world", cases[i].n2);
+        tokenizer_encode_pair(tok, a, strlen(a), b, strlen(b), cases[i].max, &ids);
+        int k1 = cases[i].k1, k2 = cases[i].k2, ok = ids.n == k1 + k2 + 3;
+        for (int j = 0; ok && j < ids.n; j++) {
+            int want = j == 0 ? 2 : j <= k1 ? 10975 : j == k1 + 1 || j == ids.n - 1 ? 3 : 126;
+            ok = ids.ids[j] == want && ids.type_ids[j] == (j > k1 + 1);
+        }
+        cr_expect(ok, "max_length %d, %d + %d ids: want %d + %d, got %s", cases[i].max, cases[i].n1, cases[i].n2, k1,
+                  k2, joined(&ids));
+        free(a);
+        free(b);
+    }
+}
+
+/* Pairs from the oracle's corpus (tests/oracle, --max-length 6 and 10) where
+ * the stopping point, not the full length, decides which side is longer:
+ * the engine stops a text after the first piece that brings it to max_length
+ * ids. A (one word, 12 ids) is longer than B (13 ids, but 8 at the end of
+ * "```````Ә") at max 6 and 8; ".....a" (7 ids, one word) beats B's 6 at
+ * "card". Special tokens count but are no stopping point. */
+Test(tokenizer, pair_truncation_stops_early) {
+    static const struct {
+        const char *a, *b;
+        int max;
+        const char *ids;
+    } cases[] = {
+        {"aiieuoauoaaiuioeoauue", "x15,\u00a0```````\u04d8 why\u00a0appleREFUND\n\u205f\nexchange\u200b", 6,
+         "2 21 49 3 993 3"},
+        {"aiieuoauoaaiuioeoauue", "x15,\u00a0```````\u04d8 why\u00a0appleREFUND\n\u205f\nexchange\u200b", 8,
+         "2 21 49 660 3 993 1193 3"},
+        {"aiieuoauoaaiuioeoauue", "x15,\u00a0```````\u04d8 why\u00a0appleREFUND\n\u205f\nexchange\u200b", 10,
+         "2 21 49 660 3 993 1193 15 13 3"},
+        {"aiieuoauoaaiuioeoauue", "x15,\u00a0```````\u04d8 why\u00a0appleREFUND\n\u205f\nexchange\u200b", 14,
+         "2 21 49 660 13324 1346 3 993 1193 15 13 7 7 3"},
+        {".....a", "card!!!!!\u3000CASH DISPOSABLE\u3000card\n\u11dd\t\u09ac\u09be\u0982\u09b2\u09be\u00a0", 6,
+         "2 13 9 3 2056 3"},
+        /* 6 ids at the 4th "hello" (the [MASK]s count): a tie with B */
+        {"[MASK] [MASK] hello hello hello hello hello", "world world world world world world", 6, "2 4 3 126 126 3"},
+        /* no stop at the [MASK] (6th id): A is 7 against B's 6 */
+        {"hello hello hello hello hello [MASK] hello", "world world world world world world world world", 6,
+         "2 10975 10975 3 126 3"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *a = cases[i].a, *b = cases[i].b;
+        tokenizer_encode_pair(tok, a, strlen(a), b, strlen(b), cases[i].max, &ids);
+        cr_expect_str_eq(joined(&ids), cases[i].ids, "case %zu, max_length %d", i, cases[i].max);
+    }
+}
+
 Test(tokenizer, decode) {
     static const int32_t hello[] = {2, 10975, 126, 3}, odd[] = {13, 1, 10975, 4, 99999};
     char *s = tokenizer_decode(tok, hello, 4, 1);

@@ -412,12 +412,20 @@ static void viterbi(const AlbertTokenizer *t, const char *w, int n, Scratch *s, 
     }
 }
 
+/* The engine stops tokenizing a sequence early: after each piece the model
+ * tokenized (not after a special token), once the sequence holds `limit`
+ * (the max_length) tokens or more, the rest of the text is dropped. Returns 1
+ * when that point is reached; limit 0 never stops. */
+static int stop_here(const IdList *out, int limit) { return limit > 0 && out->n >= limit; }
+
 /* WhitespaceSplit (Rust's char::is_whitespace) then Metaspace (prepend "▁"
  * unless the word starts with one; split before every "▁"), then the model on
- * each piece. The slow tokenizer splits with Python's str.split() before the
- * charsmap instead: \v and \x1c-\x1f, which the charsmap deletes and which
- * are not whitespace here, separate words there and join them here. */
-static void tokenize_normalized(const AlbertTokenizer *t, const char *s, size_t len, Scratch *sc, IdList *out) {
+ * each piece, until stop_here. The slow tokenizer splits with Python's
+ * str.split() before the charsmap instead: \v and \x1c-\x1f, which the
+ * charsmap deletes and which are not whitespace here, separate words there
+ * and join them here. */
+static int tokenize_normalized(const AlbertTokenizer *t, const char *s, size_t len, int limit, Scratch *sc,
+                               IdList *out) {
     size_t i = 0;
     while (i < len) {
         int32_t cp;
@@ -440,19 +448,23 @@ static void tokenize_normalized(const AlbertTokenizer *t, const char *s, size_t 
         for (size_t k = META_LEN; k + META_LEN <= w->len; k++) {
             if (memcmp(w->data + k, META, META_LEN) == 0) {
                 viterbi(t, w->data + piece, (int)(k - piece), sc, out);
+                if (stop_here(out, limit)) return 1;
                 piece = k;
                 k += META_LEN - 1;
             }
         }
         viterbi(t, w->data + piece, (int)(w->len - piece), sc, out);
+        if (stop_here(out, limit)) return 1;
     }
+    return 0;
 }
 
-static void tokenize_segment(const AlbertTokenizer *t, const char *s, size_t len, Scratch *sc, IdList *out) {
-    if (len == 0) return;
+static int tokenize_segment(const AlbertTokenizer *t, const char *s, size_t len, int limit, Scratch *sc,
+                            IdList *out) {
+    if (len == 0) return 0;
     sc->normalized.len = 0;
     normalize_text(&t->charsmap, s, len, &sc->normalized);
-    tokenize_normalized(t, sc->normalized.data, sc->normalized.len, sc, out);
+    return tokenize_normalized(t, sc->normalized.data, sc->normalized.len, limit, sc, out);
 }
 
 /* The whitespace run ending at `end`, not before `floor`: where an lstrip token starts. */
@@ -470,7 +482,8 @@ static size_t strip_left(const char *s, size_t floor, size_t end) {
 
 /* tokenizers' AddedVocabulary: special tokens are found in the raw text
  * (leftmost, then longest), the text between them is tokenized on its own. */
-static void tokenize_text(const AlbertTokenizer *t, const char *text, size_t len, Scratch *sc, IdList *out) {
+static void tokenize_text(const AlbertTokenizer *t, const char *text, size_t len, int limit, Scratch *sc,
+                          IdList *out) {
     size_t done = 0;
     for (size_t i = 0; i < len; i++) {
         if (text[i] != '<' && text[i] != '[') continue;  /* how every added token starts */
@@ -481,22 +494,23 @@ static void tokenize_text(const AlbertTokenizer *t, const char *text, size_t len
         }
         if (!best) continue;
         size_t start = best->lstrip ? strip_left(text, done, i) : i;
-        tokenize_segment(t, text + done, start - done, sc, out);
+        if (tokenize_segment(t, text + done, start - done, limit, sc, out)) return;
         ids_push(out, best->id);
         done = i + best->len;
         i = done - 1;
     }
-    tokenize_segment(t, text + done, len - done, sc, out);
+    tokenize_segment(t, text + done, len - done, limit, sc, out);
 }
 
-static void encode_ids(const AlbertTokenizer *t, const char *text, size_t len, Scratch *sc, IdList *out) {
+/* The ids of one text, without specials; `limit` as in stop_here. */
+static void encode_ids(const AlbertTokenizer *t, const char *text, size_t len, int limit, Scratch *sc, IdList *out) {
     if (utf8_valid(text, len)) {
-        tokenize_text(t, text, len, sc, out);
+        tokenize_text(t, text, len, limit, sc, out);
         return;
     }
     size_t clean_len;
     char *clean = utf8_sanitize(text, len, &clean_len);
-    tokenize_text(t, clean, clean_len, sc, out);
+    tokenize_text(t, clean, clean_len, limit, sc, out);
     free(clean);
 }
 
@@ -514,7 +528,7 @@ static void out_push(TokenIds *out, int32_t id, int32_t type_id) {
 void tokenizer_encode(const AlbertTokenizer *t, const char *text, size_t len, int max_length, TokenIds *out) {
     Scratch sc = {0};
     IdList a = {0};
-    encode_ids(t, text, len, &sc, &a);
+    encode_ids(t, text, len, max_length, &sc, &a);
     /* truncation keeps room for [CLS] and [SEP] */
     if (max_length > 0) {
         int budget = max_length > 2 ? max_length - 2 : 0;
@@ -528,8 +542,14 @@ void tokenizer_encode(const AlbertTokenizer *t, const char *text, size_t len, in
     scratch_free(&sc);
 }
 
-/* tokenizers' TruncationStrategy::LongestFirst for a budget of `max` ids:
- * the shorter side keeps all it can, both halve when both are long. */
+/* tokenizers' TruncationStrategy::LongestFirst for a budget of `max` ids
+ * (truncate_encodings, stride 0, direction right: each side keeps its first
+ * ids). With the shorter side (the first on a tie) n1 and the longer n2:
+ * when n1 + n2 fits, nothing changes; when n1 <= max / 2, n1 stays and n2
+ * gets max - n1; otherwise n1 gets max / 2 and n2 the rest, max / 2 + max % 2
+ * (an odd budget gives the extra id to the longer side, to B on a tie).
+ * The lengths are those after stop_here: with max_length 6 (budget 3), A of
+ * 9 ids and B of 6 both stop at 6, tie, and A keeps 1, B 2. */
 static void truncate_longest_first(int *n1, int *n2, int max) {
     if (*n1 + *n2 <= max) return;
     int swap = *n1 > *n2;
@@ -549,8 +569,8 @@ void tokenizer_encode_pair(const AlbertTokenizer *t, const char *a, size_t alen,
                            int max_length, TokenIds *out) {
     Scratch sc = {0};
     IdList ia = {0}, ib = {0};
-    encode_ids(t, a, alen, &sc, &ia);
-    encode_ids(t, b, blen, &sc, &ib);
+    encode_ids(t, a, alen, max_length, &sc, &ia);
+    encode_ids(t, b, blen, max_length, &sc, &ib);
     if (max_length > 0) truncate_longest_first(&ia.n, &ib.n, max_length > 3 ? max_length - 3 : 0);
     out->n = 0;
     out_push(out, t->cls_id, 0);
