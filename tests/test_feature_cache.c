@@ -423,7 +423,7 @@ Test(feature_cache, encode_token_budget_and_batch_independence) {
     for (int i = 0; i < N_TEXTS; i++) {
         memset(&ids[i], 0, sizeof ids[i]);
         tokenizer_encode(e.tok, TEXTS[i], strlen(TEXTS[i]), 128, &ids[i]);
-        seqs[i] = (EncodeSeq){ids[i].n, ids[i].ids};
+        seqs[i] = (EncodeSeq){.n = ids[i].n, .ids = ids[i].ids};
     }
     int H = albert_config(e.m)->hidden_size;
     float *a = malloc(sizeof(float) * N_TEXTS * H), *b = malloc(sizeof(float) * N_TEXTS * H);
@@ -440,5 +440,51 @@ Test(feature_cache, encode_token_budget_and_batch_independence) {
     for (int i = 0; i < N_TEXTS; i++) token_ids_free(&ids[i]);
     free(a);
     free(b);
+    env_free(&e);
+}
+
+/* encode_seqs one sequence per batch is albert_forward on that sequence alone:
+ * every output bit for bit, in input order, the caller's mask (holes
+ * included) passed through, hidden rows past each length left alone. */
+Test(feature_cache, encode_seqs_outputs_and_mask_equal_single_forwards) {
+    Env e = env_new();
+    static const int32_t ids0[] = {2, 10, 11, 12, 13, 14, 3}, ids1[] = {2, 3}, ids2[] = {2, 20, 21, 22, 3};
+    static const int32_t mask0[] = {1, 1, 0, 1, 0, 1, 1}, mask2[] = {0, 0, 0, 0, 0};
+    const EncodeSeq seqs[3] = {{7, ids0, mask0}, {2, ids1, NULL}, {5, ids2, mask2}};
+    const int32_t ones[2] = {1, 1}, *masks[3] = {mask0, ones, mask2};
+    enum { N = 3, ROWS = 8 };
+    int H = albert_config(e.m)->hidden_size;
+    float *cls = malloc(sizeof(float) * N * H), *pooler = malloc(sizeof(float) * N * H);
+    float *hidden = malloc(sizeof(float) * N * ROWS * H), *cls_only = malloc(sizeof(float) * N * H);
+    float *want_hidden = malloc(sizeof(float) * ROWS * H), want_cls[512], want_pooler[512];
+    cr_assert_leq(H, 512);
+    for (int i = 0; i < N * ROWS * H; i++) hidden[i] = -7.0f;
+    AlbError err;
+    EncodeOut out = {.cls = cls, .pooler = pooler, .hidden = hidden, .hidden_rows = ROWS};
+    cr_assert_eq(encode_seqs(e.m, seqs, N, 1, 0, &out, NULL, NULL, &err), 0, "%s", err.msg);
+    cr_assert_eq(encode_cls(e.m, seqs, N, 1, 0, cls_only, NULL, NULL, &err), 0, "%s", err.msg);
+    for (int s = 0; s < N; s++) {
+        int n = seqs[s].n;
+        cr_assert_eq(albert_forward(e.m, 1, n, seqs[s].ids, masks[s], want_hidden, want_cls, want_pooler, &err), 0,
+                     "%s", err.msg);
+        cr_expect_arr_eq(cls + (size_t)s * H, want_cls, sizeof(float) * H, "cls of sequence %d", s);
+        cr_expect_arr_eq(cls_only + (size_t)s * H, want_cls, sizeof(float) * H, "encode_cls of sequence %d", s);
+        cr_expect_arr_eq(pooler + (size_t)s * H, want_pooler, sizeof(float) * H, "pooler of sequence %d", s);
+        cr_expect_arr_eq(hidden + (size_t)s * ROWS * H, want_hidden, sizeof(float) * n * H, "hidden of %d", s);
+        for (int i = n * H; i < ROWS * H; i++) cr_assert_eq(hidden[(size_t)s * ROWS * H + i], -7.0f);
+    }
+    /* a mask hole changes the result: the mask is not replaced by a prefix */
+    const EncodeSeq full = {7, ids0, NULL};
+    float full_cls[512];
+    cr_assert_eq(encode_cls(e.m, &full, 1, 1, 0, full_cls, NULL, NULL, &err), 0, "%s", err.msg);
+    cr_expect_neq(memcmp(full_cls, cls, sizeof(float) * H), 0);
+    out.hidden_rows = 6;
+    cr_expect_eq(encode_seqs(e.m, seqs, N, 1, 0, &out, NULL, NULL, &err), -1);
+    cr_expect(strstr(err.msg, "sequence 0 has 7 tokens, more than the 6 hidden rows"), "%s", err.msg);
+    free(cls);
+    free(pooler);
+    free(hidden);
+    free(cls_only);
+    free(want_hidden);
     env_free(&e);
 }

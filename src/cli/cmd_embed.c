@@ -9,6 +9,7 @@
 #include "io/safetensors.h"
 #include "model/albert.h"
 #include "model/embed_input.h"
+#include "model/encode.h"
 #include "model/hub.h"
 
 static const char *CMD = "embed";
@@ -46,57 +47,32 @@ typedef struct {
     int64_t *lengths;              /* [N] */
 } Outputs;
 
-static int by_length(const void *a, const void *b, void *seqs) {
-    const EmbedSeq *s = seqs;
-    int ia = *(const int *)a, ib = *(const int *)b;
-    if (s[ia].n != s[ib].n) return s[ia].n - s[ib].n;
-    return ia - ib;  /* stable */
+typedef struct {
+    int done, N;
+} Progress;
+
+static int show_progress(void *ctx, const int *rows, int B, long tokens) {
+    (void)rows, (void)tokens;
+    Progress *p = ctx;
+    p->done += B;
+    fprintf(stderr, "\rembed: %d/%d", p->done, p->N);
+    return 0;
 }
 
-/* Forward every sequence, batch_size at a time in length order, and scatter
- * the results back to input order. */
+/* Every sequence, batch_size at a time in length order (no token budget), into
+ * o in input order. */
 static int embed_all(AlbertModel *m, const EmbedInput *in, int batch_size, Outputs *o, AlbError *err) {
-    int N = in->n, H = o->H, pad = albert_config(m)->pad_token_id;
-    int *order = alb_xmalloc(sizeof(int) * (size_t)N);
-    for (int i = 0; i < N; i++) order[i] = i;
-    qsort_r(order, (size_t)N, sizeof(int), by_length, in->seqs);
-    int Lmax = in->seqs[order[N - 1]].n;
-    size_t cap = (size_t)batch_size * (size_t)Lmax;
-    int32_t *ids = alb_xmalloc(sizeof(int32_t) * cap), *mask = alb_xmalloc(sizeof(int32_t) * cap);
-    float *hidden = alb_xmalloc(sizeof(float) * cap * (size_t)H);
-    float *cls = alb_xmalloc(sizeof(float) * (size_t)batch_size * H);
-    float *pooler = alb_xmalloc(sizeof(float) * (size_t)batch_size * H);
-    int progress = cli_progress_enabled(), rc = 0;
-    for (int start = 0; start < N && !rc; start += batch_size) {
-        int B = N - start < batch_size ? N - start : batch_size;
-        const int *rows = order + start;
-        int L = in->seqs[rows[B - 1]].n;  /* the longest of this batch */
-        for (int b = 0; b < B; b++) {
-            const EmbedSeq *s = &in->seqs[rows[b]];
-            for (int i = 0; i < L; i++) {
-                ids[b * L + i] = i < s->n ? s->ids[i] : pad;
-                mask[b * L + i] = i < s->n ? s->mask[i] : 0;
-            }
-        }
-        rc = albert_forward(m, B, L, ids, mask, o->all_tokens ? hidden : NULL, cls, pooler, err);
-        for (int b = 0; b < B && !rc; b++) {
-            int r = rows[b], n = in->seqs[r].n;
-            memcpy(o->cls + (size_t)r * H, cls + (size_t)b * H, sizeof(float) * H);
-            memcpy(o->pooler + (size_t)r * H, pooler + (size_t)b * H, sizeof(float) * H);
-            if (o->all_tokens) {
-                memcpy(o->hidden + (size_t)r * o->Lmax * H, hidden + (size_t)b * L * H, sizeof(float) * n * H);
-                o->lengths[r] = n;
-            }
-        }
-        if (progress) fprintf(stderr, "\rembed: %d/%d", start + B, N);
+    EncodeSeq *seqs = alb_xmalloc(sizeof(EncodeSeq) * (size_t)in->n);
+    for (int i = 0; i < in->n; i++) {
+        seqs[i] = (EncodeSeq){.n = in->seqs[i].n, .ids = in->seqs[i].ids, .mask = in->seqs[i].mask};
+        if (o->all_tokens) o->lengths[i] = in->seqs[i].n;
     }
+    EncodeOut out = {.cls = o->cls, .pooler = o->pooler, .hidden = o->hidden, .hidden_rows = o->Lmax};
+    Progress p = {0, in->n};
+    int progress = cli_progress_enabled();
+    int rc = encode_seqs(m, seqs, in->n, batch_size, 0, &out, progress ? show_progress : NULL, &p, err);
     if (progress) fprintf(stderr, "\n");
-    free(order);
-    free(ids);
-    free(mask);
-    free(hidden);
-    free(cls);
-    free(pooler);
+    free(seqs);
     return rc;
 }
 

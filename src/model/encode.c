@@ -1,4 +1,4 @@
-/* Length-sorted batched [CLS] encoding; see encode.h. */
+/* Length-sorted batched encoding; see encode.h. */
 #include "model/encode.h"
 
 #include <stdlib.h>
@@ -11,28 +11,35 @@ static int by_length(const void *a, const void *b, void *seqs) {
     return ia - ib;
 }
 
-int encode_cls(AlbertModel *m, const EncodeSeq *seqs, int n_seqs, int max_batch, int max_tokens, float *cls_out,
-               EncodeBatchFn on_batch, void *ctx, AlbError *err) {
+void encode_length_order(const EncodeSeq *seqs, int n_seqs, int *order) {
+    for (int i = 0; i < n_seqs; i++) order[i] = i;
+    qsort_r(order, (size_t)n_seqs, sizeof(int), by_length, (void *)seqs);
+}
+
+int encode_seqs(AlbertModel *m, const EncodeSeq *seqs, int n_seqs, int max_batch, int max_tokens,
+                const EncodeOut *out, EncodeBatchFn on_batch, void *ctx, AlbError *err) {
     if (n_seqs <= 0) return 0;
     const AlbertConfig *c = albert_config(m);
     int H = c->hidden_size, pad = c->pad_token_id;
-    int *order = alb_xmalloc(sizeof(int) * (size_t)n_seqs);
     for (int i = 0; i < n_seqs; i++) {
-        if (seqs[i].n < 1 || seqs[i].n > c->max_position_embeddings) {
-            free(order);
+        if (seqs[i].n < 1 || seqs[i].n > c->max_position_embeddings)
             return alb_fail(err, "encode: sequence %d has %d tokens; the model takes 1 to %d", i, seqs[i].n,
                             c->max_position_embeddings);
-        }
-        order[i] = i;
+        if (out->hidden && seqs[i].n > out->hidden_rows)
+            return alb_fail(err, "encode: sequence %d has %d tokens, more than the %d hidden rows given", i,
+                            seqs[i].n, out->hidden_rows);
     }
-    qsort_r(order, (size_t)n_seqs, sizeof(int), by_length, (void *)seqs);
+    int *order = alb_xmalloc(sizeof(int) * (size_t)n_seqs);
+    encode_length_order(seqs, n_seqs, order);
     int Lmax = seqs[order[n_seqs - 1]].n;
     int batch_size = max_batch;
     if (max_tokens > 0 && (long)batch_size * seqs[order[0]].n > max_tokens) batch_size = max_tokens / seqs[order[0]].n;
     if (batch_size < 1) batch_size = 1;
     size_t cap = (size_t)batch_size * (size_t)Lmax;
     int32_t *ids = alb_xmalloc(sizeof(int32_t) * cap), *mask = alb_xmalloc(sizeof(int32_t) * cap);
-    float *cls = alb_xmalloc(sizeof(float) * (size_t)batch_size * H);
+    float *cls = out->cls ? alb_xmalloc(sizeof(float) * (size_t)batch_size * H) : NULL;
+    float *pooler = out->pooler ? alb_xmalloc(sizeof(float) * (size_t)batch_size * H) : NULL;
+    float *hidden = out->hidden ? alb_xmalloc(sizeof(float) * cap * (size_t)H) : NULL;
     int rc = 0;
     for (int start = 0, B; start < n_seqs && !rc; start += B) {
         /* the next B sequences, B*L within the budget (lengths only grow) */
@@ -49,17 +56,31 @@ int encode_cls(AlbertModel *m, const EncodeSeq *seqs, int n_seqs, int max_batch,
             tokens += s->n;
             for (int i = 0; i < L; i++) {
                 ids[b * L + i] = i < s->n ? s->ids[i] : pad;
-                mask[b * L + i] = i < s->n;
+                mask[b * L + i] = i < s->n ? (s->mask ? s->mask[i] : 1) : 0;
             }
         }
-        rc = albert_forward(m, B, L, ids, mask, NULL, cls, NULL, err);  /* cls [B, H] */
-        for (int b = 0; b < B && !rc; b++)
-            memcpy(cls_out + (size_t)rows[b] * H, cls + (size_t)b * H, sizeof(float) * H);
+        rc = albert_forward(m, B, L, ids, mask, hidden, cls, pooler, err);  /* [B, L, H], [B, H], [B, H] */
+        for (int b = 0; b < B && !rc; b++) {
+            size_t r = (size_t)rows[b];
+            if (cls) memcpy(out->cls + r * H, cls + (size_t)b * H, sizeof(float) * H);
+            if (pooler) memcpy(out->pooler + r * H, pooler + (size_t)b * H, sizeof(float) * H);
+            if (hidden)
+                memcpy(out->hidden + r * out->hidden_rows * H, hidden + (size_t)b * L * H,
+                       sizeof(float) * (size_t)seqs[r].n * H);
+        }
         if (!rc && on_batch) rc = on_batch(ctx, rows, B, tokens);
     }
     free(order);
     free(ids);
     free(mask);
     free(cls);
+    free(pooler);
+    free(hidden);
     return rc;
+}
+
+int encode_cls(AlbertModel *m, const EncodeSeq *seqs, int n_seqs, int max_batch, int max_tokens, float *cls_out,
+               EncodeBatchFn on_batch, void *ctx, AlbError *err) {
+    EncodeOut out = {.cls = cls_out};
+    return encode_seqs(m, seqs, n_seqs, max_batch, max_tokens, &out, on_batch, ctx, err);
 }

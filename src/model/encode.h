@@ -1,12 +1,13 @@
-/* Encode many token sequences into [CLS] features with the frozen encoder.
+/* Encode many token sequences with the frozen encoder: [CLS] features,
+ * pooler_output and, optionally, every token's last hidden state.
  *
- * Sequences are forwarded in length-sorted batches (shortest first, ties in
- * input order) of at most max_batch sequences and max_tokens padded tokens
- * (B * L; 0: no limit; a batch holds at least one sequence), each padded to its
- * longest member with the model's pad id and mask 0, so little padding is
- * computed and the encoder's activation buffers stay bounded; features land in
- * input order.
- * A sequence's features depend on its batch only through rounding (the GEMM
+ * Sequences are forwarded in length-sorted batches (encode_length_order:
+ * shortest first, ties in input order) of at most max_batch sequences and
+ * max_tokens padded tokens (B * L; 0: no limit; a batch holds at least one
+ * sequence), each padded to its longest member with the model's pad id and
+ * mask 0, so little padding is computed and the encoder's activation buffers
+ * stay bounded; outputs land in input order.
+ * A sequence's outputs depend on its batch only through rounding (the GEMM
  * shapes change the summation order), so callers may encode any subset at any
  * time; the same sequences in the same batches give the same bits.
  *
@@ -24,13 +25,28 @@
 typedef struct {
     int n;                /* tokens, [CLS] and [SEP] included, 1..max_position_embeddings */
     const int32_t *ids;   /* [n] */
+    const int32_t *mask;  /* [n] attention mask, 0/1 in any pattern (NULL: all 1); padding adds 0s */
 } EncodeSeq;
+
+/* Destinations, row i for input i; a NULL output is not computed. */
+typedef struct {
+    float *cls;       /* [n_seqs, H]  last_hidden_state[:, 0] */
+    float *pooler;    /* [n_seqs, H]  tanh(cls Wp^T + bp) */
+    float *hidden;    /* [n_seqs, hidden_rows, H]  sequence i's n rows; rows past n untouched */
+    int hidden_rows;  /* at least every n when hidden is set */
+} EncodeOut;
 
 typedef int (*EncodeBatchFn)(void *ctx, const int *rows, int B, long tokens);
 
-/* cls_out [n_seqs, H]. Returns 0, -1 (err set: bad id or length), or the
- * callback's nonzero value. */
+/* Returns 0, -1 (err set: bad id or length), or the callback's nonzero value. */
+int encode_seqs(AlbertModel *m, const EncodeSeq *seqs, int n_seqs, int max_batch, int max_tokens,
+                const EncodeOut *out, EncodeBatchFn on_batch, void *ctx, AlbError *err);
+
+/* encode_seqs for [CLS] features only: cls_out [n_seqs, H]. */
 int encode_cls(AlbertModel *m, const EncodeSeq *seqs, int n_seqs, int max_batch, int max_tokens, float *cls_out,
                EncodeBatchFn on_batch, void *ctx, AlbError *err);
+
+/* order[0..n_seqs) = the input indices in encoding order. */
+void encode_length_order(const EncodeSeq *seqs, int n_seqs, int *order);
 
 #endif

@@ -245,20 +245,12 @@ static int on_batch(void *ctx, const int *rows, int B, long tokens) {
     return 0;
 }
 
-static int by_length(const void *a, const void *b, void *seqs) {
-    const EncodeSeq *s = seqs;
-    int ia = *(const int *)a, ib = *(const int *)b;
-    if (s[ia].n != s[ib].n) return s[ia].n - s[ib].n;
-    return ia - ib;
-}
-
 /* Reorders the new entries [first, t->n) and seqs by length (encode_cls's own
  * order), remapping entry[0..n). */
 static void sort_new_entries(Table *t, int first, EncodeSeq *seqs, int *entry, int n) {
     int m = t->n - first;
     int *order = alb_xmalloc(sizeof(int) * (size_t)m), *new_pos = alb_xmalloc(sizeof(int) * (size_t)m);
-    for (int s = 0; s < m; s++) order[s] = s;
-    qsort_r(order, (size_t)m, sizeof(int), by_length, seqs);
+    encode_length_order(seqs, m, order);
     Key *keys = alb_xmalloc(sizeof(Key) * (size_t)m);
     EncodeSeq *sorted = alb_xmalloc(sizeof(EncodeSeq) * (size_t)m);
     for (int p = 0; p < m; p++) {
@@ -355,7 +347,7 @@ int feature_cache_get(const FeatureCacheOptions *o, const char *const *texts, in
                                   ids.ids[j], vocab);
             int32_t *copy = alb_xmalloc(sizeof(int32_t) * (size_t)(ids.n ? ids.n : 1));
             memcpy(copy, ids.ids, sizeof(int32_t) * (size_t)ids.n);
-            seqs[s] = (EncodeSeq){ids.n, copy};
+            seqs[s] = (EncodeSeq){.n = ids.n, .ids = copy};
             token_ids_free(&ids);
         }
         Pass p = {.o = o, .t = &t, .first = n_loaded, .path = stats->path, .n_missing = n_missing, .err = err};
