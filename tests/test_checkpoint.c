@@ -13,23 +13,7 @@
 #include "util/fileio.h"
 #include "testutil.h"
 
-static char *tmp_dir;
-
-static void setup(void) { tmp_dir = test_mkdtemp(); }
-static void teardown(void) {
-    test_rmtree(tmp_dir);
-    free(tmp_dir);
-}
-
-TestSuite(checkpoint, .init = setup, .fini = teardown);
-
-static const char *tmp_path(const char *name) {
-    static char buf[4][4096];
-    static int next;
-    char *b = buf[next++ % 4];
-    snprintf(b, sizeof buf[0], "%s/%s", tmp_dir, name);
-    return b;
-}
+TestSuite(checkpoint, .init = test_tmp_setup, .fini = test_tmp_teardown);
 
 /* A head and optimizer that have taken two steps, so every array is non-trivial. */
 static void trained(Head *h, AdamW *opt, int bf16) {
@@ -85,7 +69,7 @@ Test(checkpoint, round_trip_keeps_every_field) {
         trained(&h, &opt, bf16);
         CheckpointMeta m = full_meta(40, "{\"val/loss\":1.25,\"val/accuracy\":0.5}");
         m.final = 1;
-        const char *path = tmp_path(bf16 ? "b.safetensors" : "f.safetensors");
+        const char *path = test_tmp_path(bf16 ? "b.safetensors" : "f.safetensors");
         cr_assert_eq(checkpoint_save(path, &h, &opt, &m, &err), 0, "%s", err.msg);
 
         cr_assert_eq(head_create_from_file(&h2, path, bf16, 4, &err), 0, "%s", err.msg);
@@ -128,7 +112,7 @@ Test(checkpoint, optimizer_state_is_optional_and_asked_for) {
     AlbError err;
     trained(&h, &opt, 0);
     CheckpointMeta m = full_meta(5, NULL);
-    const char *path = tmp_path("no_optim.safetensors");
+    const char *path = test_tmp_path("no_optim.safetensors");
     cr_assert_eq(checkpoint_save(path, &h, NULL, &m, &err), 0, "%s", err.msg);
     cr_expect_eq(checkpoint_load(path, &h, NULL, NULL, &err), 0, "%s", err.msg);
     cr_expect_eq(checkpoint_load(path, &h, &opt, NULL, &err), -1);
@@ -136,13 +120,13 @@ Test(checkpoint, optimizer_state_is_optional_and_asked_for) {
     /* invalid JSON in a JSON field is refused before anything is written */
     free(m.metrics_json);
     m.metrics_json = strdup("{\"val/loss\": ");
-    cr_expect_eq(checkpoint_save(tmp_path("bad.safetensors"), &h, NULL, &m, &err), -1);
+    cr_expect_eq(checkpoint_save(test_tmp_path("bad.safetensors"), &h, NULL, &m, &err), -1);
     cr_expect(strstr(err.msg, "metrics"), "%s", err.msg);
     free(m.metrics_json);
     m.metrics_json = strdup("{\"val/loss\": \"low\"}");
-    cr_expect_eq(checkpoint_save(tmp_path("bad.safetensors"), &h, NULL, &m, &err), -1);
+    cr_expect_eq(checkpoint_save(test_tmp_path("bad.safetensors"), &h, NULL, &m, &err), -1);
     cr_expect(strstr(err.msg, "object of numbers"), "%s", err.msg);
-    cr_expect_eq(alb_file_exists(tmp_path("bad.safetensors")), 0);
+    cr_expect_eq(alb_file_exists(test_tmp_path("bad.safetensors")), 0);
     checkpoint_meta_free(&m);
     adamw_free(&opt);
     head_free(&h);
@@ -157,7 +141,7 @@ Test(checkpoint, failed_save_leaves_previous_file_and_no_tmp) {
     cr_assert_eq(head_create(&big, 256, 64, 10, 0, 1, &err), 0, "%s", err.msg);
     head_init_params(&big, 1);
     CheckpointMeta m = full_meta(1, NULL);
-    const char *path = tmp_path("ckpt.safetensors");
+    const char *path = test_tmp_path("ckpt.safetensors");
     cr_assert_eq(checkpoint_save(path, &h, &opt, &m, &err), 0, "%s", err.msg);
     char *before;
     size_t before_len;
@@ -176,10 +160,10 @@ Test(checkpoint, failed_save_leaves_previous_file_and_no_tmp) {
     cr_assert_eq(alb_read_file(path, &after, &after_len, &err), 0);
     cr_expect_eq(after_len, before_len);
     cr_expect_arr_eq(after, before, before_len);
-    cr_expect_eq(count_files(tmp_dir, ".tmp"), 0);
+    cr_expect_eq(count_files(test_tmp_dir, ".tmp"), 0);
     /* a target directory that cannot be written (when not root) */
     if (geteuid() != 0) {
-        const char *ro = tmp_path("ro");
+        const char *ro = test_tmp_path("ro");
         alb_mkdirs(ro, &err);
         chmod(ro, 0555);
         char p[4200];
@@ -222,7 +206,7 @@ Test(checkpoint, keep_last_n_deletes_older_files) {
     trained(&h, &opt, 0);
     CheckpointStore s;
     CheckpointPolicy pol = {.keep_last_n = 2, .keep_best_n = 0, .metric = "val/loss"};
-    cr_assert_eq(ckpt_store_open(&s, tmp_dir, &pol, NULL, 0, &err), 0, "%s", err.msg);
+    cr_assert_eq(ckpt_store_open(&s, test_tmp_dir, &pol, NULL, 0, &err), 0, "%s", err.msg);
     double v[5] = {5, 4, 3, 2, 1};
     save_series(&s, &h, "val/loss", v, 5, 10);
     cr_expect_eq(s.history.n, 2);
@@ -244,7 +228,7 @@ Test(checkpoint, keep_last_n_deletes_older_files) {
     ckpt_store_close(&s);
     /* keep_last_n 0 keeps everything */
     char other[4200];
-    snprintf(other, sizeof other, "%s/all", tmp_dir);
+    snprintf(other, sizeof other, "%s/all", test_tmp_dir);
     pol.keep_last_n = 0;
     cr_assert_eq(ckpt_store_open(&s, other, &pol, NULL, 0, &err), 0, "%s", err.msg);
     save_series(&s, &h, "val/loss", v, 5, 1);
@@ -263,7 +247,7 @@ Test(checkpoint, keep_best_n_min_survives_keep_last_n) {
     CheckpointStore s;
     /* eval/loss (the reference's name) finds val/loss */
     CheckpointPolicy pol = {.keep_last_n = 2, .keep_best_n = 1, .metric = "eval/loss", .metric_max = 0};
-    cr_assert_eq(ckpt_store_open(&s, tmp_dir, &pol, NULL, 0, &err), 0, "%s", err.msg);
+    cr_assert_eq(ckpt_store_open(&s, test_tmp_dir, &pol, NULL, 0, &err), 0, "%s", err.msg);
     double v[5] = {3, 1, 2, 5, 4};
     save_series(&s, &h, "val/loss", v, 5, 1);
     cr_expect_eq(s.history.n, 2);
@@ -291,7 +275,7 @@ Test(checkpoint, keep_best_n_max_orders_best_first) {
     trained(&h, &opt, 0);
     CheckpointStore s;
     CheckpointPolicy pol = {.keep_last_n = 1, .keep_best_n = 2, .metric = "val/accuracy", .metric_max = 1};
-    cr_assert_eq(ckpt_store_open(&s, tmp_dir, &pol, NULL, 0, &err), 0, "%s", err.msg);
+    cr_assert_eq(ckpt_store_open(&s, test_tmp_dir, &pol, NULL, 0, &err), 0, "%s", err.msg);
     double v[5] = {0.2, 0.7, 0.5, 0.9, 0.1};
     save_series(&s, &h, "val/accuracy", v, 5, 1);
     cr_expect_eq(s.history.n_best, 2);
@@ -302,7 +286,7 @@ Test(checkpoint, keep_best_n_max_orders_best_first) {
     ckpt_store_close(&s);
     /* resumed with keep_best_n 1: the second best leaves the list and the disk */
     pol.keep_best_n = 1;
-    cr_assert_eq(ckpt_store_open(&s, tmp_dir, &pol, NULL, 0, &err), 0, "%s", err.msg);
+    cr_assert_eq(ckpt_store_open(&s, test_tmp_dir, &pol, NULL, 0, &err), 0, "%s", err.msg);
     double worse[1] = {0.05};
     save_series(&s, &h, "val/accuracy", worse, 1, 6);
     cr_expect_eq(s.history.n_best, 1);
@@ -320,7 +304,7 @@ Test(checkpoint, final_save_is_last_and_resume_lookup) {
     trained(&h, &opt, 0);
     CheckpointStore s;
     CheckpointPolicy pol = {.keep_last_n = 3, .keep_best_n = 1, .metric = "val/loss"};
-    cr_assert_eq(ckpt_store_open(&s, tmp_dir, &pol, NULL, 0, &err), 0, "%s", err.msg);
+    cr_assert_eq(ckpt_store_open(&s, test_tmp_dir, &pol, NULL, 0, &err), 0, "%s", err.msg);
     char resolved[4200];
     cr_expect_eq(ckpt_store_resolve(&s, "last", NULL, 0, resolved, sizeof resolved, &err), -1);
     cr_expect(strstr(err.msg, CHECKPOINT_HISTORY_NAME), "%s", err.msg);
@@ -342,12 +326,13 @@ Test(checkpoint, final_save_is_last_and_resume_lookup) {
     cr_expect_str_eq(resolved, s.history.best[0].path);
     cr_expect_eq(s.history.best[0].step, 2);
     cr_assert_eq(ckpt_store_resolve(&s, "path", final_path, 0, resolved, sizeof resolved, &err), 0, "%s", err.msg);
-    cr_expect_eq(ckpt_store_resolve(&s, "path", tmp_path("nope.safetensors"), 0, resolved, sizeof resolved, &err), -1);
+    cr_expect_eq(
+        ckpt_store_resolve(&s, "path", test_tmp_path("nope.safetensors"), 0, resolved, sizeof resolved, &err), -1);
     cr_expect(strstr(err.msg, "nope.safetensors"), "%s", err.msg);
     cr_expect_eq(ckpt_store_resolve(&s, "first", NULL, 0, resolved, sizeof resolved, &err), -1);
     /* a reopened store reads the same history; a listed file that vanished is reported */
     ckpt_store_close(&s);
-    cr_assert_eq(ckpt_store_open(&s, tmp_dir, &pol, NULL, 0, &err), 0, "%s", err.msg);
+    cr_assert_eq(ckpt_store_open(&s, test_tmp_dir, &pol, NULL, 0, &err), 0, "%s", err.msg);
     cr_expect_eq(s.history.n, 3);
     unlink(final_path);
     cr_expect_eq(ckpt_store_resolve(&s, "last", NULL, 0, resolved, sizeof resolved, &err), -1);
@@ -365,9 +350,9 @@ Test(checkpoint, remote_mirror_and_load_from_storage) {
     CheckpointStore s;
     CheckpointPolicy pol = {.keep_last_n = 1, .keep_best_n = 0, .metric = "val/loss"};
     char remote[4200];
-    snprintf(remote, sizeof remote, "%s/bucket/run1", tmp_dir);
+    snprintf(remote, sizeof remote, "%s/bucket/run1", test_tmp_dir);
     char project[4200];
-    snprintf(project, sizeof project, "%s/project", tmp_dir);
+    snprintf(project, sizeof project, "%s/project", test_tmp_dir);
     cr_assert_eq(ckpt_store_open(&s, project, &pol, remote, 1, &err), 0, "%s", err.msg);
     double v[3] = {3, 2, 1};
     save_series(&s, &h, "val/loss", v, 3, 1);
@@ -377,7 +362,7 @@ Test(checkpoint, remote_mirror_and_load_from_storage) {
     ckpt_store_close(&s);
     /* a fresh machine: empty project dir, load from the remote */
     char project2[4200];
-    snprintf(project2, sizeof project2, "%s/project2", tmp_dir);
+    snprintf(project2, sizeof project2, "%s/project2", test_tmp_dir);
     cr_assert_eq(ckpt_store_open(&s, project2, &pol, remote, 0, &err), 0, "%s", err.msg);
     char resolved[4200];
     cr_expect_eq(ckpt_store_resolve(&s, "last", NULL, 0, resolved, sizeof resolved, &err), -1);
@@ -424,13 +409,13 @@ Test(checkpoint, corrupt_history_is_an_error) {
 
     /* a store never starts over a corrupt history */
     char dir[4200];
-    snprintf(dir, sizeof dir, "%s/checkpoints", tmp_dir);
+    snprintf(dir, sizeof dir, "%s/checkpoints", test_tmp_dir);
     cr_assert_eq(alb_mkdirs(dir, &err), 0);
-    const char *hp = tmp_path("checkpoints/" CHECKPOINT_HISTORY_NAME);
+    const char *hp = test_tmp_path("checkpoints/" CHECKPOINT_HISTORY_NAME);
     test_write_file(hp, "{\"checkpoints\": [", 17);
     CheckpointStore s;
     CheckpointPolicy pol = {.keep_last_n = 1, .keep_best_n = 1, .metric = "val/loss"};
-    cr_expect_eq(ckpt_store_open(&s, tmp_dir, &pol, NULL, 0, &err), -1);
+    cr_expect_eq(ckpt_store_open(&s, test_tmp_dir, &pol, NULL, 0, &err), -1);
     cr_expect(strstr(err.msg, hp), "%s", err.msg);
 }
 
@@ -440,17 +425,17 @@ Test(checkpoint, corrupt_checkpoint_is_an_error) {
     AlbError err;
     trained(&h, &opt, 0);
     CheckpointMeta m = full_meta(3, NULL);
-    const char *path = tmp_path("c.safetensors");
+    const char *path = test_tmp_path("c.safetensors");
     cr_assert_eq(checkpoint_save(path, &h, &opt, &m, &err), 0, "%s", err.msg);
     char *data;
     size_t len;
     cr_assert_eq(alb_read_file(path, &data, &len, &err), 0);
-    const char *cut = tmp_path("cut.safetensors");
+    const char *cut = test_tmp_path("cut.safetensors");
     test_write_file(cut, data, len - 10);
     cr_expect_eq(checkpoint_load(cut, &h, &opt, NULL, &err), -1);
     cr_expect(strstr(err.msg, "cut.safetensors"), "%s", err.msg);
     /* a plain head file (no checkpoint metadata) is not a checkpoint */
-    const char *plain = tmp_path("plain.safetensors");
+    const char *plain = test_tmp_path("plain.safetensors");
     cr_assert_eq(head_save(&h, plain, &err), 0, "%s", err.msg);
     cr_expect_eq(checkpoint_load(plain, &h, NULL, NULL, &err), -1);
     cr_expect(strstr(err.msg, "plain.safetensors") && strstr(err.msg, "format_version"), "%s", err.msg);

@@ -8,23 +8,7 @@
 #include "io/safetensors.h"
 #include "testutil.h"
 
-static char *tmp_dir;
-
-static void setup(void) { tmp_dir = test_mkdtemp(); }
-static void teardown(void) {
-    test_rmtree(tmp_dir);
-    free(tmp_dir);
-}
-
-TestSuite(safetensors, .init = setup, .fini = teardown);
-
-static const char *tmp_path(const char *name) {
-    static char buf[4][4096];
-    static int next;
-    char *b = buf[next++ % 4];
-    snprintf(b, sizeof buf[0], "%s/%s", tmp_dir, name);
-    return b;
-}
+TestSuite(safetensors, .init = test_tmp_setup, .fini = test_tmp_teardown);
 
 /* A file from a header text (length field = its length) and data_len bytes 0, 1, 2, ... */
 static const char *write_raw(const char *name, const char *header, size_t data_len) {
@@ -34,7 +18,7 @@ static const char *write_raw(const char *name, const char *header, size_t data_l
     for (int i = 0; i < 8; i++) buf[i] = (unsigned char)((uint64_t)n >> (8 * i));
     memcpy(buf + 8, header, n);
     for (size_t i = 0; i < data_len; i++) buf[8 + n + i] = (unsigned char)i;
-    const char *path = tmp_path(name);
+    const char *path = test_tmp_path(name);
     test_write_file(path, buf, total);
     free(buf);
     return path;
@@ -74,7 +58,7 @@ Test(safetensors, round_trip_all_dtypes) {
     st_writer_set_meta(w, "note", "first");
     st_writer_set_meta(w, "note", "second");
     AlbError err = {""};
-    const char *path = tmp_path("all.safetensors");
+    const char *path = test_tmp_path("all.safetensors");
     cr_assert_eq(st_writer_save(w, path, &err), 0, "%s", err.msg);
     st_writer_free(w);
 
@@ -128,7 +112,7 @@ Test(safetensors, header_is_hf_json) {
     st_writer_add_f32(w, "a", 1, shape, x);
     st_writer_set_meta(w, "format", "pt");
     AlbError err;
-    const char *path = tmp_path("hf.safetensors");
+    const char *path = test_tmp_path("hf.safetensors");
     cr_assert_eq(st_writer_save(w, path, &err), 0, "%s", err.msg);
     st_writer_free(w);
     FILE *fp = fopen(path, "rb");
@@ -151,7 +135,7 @@ Test(safetensors, f32_is_zero_copy_when_aligned) {
     const float x[4] = {1.5f, -2, 3, 4e-30f};
     st_writer_add_f32(w, "w", 2, shape, x);
     AlbError err;
-    const char *path = tmp_path("w.safetensors");
+    const char *path = test_tmp_path("w.safetensors");
     cr_assert_eq(st_writer_save(w, path, &err), 0, "%s", err.msg);
     st_writer_free(w);
     SafeTensors st;
@@ -191,7 +175,7 @@ static void convert(StDtype dt, const void *raw, int n, float *out) {
     const int64_t shape[1] = {n};
     st_writer_add(w, "x", dt, 1, shape, raw);
     AlbError err;
-    const char *path = tmp_path("conv.safetensors");
+    const char *path = test_tmp_path("conv.safetensors");
     cr_assert_eq(st_writer_save(w, path, &err), 0, "%s", err.msg);
     st_writer_free(w);
     SafeTensors st;
@@ -249,7 +233,7 @@ static const char *write_model(void) {
     st_writer_add(w, "ids", ST_I64, 1, ids_shape, ids);
     free(zeros);
     AlbError err;
-    const char *path = tmp_path("model.safetensors");
+    const char *path = test_tmp_path("model.safetensors");
     cr_assert_eq(st_writer_save(w, path, &err), 0, "%s", err.msg);
     st_writer_free(w);
     return path;
@@ -338,10 +322,10 @@ Test(safetensors, empty_header_is_valid) {
     st_close(&st);
 }
 
-Test(safetensors, rejects_missing_file) { expect_open_error(tmp_path("nope.safetensors"), "cannot open"); }
+Test(safetensors, rejects_missing_file) { expect_open_error(test_tmp_path("nope.safetensors"), "cannot open"); }
 
 Test(safetensors, rejects_short_file) {
-    const char *path = tmp_path("short.safetensors");
+    const char *path = test_tmp_path("short.safetensors");
     test_write_file(path, "\x02\0\0\0", 4);
     expect_open_error(path, "too short");
     test_write_file(path, "", 0);
@@ -349,7 +333,7 @@ Test(safetensors, rejects_short_file) {
 }
 
 Test(safetensors, rejects_header_longer_than_file) {
-    const char *path = tmp_path("long.safetensors");
+    const char *path = test_tmp_path("long.safetensors");
     test_write_file(path, "\x40\0\0\0\0\0\0\0{}", 10);
     expect_open_error(path, "header length 64 exceeds the file size (10 bytes)");
     test_write_file(path, "\xff\xff\xff\xff\xff\xff\xff\xff{}", 10);
@@ -358,7 +342,7 @@ Test(safetensors, rejects_header_longer_than_file) {
 
 Test(safetensors, rejects_huge_header) {
     /* A sparse 101 MB file whose header claims 100 MB + 1 bytes. */
-    const char *path = tmp_path("huge.safetensors");
+    const char *path = test_tmp_path("huge.safetensors");
     FILE *fp = fopen(path, "wb");
     const uint64_t n = 100000001;
     unsigned char len[8];
@@ -482,7 +466,7 @@ Test(safetensors, writer_reports_bad_add) {
     const unsigned char x[1] = {0};
     st_writer_add(w, "neg", ST_U8, 1, bad, x);
     AlbError err;
-    const char *path = tmp_path("never.safetensors");
+    const char *path = test_tmp_path("never.safetensors");
     cr_assert_eq(st_writer_save(w, path, &err), -1);
     cr_assert(strstr(err.msg, "tensor neg: bad dtype or shape"), "%s", err.msg);
     cr_assert_neq(access(path, F_OK), 0, "a failed save must not leave a file");
@@ -503,7 +487,7 @@ Test(safetensors, writer_replaces_same_name) {
     st_writer_add_f32(w, "x", 1, one, &a);
     st_writer_add_f32(w, "x", 1, two, b);
     AlbError err;
-    const char *path = tmp_path("replace.safetensors");
+    const char *path = test_tmp_path("replace.safetensors");
     cr_assert_eq(st_writer_save(w, path, &err), 0, "%s", err.msg);
     st_writer_free(w);
     SafeTensors st;

@@ -36,6 +36,24 @@ void test_rmtree(const char *dir) {
     if (system(cmd) != 0) fprintf(stderr, "warning: cannot remove %s\n", dir);
 }
 
+char *test_tmp_dir;
+
+void test_tmp_setup(void) { test_tmp_dir = test_mkdtemp(); }
+
+void test_tmp_teardown(void) {
+    test_rmtree(test_tmp_dir);
+    free(test_tmp_dir);
+    test_tmp_dir = NULL;
+}
+
+const char *test_tmp_path(const char *name) {
+    static char bufs[4][4096];
+    static int next;
+    char *b = bufs[next++ % 4];
+    snprintf(b, sizeof bufs[0], "%s/%s", test_tmp_dir, name);
+    return b;
+}
+
 static char *slurp(const char *path) {
     FILE *fp = fopen(path, "rb");
     if (!fp) return strdup("");

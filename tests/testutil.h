@@ -13,6 +13,13 @@ const char *test_albertc(void);
 /* A fresh empty directory under /tmp, removed by test_rmtree. malloc'ed. */
 char *test_mkdtemp(void);
 void test_rmtree(const char *dir);
+/* A fresh temporary directory per test, for suites that declare
+ * TestSuite(name, .init = test_tmp_setup, .fini = test_tmp_teardown). */
+extern char *test_tmp_dir;
+void test_tmp_setup(void);
+void test_tmp_teardown(void);
+/* "<test_tmp_dir>/<name>" in a static rotating buffer (4 live at a time). */
+const char *test_tmp_path(const char *name);
 /* Runs `sh -c cmd`, captures stdout and stderr (malloc'ed, may pass NULL), returns the exit code. */
 int test_run(const char *cmd, char **out, char **err);
 /* Writes a file (not atomic; tests only). */
