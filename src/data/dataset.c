@@ -9,15 +9,6 @@
 /* Ids given without a label set must stay below this (a typo must not allocate gigabytes). */
 #define MAX_LABEL_ID (1 << 16)
 
-/* A string quoted into an error message: at most 60 bytes, control bytes as '?'. */
-static const char *shown(const char *s, char buf[72]) {
-    size_t n = 0;
-    for (; s[n] && n < 60; n++) buf[n] = (unsigned char)s[n] < 0x20 ? '?' : s[n];
-    if (s[n]) { memcpy(buf + n, "...", 3); n += 3; }
-    buf[n] = 0;
-    return buf;
-}
-
 static int valid_utf8(const unsigned char *s, size_t n) {
     for (size_t i = 0; i < n;) {
         unsigned char c = s[i];
@@ -57,9 +48,9 @@ int labels_load(LabelSet *ls, const char *path, AlbError *err) {
             if (e && e[1]) { labels_free(ls); free(text); return alb_fail(err, "%s:%d: empty label name", path, line); }
         } else {
             if (labels_find(ls, p) >= 0) {
-                char b[72];
+                char b[ALB_SHOWN_SIZE];
                 labels_free(ls);
-                int rc = alb_fail(err, "%s:%d: label '%s' listed twice", path, line, shown(p, b));
+                int rc = alb_fail(err, "%s:%d: label '%s' listed twice", path, line, alb_shown(p, b));
                 free(text);
                 return rc;
             }
@@ -126,7 +117,7 @@ static int add_row(Loader *L, int line, const char *text, size_t text_len, const
                    const char *label_text, size_t label_text_len, AlbError *err) {
     Dataset *ds = L->ds;
     const LabelSet *ls = L->opt->labels;
-    char b[72], b2[72];
+    char b[ALB_SHOWN_SIZE], b2[ALB_SHOWN_SIZE];
     if (memchr(text, 0, text_len)) return alb_fail(err, "%s:%d: text contains a NUL character", L->name, line), 1;
     if (!valid_utf8((const unsigned char *)text, text_len)) return alb_fail(err, "%s:%d: text is not valid UTF-8", L->name, line), 1;
     size_t k = 0;
@@ -146,8 +137,8 @@ static int add_row(Loader *L, int line, const char *text, size_t text_len, const
         if (id < 0 && parse_id(name, lv->name_len, &id)) {
             if (!ls)
                 return alb_fail(err, "%s:%d: label '%s' is a name, but there is no label list (labels.txt) to map it to an id",
-                                L->name, line, shown(name, b)), 1;
-            return alb_fail(err, "%s:%d: unknown label '%s'", L->name, line, shown(name, b)), 1;
+                                L->name, line, alb_shown(name, b)), 1;
+            return alb_fail(err, "%s:%d: unknown label '%s'", L->name, line, alb_shown(name, b)), 1;
         }
     }
     int limit = ls ? ls->n : MAX_LABEL_ID;
@@ -165,7 +156,7 @@ static int add_row(Loader *L, int line, const char *text, size_t text_len, const
             memcpy(lt, label_text, n);
             lt[n] = 0;
             return alb_fail(err, "%s:%d: label %lld is '%s' but label_text is '%s'", L->name, line, id,
-                            shown(known, b), shown(lt, b2)), 1;
+                            alb_shown(known, b), alb_shown(lt, b2)), 1;
         }
         if (!known) {
             ds->label_names[id] = alb_xmalloc(label_text_len + 1);
@@ -204,21 +195,21 @@ static int jsonl_row(Loader *L, const char *line_text, size_t n, int line, AlbEr
     const DatasetOptions *o = L->opt;
     json_error_t jerr;
     json_t *row = json_loadb(line_text, n, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
-    char b[72];
-    if (!row) return handle(L, (alb_fail(err, "%s:%d: invalid JSON: %s", L->name, line, shown(jerr.text, b)), 1));
+    char b[ALB_SHOWN_SIZE];
+    if (!row) return handle(L, (alb_fail(err, "%s:%d: invalid JSON: %s", L->name, line, alb_shown(jerr.text, b)), 1));
     int rc = 1;
     json_t *text = json_object_get(row, o->text_field), *label = json_object_get(row, o->label_field);
     json_t *label_text = json_object_get(row, o->label_text_field);
     LabelValue lv = {0};
     if (!json_is_object(row)) alb_fail(err, "%s:%d: expected a JSON object", L->name, line);
-    else if (!text) alb_fail(err, "%s:%d: missing field '%s'", L->name, line, shown(o->text_field, b));
-    else if (!json_is_string(text)) alb_fail(err, "%s:%d: field '%s' is not a string", L->name, line, shown(o->text_field, b));
-    else if (!label) alb_fail(err, "%s:%d: missing field '%s'", L->name, line, shown(o->label_field, b));
+    else if (!text) alb_fail(err, "%s:%d: missing field '%s'", L->name, line, alb_shown(o->text_field, b));
+    else if (!json_is_string(text)) alb_fail(err, "%s:%d: field '%s' is not a string", L->name, line, alb_shown(o->text_field, b));
+    else if (!label) alb_fail(err, "%s:%d: missing field '%s'", L->name, line, alb_shown(o->label_field, b));
     else if (json_is_integer(label)) { lv.is_id = 1; lv.id = json_integer_value(label); rc = 0; }
     else if (json_is_string(label)) { lv.name = json_string_value(label); lv.name_len = json_string_length(label); rc = 0; }
-    else alb_fail(err, "%s:%d: field '%s' is neither an integer id nor a label name", L->name, line, shown(o->label_field, b));
+    else alb_fail(err, "%s:%d: field '%s' is neither an integer id nor a label name", L->name, line, alb_shown(o->label_field, b));
     if (rc == 0 && label_text && !json_is_string(label_text) && !json_is_null(label_text)) {
-        alb_fail(err, "%s:%d: field '%s' is not a string", L->name, line, shown(o->label_text_field, b));
+        alb_fail(err, "%s:%d: field '%s' is not a string", L->name, line, alb_shown(o->label_text_field, b));
         rc = 1;
     }
     if (rc == 0) {
@@ -324,7 +315,7 @@ static int parse_csv(Loader *L, const char *data, size_t len, AlbError *err) {
     Record r = {0};
     size_t pos = 0;
     int line = 1, rc = 0;
-    char b[72];
+    char b[ALB_SHOWN_SIZE];
     if (csv_record(data, len, &pos, &line, &r) || (r.n == 1 && r.flen[0] == 0)) {
         rc = alb_fail(err, "%s:1: no CSV header", L->name);
         goto done;
@@ -335,7 +326,7 @@ static int parse_csv(Loader *L, const char *data, size_t len, AlbError *err) {
     int n_columns = r.n;
     if (text_col < 0 || label_col < 0) {
         rc = alb_fail(err, "%s:1: the header has no column '%s'", L->name,
-                      shown(text_col < 0 ? o->text_field : o->label_field, b));
+                      alb_shown(text_col < 0 ? o->text_field : o->label_field, b));
         goto done;
     }
     while (pos < len) {

@@ -115,15 +115,6 @@ static int find_key(const char *name) {
 
 /* ------------------------------------------------------------------ helpers */
 
-/* A value quoted into an error message: at most 60 bytes, control bytes as '?'. */
-static const char *shown(const char *s, char buf[72]) {
-    size_t n = 0;
-    for (; s[n] && n < 60; n++) buf[n] = (unsigned char)s[n] < 0x20 ? '?' : s[n];
-    if (s[n]) { memcpy(buf + n, "...", 3); n += 3; }
-    buf[n] = 0;
-    return buf;
-}
-
 static int levenshtein(const char *a, const char *b) {
     size_t la = strlen(a), lb = strlen(b);
     if (la > 64 || lb > 64) return 1000;
@@ -315,13 +306,13 @@ static int in_choices(const char *choices, const char *s, int ignore_case) {
 static int apply(TrainConfig *c, int k, const char *key, const KeySpec *spec, const Value *v, AlbError *err) {
     const char *src = v->source;
     int line = v->line;
-    char b1[72];
+    char b1[ALB_SHOWN_SIZE];
     char *field = (char *)c + spec->offset;
 
     if (spec->kind == K_NOTE) {
         if (spec->choices && (!is_scalar(v) || !in_choices(spec->choices, scalar(v), 0)))
             return fail_at(err, src, line, "%s must be '%s' (the only one supported), got '%s'", key,
-                           spec->choices, is_scalar(v) ? shown(scalar(v), b1) : "a list or mapping");
+                           spec->choices, is_scalar(v) ? alb_shown(scalar(v), b1) : "a list or mapping");
         note(c, spec, key, v);
         return 0;
     }
@@ -337,18 +328,18 @@ static int apply(TrainConfig *c, int k, const char *key, const KeySpec *spec, co
         break;
     case K_BOOL:
         if (parse_bool(s, (int *)field))
-            return fail_at(err, src, line, "%s: expected true or false, got '%s'", key, shown(s, b1));
+            return fail_at(err, src, line, "%s: expected true or false, got '%s'", key, alb_shown(s, b1));
         break;
     case K_PROGRESS:
         if (!strcasecmp(s, "auto")) *(int *)field = -1;
         else if (parse_bool(s, (int *)field))
-            return fail_at(err, src, line, "%s: expected true, false or auto, got '%s'", key, shown(s, b1));
+            return fail_at(err, src, line, "%s: expected true, false or auto, got '%s'", key, alb_shown(s, b1));
         break;
     case K_INT:
     case K_INT64: {
         long long x;
         if (parse_int64(s, &x))
-            return fail_at(err, src, line, "%s: expected an integer, got '%s'", key, shown(s, b1));
+            return fail_at(err, src, line, "%s: expected an integer, got '%s'", key, alb_shown(s, b1));
         if ((double)x < spec->min) return fail_at(err, src, line, "%s must be >= %.0f, got %lld", key, spec->min, x);
         if ((double)x > spec->max) return fail_at(err, src, line, "%s must be <= %.0f, got %lld", key, spec->max, x);
         if (spec->kind == K_INT) *(int *)field = (int)x;
@@ -358,7 +349,7 @@ static int apply(TrainConfig *c, int k, const char *key, const KeySpec *spec, co
     case K_FLOAT: {
         double x;
         if (parse_double(s, &x))
-            return fail_at(err, src, line, "%s: expected a number, got '%s'", key, shown(s, b1));
+            return fail_at(err, src, line, "%s: expected a number, got '%s'", key, alb_shown(s, b1));
         if (x < spec->min) return fail_at(err, src, line, "%s must be >= %g, got %g", key, spec->min, x);
         if (x > spec->max) return fail_at(err, src, line, "%s must be <= %g, got %g", key, spec->max, x);
         *(double *)field = x;
@@ -368,7 +359,7 @@ static int apply(TrainConfig *c, int k, const char *key, const KeySpec *spec, co
         if (!strcmp(s, "torch.bfloat16") || !strcmp(s, "bfloat16")) c->dtype = ALB_BF16;
         else if (!strcmp(s, "torch.float32") || !strcmp(s, "float32")) c->dtype = ALB_F32;
         else return fail_at(err, src, line, "dtype must be one of torch.bfloat16, bfloat16, torch.float32, float32; got '%s'",
-                            shown(s, b1));
+                            alb_shown(s, b1));
         break;
     case K_CHOICE: {
         int ignore_case = !strcmp(key, "log_level");
@@ -376,7 +367,7 @@ static int apply(TrainConfig *c, int k, const char *key, const KeySpec *spec, co
             char list[128];
             snprintf(list, sizeof list, "%s", spec->choices);
             for (char *p = list; (p = strchr(p, ',')); ) { memmove(p + 1, p, strlen(p) + 1); p[1] = ' '; p += 2; }
-            return fail_at(err, src, line, "%s must be one of %s; got '%s'", key, list, shown(s, b1));
+            return fail_at(err, src, line, "%s must be one of %s; got '%s'", key, list, alb_shown(s, b1));
         }
         set_str(field, !strcmp(s, "eval/loss") ? "val/loss" : s);
         if (ignore_case)
@@ -397,15 +388,15 @@ static int apply(TrainConfig *c, int k, const char *key, const KeySpec *spec, co
 
 /* Applies one "key: value" (key already a string). seen[] catches duplicates within a mapping. */
 static int apply_key(TrainConfig *c, const char *key, Value *v, int *seen, AlbError *err) {
-    char b1[72];
+    char b1[ALB_SHOWN_SIZE];
     int k = find_key(key);
     const KeySpec *spec = k >= 0 ? &KEYS[k] : NULL;
     if (!spec && !strncmp(key, "wandb_", 6)) spec = &WANDB_ANY;
     if (!spec) {
         const char *near = nearest_key(key);
         if (near)
-            return fail_at(err, v->source, v->line, "unknown key '%s' (did you mean '%s'?)", shown(key, b1), near);
-        return fail_at(err, v->source, v->line, "unknown key '%s'", shown(key, b1));
+            return fail_at(err, v->source, v->line, "unknown key '%s' (did you mean '%s'?)", alb_shown(key, b1), near);
+        return fail_at(err, v->source, v->line, "unknown key '%s'", alb_shown(key, b1));
     }
     if (k >= 0 && seen) {
         if (seen[k]) return fail_at(err, v->source, v->line, "duplicate key '%s' (first set at line %d)", key, seen[k]);
@@ -451,9 +442,9 @@ static int load_document(yaml_document_t *doc, const char *text, size_t len, con
     yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
     int ok = yaml_parser_load(&parser, doc);
     if (!ok) {
-        char b1[72];
+        char b1[ALB_SHOWN_SIZE];
         int line = (int)(parser.problem_mark.line + 1);
-        fail_at(err, name, line, "invalid YAML: %s", shown(parser.problem ? parser.problem : "?", b1));
+        fail_at(err, name, line, "invalid YAML: %s", alb_shown(parser.problem ? parser.problem : "?", b1));
         yaml_parser_delete(&parser);
         return -1;
     }
@@ -534,10 +525,10 @@ int train_config_load(TrainConfig *c, const char *path, AlbError *err) {
 }
 
 int train_config_set(TrainConfig *c, const char *assignment, AlbError *err) {
-    char b1[72];
+    char b1[ALB_SHOWN_SIZE];
     const char *eq = strchr(assignment, '=');
     if (!eq || eq == assignment)
-        return alb_fail(err, "--set: expected key=value, got '%s'", shown(assignment, b1));
+        return alb_fail(err, "--set: expected key=value, got '%s'", alb_shown(assignment, b1));
     size_t klen = (size_t)(eq - assignment);
     char key[128];
     if (klen >= sizeof key) return alb_fail(err, "--set: key too long");
@@ -605,9 +596,9 @@ int train_config_build(TrainConfig *c, const char *path, const char *test_config
 }
 
 int train_config_data_dir(const TrainConfig *c, char *out, size_t out_size, AlbError *err) {
-    char b1[72];
+    char b1[ALB_SHOWN_SIZE];
     if (c->data_dir[0]) {
-        if (!alb_dir_exists(c->data_dir)) return alb_fail(err, "data_dir '%s' is not a directory", shown(c->data_dir, b1));
+        if (!alb_dir_exists(c->data_dir)) return alb_fail(err, "data_dir '%s' is not a directory", alb_shown(c->data_dir, b1));
         if ((size_t)snprintf(out, out_size, "%s", c->data_dir) >= out_size) return alb_fail(err, "data_dir: path too long");
         return 0;
     }

@@ -15,6 +15,14 @@ int alb_fail(AlbError *err, const char *fmt, ...) {
     return -1;
 }
 
+const char *alb_shown(const char *s, char buf[ALB_SHOWN_SIZE]) {
+    size_t n = 0;
+    for (; s[n] && n < 60; n++) buf[n] = (unsigned char)s[n] < 0x20 ? '?' : s[n];
+    if (s[n]) { memcpy(buf + n, "...", 3); n += 3; }
+    buf[n] = 0;
+    return buf;
+}
+
 static void *check_alloc(void *p, size_t n) {
     if (!p && n) {
         fprintf(stderr, "albertc: out of memory (%zu bytes)\n", n);

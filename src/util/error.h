@@ -15,6 +15,12 @@ typedef struct {
 /* printf-style; always returns -1 so callers can write `return alb_fail(...)`. */
 int alb_fail(AlbError *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* s as quoted into an error message: its first 60 bytes (then "..."), control
+ * bytes as '?', so a huge or binary value keeps the message one short line.
+ * Returns buf. */
+#define ALB_SHOWN_SIZE 72
+const char *alb_shown(const char *s, char buf[ALB_SHOWN_SIZE]);
+
 /* Allocation that never returns NULL: out of memory is not recoverable here. */
 void *alb_xmalloc(size_t n);
 void *alb_xcalloc(size_t count, size_t size);
