@@ -13,8 +13,7 @@
 #include "util/fileio.h"
 #include "testutil.h"
 
-static char *dir;       /* per-test temporary directory */
-static char model[600]; /* dir/model: a tiny random model with the real tokenizer */
+static char model[600]; /* <test_tmp_dir>/model: a tiny random model with the real tokenizer */
 
 static void run_ok(const char *cmd) {
     char *out, *err;
@@ -25,39 +24,27 @@ static void run_ok(const char *cmd) {
 }
 
 static void setup(void) {
-    dir = test_mkdtemp();
-    snprintf(model, sizeof model, "%s/model", dir);
+    test_tmp_setup();
+    snprintf(model, sizeof model, "%s/model", test_tmp_dir);
     char cmd[2048];
     snprintf(cmd, sizeof cmd, "%s init-model --config tiny --seed 3 --out %s --tokenizer %s", test_albertc(), model,
              test_shared_path("models/albert-base-v2/spiece.model"));
     run_ok(cmd);
 }
 
-static void teardown(void) {
-    test_rmtree(dir);
-    free(dir);
-}
 
-static char *path_in(const char *name) {
-    static char bufs[4][700];
-    static int next;
-    char *b = bufs[next++ % 4];
-    snprintf(b, sizeof bufs[0], "%s/%s", dir, name);
-    return b;
-}
-
-static void write_text(const char *name, const char *text) { test_write_file(path_in(name), text, strlen(text)); }
+static void write_text(const char *name, const char *text) { test_write_file(test_tmp_path(name), text, strlen(text)); }
 
 /* Runs embed on `input` text; returns the exit code and stderr (malloc'ed). */
 static int embed(const char *input, const char *extra, char **err) {
     write_text("in.jsonl", input);
     char cmd[4096];
     snprintf(cmd, sizeof cmd, "%s embed --model %s --input %s --output %s %s", test_albertc(), model,
-             path_in("in.jsonl"), path_in("out.safetensors"), extra);
+             test_tmp_path("in.jsonl"), test_tmp_path("out.safetensors"), extra);
     return test_run(cmd, NULL, err);
 }
 
-Test(init_model, writes_a_loadable_hf_directory, .init = setup, .fini = teardown) {
+Test(init_model, writes_a_loadable_hf_directory, .init = setup, .fini = test_tmp_teardown) {
     AlbertModel *m;
     AlbError err;
     cr_assert_eq(albert_load(&m, model, ALB_F32, &err), 0, "%s", err.msg);
@@ -94,29 +81,29 @@ Test(init_model, writes_a_loadable_hf_directory, .init = setup, .fini = teardown
     st_close(&st);
 }
 
-Test(init_model, same_seed_same_file, .init = setup, .fini = teardown) {
+Test(init_model, same_seed_same_file, .init = setup, .fini = test_tmp_teardown) {
     char cmd[2048], *a, *b;
     size_t na, nb;
     AlbError err;
-    snprintf(cmd, sizeof cmd, "%s init-model --config tiny --seed 3 --out %s", test_albertc(), path_in("again"));
+    snprintf(cmd, sizeof cmd, "%s init-model --config tiny --seed 3 --out %s", test_albertc(), test_tmp_path("again"));
     run_ok(cmd);
     char pa[700], pb[700];
     snprintf(pa, sizeof pa, "%s/model.safetensors", model);
-    snprintf(pb, sizeof pb, "%s/model.safetensors", path_in("again"));
+    snprintf(pb, sizeof pb, "%s/model.safetensors", test_tmp_path("again"));
     cr_assert_eq(alb_read_file(pa, &a, &na, &err), 0);
     cr_assert_eq(alb_read_file(pb, &b, &nb, &err), 0);
     cr_expect(na == nb && memcmp(a, b, na) == 0);
     free(b);
-    snprintf(cmd, sizeof cmd, "%s init-model --config tiny --seed 4 --out %s", test_albertc(), path_in("other"));
+    snprintf(cmd, sizeof cmd, "%s init-model --config tiny --seed 4 --out %s", test_albertc(), test_tmp_path("other"));
     run_ok(cmd);
-    snprintf(pb, sizeof pb, "%s/model.safetensors", path_in("other"));
+    snprintf(pb, sizeof pb, "%s/model.safetensors", test_tmp_path("other"));
     cr_assert_eq(alb_read_file(pb, &b, &nb, &err), 0);
     cr_expect(na == nb && memcmp(a, b, na) != 0);
     free(a);
     free(b);
 }
 
-Test(init_model, usage_errors, .init = setup, .fini = teardown) {
+Test(init_model, usage_errors, .init = setup, .fini = test_tmp_teardown) {
     char cmd[2048], *out, *err;
     snprintf(cmd, sizeof cmd, "%s init-model --help", test_albertc());
     cr_expect_eq(test_run(cmd, &out, NULL), 0);
@@ -126,15 +113,15 @@ Test(init_model, usage_errors, .init = setup, .fini = teardown) {
     cr_expect_eq(test_run(cmd, NULL, &err), 2);
     cr_expect(strstr(err, "--out is required"), "%s", err);
     free(err);
-    snprintf(cmd, sizeof cmd, "%s init-model --config /nonexistent.json --out %s", test_albertc(), path_in("x"));
+    snprintf(cmd, sizeof cmd, "%s init-model --config /nonexistent.json --out %s", test_albertc(), test_tmp_path("x"));
     cr_expect_eq(test_run(cmd, NULL, &err), 2);
     cr_expect(strstr(err, "/nonexistent.json"), "%s", err);
     free(err);
     snprintf(cmd, sizeof cmd, "%s init-model --config tiny --out %s --tokenizer /nonexistent.model", test_albertc(),
-             path_in("y"));
+             test_tmp_path("y"));
     cr_expect_eq(test_run(cmd, NULL, &err), 1);
     cr_expect(strstr(err, "/nonexistent.model"), "%s", err);
-    cr_expect(!alb_dir_exists(path_in("y")), "nothing is written when the tokenizer is missing");
+    cr_expect(!alb_dir_exists(test_tmp_path("y")), "nothing is written when the tokenizer is missing");
     free(err);
 }
 
@@ -148,7 +135,7 @@ static const float *out_f32(const SafeTensors *st, const char *name, int ndim, c
     return data;
 }
 
-Test(embed, matches_the_library_in_input_order, .init = setup, .fini = teardown) {
+Test(embed, matches_the_library_in_input_order, .init = setup, .fini = test_tmp_teardown) {
     /* lengths 4, 7, 2, 4: sorted by length inside, written back in input order */
     const char *input =
         "{\"input_ids\": [2, 10975, 126, 3]}\n"
@@ -165,7 +152,7 @@ Test(embed, matches_the_library_in_input_order, .init = setup, .fini = teardown)
     AlbError e;
     cr_assert_eq(albert_load(&m, model, ALB_F32, &e), 0, "%s", e.msg);
     SafeTensors st;
-    cr_assert_eq(st_open(&st, path_in("out.safetensors"), &e), 0, "%s", e.msg);
+    cr_assert_eq(st_open(&st, test_tmp_path("out.safetensors"), &e), 0, "%s", e.msg);
     int64_t nh[2] = {4, 32}, nlh[3] = {4, 7, 32};
     const float *cls = out_f32(&st, "cls", 2, nh), *pooler = out_f32(&st, "pooler_output", 2, nh);
     const float *hidden = out_f32(&st, "last_hidden_state", 3, nlh);
@@ -195,7 +182,7 @@ Test(embed, matches_the_library_in_input_order, .init = setup, .fini = teardown)
     albert_free(m);
 }
 
-Test(embed, bfloat16_and_no_all_tokens, .init = setup, .fini = teardown) {
+Test(embed, bfloat16_and_no_all_tokens, .init = setup, .fini = test_tmp_teardown) {
     char *err;
     cr_assert_eq(embed("{\"input_ids\": [2, 10975, 126, 3]}\n{\"text\": \"How are you doing?\"}\n",
                        "--dtype bfloat16", &err),
@@ -203,7 +190,7 @@ Test(embed, bfloat16_and_no_all_tokens, .init = setup, .fini = teardown) {
     free(err);
     SafeTensors st;
     AlbError e;
-    cr_assert_eq(st_open(&st, path_in("out.safetensors"), &e), 0, "%s", e.msg);
+    cr_assert_eq(st_open(&st, test_tmp_path("out.safetensors"), &e), 0, "%s", e.msg);
     cr_expect_null(st_find(&st, "last_hidden_state"));
     cr_expect_null(st_find(&st, "lengths"));
     cr_expect_str_eq(st_meta(&st, "dtype"), "bfloat16");
@@ -224,11 +211,11 @@ static void expect_input_error(const char *input, const char *extra, const char 
     cr_expect(strstr(err, message) && strstr(err, "in.jsonl"), "input %s: stderr '%s' lacks '%s'", input, err,
               message);
     cr_expect_eq(strchr(err, '\n'), err + strlen(err) - 1, "one line: %s", err);
-    cr_expect(!alb_file_exists(path_in("out.safetensors")));
+    cr_expect(!alb_file_exists(test_tmp_path("out.safetensors")));
     free(err);
 }
 
-Test(embed, bad_input_names_file_and_line, .init = setup, .fini = teardown) {
+Test(embed, bad_input_names_file_and_line, .init = setup, .fini = test_tmp_teardown) {
     const char *ok = "{\"input_ids\": [2, 3]}\n";
     char buf[512];
     snprintf(buf, sizeof buf, "%s{\"input_ids\": [2, 3\n", ok);
@@ -249,7 +236,7 @@ Test(embed, bad_input_names_file_and_line, .init = setup, .fini = teardown) {
     expect_input_error("", "", "in.jsonl: no input lines");
 }
 
-Test(embed, usage_errors, .init = setup, .fini = teardown) {
+Test(embed, usage_errors, .init = setup, .fini = test_tmp_teardown) {
     char cmd[2048], *out, *err;
     snprintf(cmd, sizeof cmd, "%s embed --help", test_albertc());
     cr_expect_eq(test_run(cmd, &out, NULL), 0);
@@ -263,17 +250,17 @@ Test(embed, usage_errors, .init = setup, .fini = teardown) {
     cr_expect_eq(embed("{\"input_ids\": [2, 3]}\n", "--max-length 513", &err), 2);
     cr_expect(strstr(err, "max_position_embeddings 512"), "%s", err);
     free(err);
-    snprintf(cmd, sizeof cmd, "%s embed --model %s --input %s", test_albertc(), model, path_in("in.jsonl"));
+    snprintf(cmd, sizeof cmd, "%s embed --model %s --input %s", test_albertc(), model, test_tmp_path("in.jsonl"));
     cr_expect_eq(test_run(cmd, NULL, &err), 2);
     cr_expect(strstr(err, "--output is required"), "%s", err);
     free(err);
-    snprintf(cmd, sizeof cmd, "%s embed --model %s --input %s --output %s", test_albertc(), path_in("nomodel"),
-             path_in("in.jsonl"), path_in("o.safetensors"));
+    snprintf(cmd, sizeof cmd, "%s embed --model %s --input %s --output %s", test_albertc(), test_tmp_path("nomodel"),
+             test_tmp_path("in.jsonl"), test_tmp_path("o.safetensors"));
     cr_expect_eq(test_run(cmd, NULL, &err), 2);
     cr_expect(strstr(err, "nomodel"), "%s", err);
     free(err);
     snprintf(cmd, sizeof cmd, "%s embed --model %s --input %s --output %s", test_albertc(), model,
-             path_in("missing.jsonl"), path_in("o.safetensors"));
+             test_tmp_path("missing.jsonl"), test_tmp_path("o.safetensors"));
     cr_expect_eq(test_run(cmd, NULL, &err), 1);
     cr_expect(strstr(err, "missing.jsonl"), "%s", err);
     free(err);
