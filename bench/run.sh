@@ -8,6 +8,7 @@
 #   TORCH=0     skip the PyTorch baseline
 # See bench/README.md for what the numbers mean.
 set -eu
+cd "$(dirname "$0")/.."
 ALBERTC=${ALBERTC:-build/albertc}
 PYTHON=${PYTHON:-/usr/bin/python3}
 LIMIT=${LIMIT:-0}

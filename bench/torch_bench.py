@@ -94,14 +94,14 @@ def compare(albertc, torch_rows):
           f"{albertc['flop_per_token'] * 1e-6:.1f} MFLOP per real token (matrix products at real lengths); "
           f"{albertc['openblas_config']} (kernel {albertc['openblas_core']})")
     print(f"\n{'tool':8}  {'dtype':8}  {'batching':28}  {'threads':>7}  {'tokens/s':>9}  {'examples/s':>10}"
-          f"  {'GFLOPS':>7}")
+          f"  {'GFLOPS':>7}  {'cpu %':>6}")
     for r in albertc["rows"]:
         print(f"{'albertc':8}  {r['dtype']:8}  {row_name(r):28}  {r['threads']:7d}  {r['tokens_per_s']:9.0f}"
-              f"  {r['examples_per_s']:10.1f}  {r['gflops']:7.1f}")
+              f"  {r['examples_per_s']:10.1f}  {r['gflops']:7.1f}  {100 * r['cpu_seconds'] / r['seconds']:6.0f}")
     for r in torch_rows:
         threads = f"{r['threads']}+{r['blas_threads']}" if r["blas_threads"] else str(r["threads"])
         print(f"{'torch':8}  {r['dtype']:8}  {row_name(r):28}  {threads:>7}  {r['tokens_per_s']:9.0f}"
-              f"  {r['examples_per_s']:10.1f}  {r['gflops']:7.1f}")
+              f"  {r['examples_per_s']:10.1f}  {r['gflops']:7.1f}  {100 * r['cpu_seconds'] / r['seconds']:6.0f}")
     print(f"{'HF':8}  {'float32':8}  {'batch 8 padded, in order':28}  {'2':>7}  {'':9}  "
           f"{HF_QUOTED['examples_per_s']:10.1f}  {HF_QUOTED['gflops']:7.1f}   (quoted: docs/reference.md)")
     print("\nthreads: albertc N = N OpenMP threads (its matrix products included); torch A+B = A torch threads, "
