@@ -419,6 +419,30 @@ Test(trainer, checkpoints_epoch_strategy_and_final) {
     fixture_free(&f);
 }
 
+/* A second fresh run in the same project starts its own history; the first's is archived, its files kept. */
+Test(trainer, fresh_run_archives_earlier_history) {
+    Fixture f = fixture("save_strategy: epoch\nkeep_last_n: 0\n");
+    char *err;
+    cr_assert_eq(train_cli(&f, "p", NULL, NULL, NULL, &err), 0, "%s", err);
+    free(err);
+    int files_first = n_files(&f, "p");
+    cr_assert_eq(files_first, 4);  /* epochs 1-3 + final */
+    cr_assert_eq(train_cli(&f, "p", NULL, NULL, NULL, &err), 0, "%s", err);
+    cr_assert(strstr(err, "starts a new history") != NULL, "%s", err);
+    free(err);
+    json_t *h = history(&f, "p");
+    cr_assert_eq(json_array_size(json_object_get(h, "checkpoints")), 4);
+    cr_assert_eq(json_array_size(json_object_get(h, "best_checkpoints")), 1);
+    json_decref(h);
+    cr_assert_eq(n_files(&f, "p"), 2 * files_first);
+    char cmd[4096], *out;
+    snprintf(cmd, sizeof cmd, "ls %s/p/checkpoints/checkpoint_history.*.json | wc -l", f.dir);
+    test_run(cmd, &out, NULL);
+    cr_assert_eq(atoi(out), 1);
+    free(out);
+    fixture_free(&f);
+}
+
 /* Killed right after step N (test hook), resumed from the last checkpoint: equal to an uninterrupted run. */
 static void kill_and_resume(long kill_step, const char *extra_yaml) {
     Fixture f = fixture(extra_yaml);

@@ -410,6 +410,43 @@ void ckpt_store_close(CheckpointStore *s) {
     memset(s, 0, sizeof *s);
 }
 
+/* Renames dir/checkpoint_history.json to an unused checkpoint_history.<stamp>[_k].json. */
+static int archive_history(const char *dir, char *archived, size_t archived_size, AlbError *err) {
+    char *from = join_path(dir, CHECKPOINT_HISTORY_NAME);
+    time_t now = time(NULL);
+    struct tm utc;
+    gmtime_r(&now, &utc);
+    char stamp[32], name[96];
+    strftime(stamp, sizeof stamp, "%Y%m%d_%H%M%S", &utc);
+    char *to = NULL;
+    for (int k = 1; ; k++) {
+        if (k == 1) snprintf(name, sizeof name, "checkpoint_history.%s.json", stamp);
+        else snprintf(name, sizeof name, "checkpoint_history.%s_%d.json", stamp, k);
+        free(to);
+        to = join_path(dir, name);
+        if (!alb_file_exists(to)) break;
+    }
+    int rc = 0;
+    if (rename(from, to) != 0) rc = alb_fail(err, "%s: cannot rename to %s: %s", from, to, strerror(errno));
+    else if (archived) snprintf(archived, archived_size, "%s", to);
+    free(from);
+    free(to);
+    return rc;
+}
+
+int ckpt_store_start_new_run(CheckpointStore *s, char *archived, size_t archived_size, AlbError *err) {
+    if (archived && archived_size) archived[0] = '\0';
+    if (s->history.n || s->history.n_best) {
+        if (archive_history(s->dir, archived, archived_size, err)) return -1;
+        history_free(&s->history);
+    }
+    if (s->remote_dir && (s->remote_history.n || s->remote_history.n_best)) {
+        if (archive_history(s->remote_dir, NULL, 0, err)) return -1;
+        history_free(&s->remote_history);
+    }
+    return 0;
+}
+
 static int history_has_file(const CheckpointHistory *h, const char *base) {
     for (int i = 0; i < h->n; i++)
         if (!strcmp(base_name(h->items[i].path), base)) return 1;

@@ -128,6 +128,14 @@ void ckpt_store_close(CheckpointStore *s);
 int ckpt_store_save(CheckpointStore *s, const Head *h, const AdamW *opt, const CheckpointMeta *meta,
                     char *path_out, size_t path_out_size, AlbError *err);
 
+/* A fresh (not resumed) run in a directory that already holds a history:
+ * the earlier run's checkpoint_history.json (local and remote) is renamed to
+ * checkpoint_history.<YYYYmmdd_HHMMSS>[_k].json and the store starts empty, so
+ * retention and best tracking never mix two runs; no checkpoint file is
+ * touched. Does nothing when the histories are empty. The local archive's
+ * path goes to archived (empty string when nothing was archived). */
+int ckpt_store_start_new_run(CheckpointStore *s, char *archived, size_t archived_size, AlbError *err);
+
 /* Resume lookup. option: "last" (last entry of "checkpoints"), "best" (first
  * of "best_checkpoints"), or "path" (explicit_path, which must exist).
  * from_remote reads the remote history (load_from_storage). The found file

@@ -297,7 +297,18 @@ static int setup(Trainer *t, const TrainerInputs *in, AlbError *err) {
     CheckpointPolicy policy = {c->keep_last_n, c->keep_best_n, c->checkpoint_metric,
                                !strcmp(c->checkpoint_metric_mode, "max")};
     if (ckpt_store_open(&t->store, c->project_dir, &policy, c->remote_path, c->sync_to_storage, err)) return -1;
-    if (c->resume_from_checkpoint && resume(t, err)) return -1;
+    if (c->resume_from_checkpoint) {
+        if (resume(t, err)) return -1;
+    } else {
+        char archived[4096];
+        if (ckpt_store_start_new_run(&t->store, archived, sizeof archived, err)) return -1;
+        if (archived[0])
+            log_msg(in->log, LOG_WARNING,
+                    "%s held an earlier run's checkpoints: this run starts a new history (the old one is kept as "
+                    "%s; its checkpoint files are left as they are). To continue that run instead, set "
+                    "resume_from_checkpoint: true",
+                    t->store.dir, archived);
+    }
     return metrics_log_open(&t->metrics, c->project_dir, c->resume_from_checkpoint ? t->step : -1, err);
 }
 
