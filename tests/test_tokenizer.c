@@ -597,4 +597,14 @@ Test(tokenizer, cli_errors) {
     cr_expect_eq(run_cli("--help", "", &out, &err), 0);
     cr_expect(strstr(out, "Usage: albertc tokenize") != NULL, "%s", out);
     free(out), free(err);
+    /* a model file that exists but is corrupt is a failure while running, not bad usage */
+    char *dir = test_mkdtemp(), path[4200], args[4300];
+    snprintf(path, sizeof path, "%s/spiece.model", dir);
+    test_write_file(path, "\x0a\x40short", 7);
+    snprintf(args, sizeof args, "--model %s --text hi", path);
+    cr_expect_eq(run_cli(args, "", &out, &err), 1);
+    cr_expect(strstr(err, path) != NULL && strchr(err, '\n') == err + strlen(err) - 1, "%s", err);
+    free(out), free(err);
+    test_rmtree(dir);
+    free(dir);
 }

@@ -149,9 +149,8 @@ int cmd_tokenize(int argc, char **argv) {
     AlbError err = {{0}};
     char spiece[4096];
     AlbertTokenizer *tok = NULL;
-    if (resolve_spiece(model, spiece, sizeof spiece, &err) || tokenizer_load(&tok, spiece, &err)) {
-        return cli_error(CMD, &err, EXIT_USAGE);
-    }
+    if (resolve_spiece(model, spiece, sizeof spiece, &err)) return cli_error(CMD, &err, EXIT_USAGE);
+    if (tokenizer_load(&tok, spiece, &err)) return cli_error(CMD, &err, EXIT_FAILURE_RUN);
     static char outbuf[1 << 16];
     setvbuf(stdout, outbuf, _IOFBF, sizeof outbuf);
     TokenIds ids = {0};
