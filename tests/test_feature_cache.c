@@ -87,7 +87,7 @@ static void env_free(Env *e) {
 }
 
 static FeatureCacheOptions options(Env *e, int max_length) {
-    return (FeatureCacheOptions){e->cache, e->m, e->tok, max_length, 4, 0, 60.0, collect, NULL, e};
+    return (FeatureCacheOptions){e->cache, e->m, e->tok, max_length, 4, 0, 60.0, collect, NULL, e, NULL};
 }
 
 /* Features of TEXTS [N_TEXTS, H], malloc'ed. */
@@ -105,6 +105,25 @@ static float *get(Env *e, const FeatureCacheOptions *o, FeatureCacheStats *st) {
 }
 
 static size_t feat_bytes(const Env *e) { return sizeof(float) * N_TEXTS * (size_t)albert_config(e->m)->hidden_size; }
+
+/* A stop request (a signal) ends the pass after the current batch and saves it: the next run starts there. */
+Test(feature_cache, stop_saves_the_work_done) {
+    Env e = env_new();
+    FeatureCacheOptions o = options(&e, 128);
+    volatile sig_atomic_t stop = 1;
+    o.stop = &stop;
+    FeatureCacheResult r;
+    FeatureCacheStats st;
+    AlbError err;
+    cr_assert_eq(feature_cache_get(&o, (const char *const *)TEXTS, N_TEXTS, &r, &st, &err), 1);
+    cr_assert_eq(st.n_computed, 4, "one batch of 4");
+    o.stop = NULL;
+    float *all = get(&e, &o, &st);
+    cr_assert_eq(st.n_cached, 4);
+    cr_assert_eq(st.n_computed, N_DISTINCT - 4);
+    free(all);
+    env_free(&e);
+}
 
 Test(feature_cache, second_run_computes_nothing) {
     Env e = env_new();

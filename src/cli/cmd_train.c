@@ -84,14 +84,17 @@ static void help(void) {
 static volatile sig_atomic_t stop_requested;
 static volatile sig_atomic_t in_feature_pass;
 
+/* The first signal asks the feature pass (it saves what it computed) or the
+ * training loop (it saves a checkpoint) to stop; a second one during the
+ * feature pass exits at once, keeping what the cache last saved. */
 static void on_signal(int sig) {
-    if (in_feature_pass) {  /* nothing to checkpoint yet; the cache keeps what was saved */
+    (void)sig;
+    if (in_feature_pass && stop_requested) {
         static const char msg[] = "\nalbertc train: interrupted during the feature pass\n";
         ssize_t ignored = write(STDERR_FILENO, msg, sizeof msg - 1);
         (void)ignored;
         _exit(EXIT_INTERRUPTED);
     }
-    (void)sig;
     stop_requested = 1;
 }
 
@@ -231,9 +234,10 @@ static int text_features(const TrainConfig *c, Logger *lg, Split *tr, Split *ev,
     if (albert_load(&m, dir, c->dtype, err)) return -1;
     int rc = tokenizer_load(&tok, spiece, err);
     const AlbertConfig *ac = albert_config(m);
-    if (!rc && c->max_length > ac->max_position_embeddings)
-        rc = alb_fail(err, "max_length %d exceeds the model's max_position_embeddings %d", c->max_length,
-                      ac->max_position_embeddings);
+    int config_error = !rc && c->max_length > ac->max_position_embeddings;
+    if (config_error)
+        rc = alb_fail(err, "max_length %d exceeds the max_position_embeddings %d of model %s: set max_length <= %d",
+                      c->max_length, ac->max_position_embeddings, dir, ac->max_position_embeddings);
     if (!rc) {
         snprintf(info->encoder_hash, sizeof info->encoder_hash, "%s", albert_weights_hash(m));
         log_msg(lg, LOG_INFO, "encoder %s (hidden %d, %d layers, %s, weights %s)", dir, ac->hidden_size,
@@ -246,7 +250,7 @@ static int text_features(const TrainConfig *c, Logger *lg, Split *tr, Split *ev,
                               env_long("ALBERTC_TEST_KILL_AFTER_BATCHES", 0), 0};
         FeatureCacheOptions o = {c->cache_dir, m, tok, c->max_length, ENCODE_BATCH, ENCODE_TOKENS,
                                  (double)env_long("ALBERTC_CACHE_SAVE_SECONDS", (long)CACHE_SAVE_SECONDS),
-                                 cache_log, cache_progress, &hooks};
+                                 cache_log, cache_progress, &hooks, &stop_requested};
         FeatureCacheStats stats;
         FeatureCacheResult res;
         rc = feature_cache_get(&o, texts, n, &res, &stats, err);
@@ -268,7 +272,8 @@ static int text_features(const TrainConfig *c, Logger *lg, Split *tr, Split *ev,
     }
     tokenizer_free(tok);
     albert_free(m);
-    return rc;
+    if (rc == 1) return -3;  /* stopped by a signal; the cache holds what was computed */
+    return rc && config_error ? -2 : rc;
 }
 
 /* ------------------------------------------------------------------ summary */
@@ -402,7 +407,13 @@ int cmd_train(int argc, char **argv) {
         in_feature_pass = 1;
         int r = text_features(c, &lg, &tr, &ev, &dtr, &dev, &fi, &err);
         in_feature_pass = 0;
-        if (r) code = r == -2 ? EXIT_USAGE : EXIT_FAILURE_RUN;
+        if (r == -3) {
+            code = EXIT_INTERRUPTED;
+            log_msg(&lg, LOG_WARNING, "interrupted during the feature pass: the texts encoded so far are in the "
+                    "feature cache, and the next run starts from them");
+        } else if (r) {
+            code = r == -2 ? EXIT_USAGE : EXIT_FAILURE_RUN;
+        }
     }
     double feature_s = now_s() - t0;
     if (code == EXIT_OK) {

@@ -238,6 +238,10 @@ static int on_batch(void *ctx, const int *rows, int B, long tokens) {
     p->tokens += tokens;
     double now = now_s();
     if (p->o->progress) p->o->progress(p->o->ctx, p->n_done, p->n_missing, p->tokens, now - p->start);
+    if (p->n_done < p->n_missing && p->o->stop && *p->o->stop) {
+        if (save_file(p->t, p->first + p->n_done, p->o, p->path, p->err)) return -1;
+        return 1;
+    }
     if (p->n_done < p->n_missing && now - p->last_save >= p->o->save_every_s) {
         if (save_file(p->t, p->first + p->n_done, p->o, p->path, p->err)) return -1;
         p->last_save = now_s();
@@ -361,6 +365,9 @@ int feature_cache_get(const FeatureCacheOptions *o, const char *const *texts, in
         stats->n_computed = p.n_done;
         stats->tokens_computed = p.tokens;
         if (!rc) rc = save_file(&t, t.n, o, stats->path, err);
+        if (rc == 1)
+            logf_(o, 1, "feature cache: stopped after %d of %d texts (%ld tokens, %.1f s); they are saved in %s",
+                  p.n_done, n_missing, p.tokens, stats->seconds, stats->path);
         if (!rc)
             logf_(o, 0, "feature cache: computed %d texts (%ld tokens) in %.1f s: %.0f texts/s, %.0f tokens/s",
                   p.n_done, p.tokens, stats->seconds, p.n_done / (stats->seconds > 0 ? stats->seconds : 1e-9),

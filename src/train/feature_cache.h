@@ -22,6 +22,7 @@
 #ifndef ALB_TRAIN_FEATURE_CACHE_H
 #define ALB_TRAIN_FEATURE_CACHE_H
 
+#include <signal.h>
 #include "model/albert.h"
 #include "tokenizer/tokenizer.h"
 #include "util/error.h"
@@ -41,6 +42,9 @@ typedef struct {
     /* after every batch: texts done / to do, tokens done, seconds of encoding */
     void (*progress)(void *ctx, int done, int total, long tokens, double seconds);
     void *ctx;
+    /* when set and nonzero (e.g. by a signal handler), the pass stops after
+     * the current batch, saves what was computed, and feature_cache_get returns 1 */
+    const volatile sig_atomic_t *stop;
 } FeatureCacheOptions;
 
 typedef struct {
@@ -58,6 +62,8 @@ typedef struct {
     int *rows;         /* [n]: the entry of each text */
 } FeatureCacheResult;
 
+/* 0: features for every text in res; 1: stopped through o->stop (the work
+ * done so far is saved; res is empty); -1: error. */
 int feature_cache_get(const FeatureCacheOptions *o, const char *const *texts, int n, FeatureCacheResult *res,
                       FeatureCacheStats *stats, AlbError *err);
 /* out [count, H] = the features of texts first .. first + count - 1. */

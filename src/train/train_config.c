@@ -613,7 +613,11 @@ int train_config_data_dir(const TrainConfig *c, char *out, size_t out_size, AlbE
         }
     AlbError hub_err;
     if (hub_resolve("mteb/banking77", "datasets", out, out_size, &hub_err) == 0) return 0;
-    return alb_fail(err, "dataset '%s' not found: no %s, no %s; %s", c->dataset_id, local[0], local[1], hub_err.msg);
+    return alb_fail(err,
+                    "dataset '%s' not found: no %s, no %s; %s. To get it: put Banking77's train.jsonl, "
+                    "test.jsonl and labels.txt (or train.csv, test.csv) in data/banking77/ (relative to the current "
+                    "directory), or set data_dir: DIR, or download mteb/banking77 into the Hugging Face cache",
+                    c->dataset_id, local[0], local[1], hub_err.msg);
 }
 
 /* ------------------------------------------------------------- json, print */

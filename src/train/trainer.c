@@ -266,8 +266,12 @@ static int setup(Trainer *t, const TrainerInputs *in, AlbError *err) {
     if (head_create(&t->head, in->hidden, c->mlp_hidden_size, in->num_labels, bf16, t->batch, err)) return -1;
     if (c->init_head[0]) {
         if (head_load(&t->head, c->init_head, err)) return -1;
+        log_msg(in->log, LOG_INFO, "head %d -> %d -> %d initialised from %s", in->hidden, c->mlp_hidden_size,
+                in->num_labels, c->init_head);
     } else {
         head_init_params(&t->head, (uint64_t)c->seed);
+        log_msg(in->log, LOG_INFO, "head %d -> %d -> %d initialised as torch's nn.Linear (seed %lld)", in->hidden,
+                c->mlp_hidden_size, in->num_labels, (long long)c->seed);
     }
     adamw_create(&t->opt, HEAD_N_TENSORS, t->head.numel, c->learning_rate, 0.9, 0.999, 1e-8, c->weight_decay, bf16);
     t->n_val_heads = omp_get_max_threads();
