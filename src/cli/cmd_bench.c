@@ -378,7 +378,7 @@ static void print_header(const Totals *t, const Options *o) {
     printf("FLOPs      %.1f MFLOP per real token (matrix products at each text's real length, from the config)\n",
            t->flops / (double)t->real_tokens * 1e-6);
     printf("OpenBLAS   %s (core %s)\n\n", openblas_get_config(), openblas_get_corename());
-    printf("%-8s  %-26s  %7s  %7s  %8s  %9s  %10s  %7s  %6s\n", "dtype", "batching", "threads", "pad %",
+    printf("%-8s  %-30s  %7s  %7s  %8s  %9s  %10s  %7s  %6s\n", "dtype", "batching", "threads", "pad %",
            "time s", "tokens/s", "examples/s", "GFLOPS", "cpu %");
     fflush(stdout);
 }
@@ -389,7 +389,7 @@ static void print_row(const Totals *t, const Row *r) {
         snprintf(desc, sizeof desc, "batch %d padded, in order", r->batch_size);
     else
         snprintf(desc, sizeof desc, "sorted, <= %d tokens/batch", r->batch_size);
-    printf("%-8s  %-26s  %7d  %7.1f  %8.2f  %9.0f  %10.1f  %7.1f  %6.0f\n", r->dtype, desc, r->threads,
+    printf("%-8s  %-30s  %7d  %7.1f  %8.2f  %9.0f  %10.1f  %7.1f  %6.0f\n", r->dtype, desc, r->threads,
            100.0 * (double)(r->padded_tokens - t->real_tokens) / (double)r->padded_tokens, r->seconds,
            (double)t->real_tokens / r->seconds, t->n_texts / r->seconds, row_gflops(t, r),
            100.0 * r->cpu_seconds / r->seconds);
