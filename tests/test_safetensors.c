@@ -38,6 +38,21 @@ static void expect_bad_header(const char *header, size_t data_len, const char *p
     expect_open_error(write_raw("bad.safetensors", header, data_len), problem);
 }
 
+/* Saves w as the temp file `name` (which must work) and frees it; returns the path. */
+static const char *save_ok(StWriter *w, const char *name) {
+    AlbError err;
+    const char *path = test_tmp_path(name);
+    cr_assert_eq(st_writer_save(w, path, &err), 0, "%s", err.msg);
+    st_writer_free(w);
+    return path;
+}
+
+/* st_open must succeed. */
+static void open_ok(SafeTensors *st, const char *path) {
+    AlbError err;
+    cr_assert_eq(st_open(st, path, &err), 0, "%s", err.msg);
+}
+
 Test(safetensors, round_trip_all_dtypes) {
     static const StDtype dtypes[] = {ST_F32, ST_F16, ST_BF16, ST_F64, ST_I64, ST_I32, ST_I16, ST_I8, ST_U8, ST_BOOL};
     const int n_dtypes = (int)(sizeof dtypes / sizeof dtypes[0]);
@@ -57,13 +72,10 @@ Test(safetensors, round_trip_all_dtypes) {
     st_writer_set_meta(w, "format", "pt");
     st_writer_set_meta(w, "note", "first");
     st_writer_set_meta(w, "note", "second");
-    AlbError err = {""};
-    const char *path = test_tmp_path("all.safetensors");
-    cr_assert_eq(st_writer_save(w, path, &err), 0, "%s", err.msg);
-    st_writer_free(w);
+    const char *path = save_ok(w, "all.safetensors");
 
     SafeTensors st;
-    cr_assert_eq(st_open(&st, path, &err), 0, "%s", err.msg);
+    open_ok(&st, path);
     cr_assert_eq(st.n_tensors, n_dtypes + 2);
     for (int i = 0; i < n_dtypes; i++) {
         snprintf(name, sizeof name, "t.%s", st_dtype_name(dtypes[i]));
@@ -111,10 +123,7 @@ Test(safetensors, header_is_hf_json) {
     st_writer_add_f32(w, "b", 1, shape, x);
     st_writer_add_f32(w, "a", 1, shape, x);
     st_writer_set_meta(w, "format", "pt");
-    AlbError err;
-    const char *path = test_tmp_path("hf.safetensors");
-    cr_assert_eq(st_writer_save(w, path, &err), 0, "%s", err.msg);
-    st_writer_free(w);
+    const char *path = save_ok(w, "hf.safetensors");
     FILE *fp = fopen(path, "rb");
     unsigned char buf[256];
     size_t n = fread(buf, 1, sizeof buf, fp);
@@ -134,14 +143,12 @@ Test(safetensors, f32_is_zero_copy_when_aligned) {
     const int64_t shape[2] = {2, 2};
     const float x[4] = {1.5f, -2, 3, 4e-30f};
     st_writer_add_f32(w, "w", 2, shape, x);
-    AlbError err;
-    const char *path = test_tmp_path("w.safetensors");
-    cr_assert_eq(st_writer_save(w, path, &err), 0, "%s", err.msg);
-    st_writer_free(w);
+    const char *path = save_ok(w, "w.safetensors");
     SafeTensors st;
-    cr_assert_eq(st_open(&st, path, &err), 0, "%s", err.msg);
+    open_ok(&st, path);
     const float *data;
     float *owned;
+    AlbError err;
     cr_assert_eq(st_get_f32(&st, "w", NULL, 2, shape, &data, &owned, &err), 0, "%s", err.msg);
     cr_assert_null(owned);
     cr_assert_eq((const void *)data, st_find(&st, "w")->data);
@@ -156,7 +163,7 @@ Test(safetensors, misaligned_f32_is_copied) {
     const char *path = write_raw("odd.safetensors", header, 13);
     SafeTensors st;
     AlbError err;
-    cr_assert_eq(st_open(&st, path, &err), 0, "%s", err.msg);
+    open_ok(&st, path);
     const float *data;
     float *owned;
     cr_assert_eq(st_get_f32(&st, "w", NULL, -1, NULL, &data, &owned, &err), 0, "%s", err.msg);
@@ -174,14 +181,12 @@ static void convert(StDtype dt, const void *raw, int n, float *out) {
     StWriter *w = st_writer_new();
     const int64_t shape[1] = {n};
     st_writer_add(w, "x", dt, 1, shape, raw);
-    AlbError err;
-    const char *path = test_tmp_path("conv.safetensors");
-    cr_assert_eq(st_writer_save(w, path, &err), 0, "%s", err.msg);
-    st_writer_free(w);
+    const char *path = save_ok(w, "conv.safetensors");
     SafeTensors st;
-    cr_assert_eq(st_open(&st, path, &err), 0, "%s", err.msg);
+    open_ok(&st, path);
     const float *data;
     float *owned;
+    AlbError err;
     cr_assert_eq(st_get_f32(&st, "x", NULL, 1, shape, &data, &owned, &err), 0, "%s", err.msg);
     cr_assert_not_null(owned, "converted data must be a copy");
     memcpy(out, data, (size_t)n * sizeof(float));
@@ -221,8 +226,8 @@ Test(safetensors, f64_conversion) {
     cr_expect_eq(got[2], 3.0f);
 }
 
-/* A small model-like file: names with and without the "albert." prefix. */
-static const char *write_model(void) {
+/* Writes and opens a small model-like file: names with and without the "albert." prefix. Returns its path. */
+static const char *open_model(SafeTensors *st) {
     StWriter *w = st_writer_new();
     const int64_t shape[2] = {768, 64};
     float *zeros = calloc(768 * 64, sizeof(float));
@@ -232,18 +237,15 @@ static const char *write_model(void) {
     const int64_t ids[2] = {5, 7};
     st_writer_add(w, "ids", ST_I64, 1, ids_shape, ids);
     free(zeros);
-    AlbError err;
-    const char *path = test_tmp_path("model.safetensors");
-    cr_assert_eq(st_writer_save(w, path, &err), 0, "%s", err.msg);
-    st_writer_free(w);
+    const char *path = save_ok(w, "model.safetensors");
+    open_ok(st, path);
     return path;
 }
 
 Test(safetensors, prefix_lookup) {
-    const char *path = write_model();
     SafeTensors st;
+    open_model(&st);
     AlbError err;
-    cr_assert_eq(st_open(&st, path, &err), 0, "%s", err.msg);
     const int64_t shape[2] = {768, 64};
     const float *data;
     float *owned;
@@ -260,10 +262,9 @@ Test(safetensors, prefix_lookup) {
 }
 
 Test(safetensors, missing_tensor_named) {
-    const char *path = write_model();
     SafeTensors st;
+    const char *path = open_model(&st);
     AlbError err;
-    cr_assert_eq(st_open(&st, path, &err), 0, "%s", err.msg);
     const float *data;
     float *owned;
     cr_assert_eq(st_get_f32(&st, "embeddings.word_embeddings.weight", "albert.", -1, NULL, &data, &owned, &err), -1);
@@ -276,10 +277,9 @@ Test(safetensors, missing_tensor_named) {
 }
 
 Test(safetensors, wrong_shape_named) {
-    const char *path = write_model();
     SafeTensors st;
+    const char *path = open_model(&st);
     AlbError err;
-    cr_assert_eq(st_open(&st, path, &err), 0, "%s", err.msg);
     const int64_t want_shape[2] = {768, 128};
     const float *data;
     float *owned;
@@ -296,10 +296,9 @@ Test(safetensors, wrong_shape_named) {
 }
 
 Test(safetensors, integer_tensor_is_not_float) {
-    const char *path = write_model();
     SafeTensors st;
+    open_model(&st);
     AlbError err;
-    cr_assert_eq(st_open(&st, path, &err), 0, "%s", err.msg);
     const float *data;
     float *owned;
     cr_assert_eq(st_get_f32(&st, "ids", NULL, -1, NULL, &data, &owned, &err), -1);
@@ -315,8 +314,7 @@ Test(safetensors, integer_tensor_is_not_float) {
 Test(safetensors, empty_header_is_valid) {
     const char *path = write_raw("empty.safetensors", "{}", 0);
     SafeTensors st;
-    AlbError err;
-    cr_assert_eq(st_open(&st, path, &err), 0, "%s", err.msg);
+    open_ok(&st, path);
     cr_assert_eq(st.n_tensors, 0);
     cr_assert_null(st_find(&st, "x"));
     st_close(&st);
@@ -435,8 +433,7 @@ Test(safetensors, adjacent_and_empty_tensors_do_not_overlap) {
                                  "\"e\":{\"dtype\":\"U8\",\"shape\":[0],\"data_offsets\":[4,4]},"
                                  "\"z\":{\"dtype\":\"U8\",\"shape\":[0],\"data_offsets\":[8,8]}}", 8);
     SafeTensors st;
-    AlbError err;
-    cr_assert_eq(st_open(&st, path, &err), 0, "%s", err.msg);
+    open_ok(&st, path);
     cr_assert_eq(st.n_tensors, 4);
     cr_assert_eq(((const unsigned char *)st_find(&st, "b")->data)[0], 4);
     st_close(&st);
@@ -486,12 +483,9 @@ Test(safetensors, writer_replaces_same_name) {
     const float a = 1, b[2] = {2, 3};
     st_writer_add_f32(w, "x", 1, one, &a);
     st_writer_add_f32(w, "x", 1, two, b);
-    AlbError err;
-    const char *path = test_tmp_path("replace.safetensors");
-    cr_assert_eq(st_writer_save(w, path, &err), 0, "%s", err.msg);
-    st_writer_free(w);
+    const char *path = save_ok(w, "replace.safetensors");
     SafeTensors st;
-    cr_assert_eq(st_open(&st, path, &err), 0, "%s", err.msg);
+    open_ok(&st, path);
     cr_assert_eq(st.n_tensors, 1);
     cr_assert_eq(st_find(&st, "x")->numel, 2);
     st_close(&st);
