@@ -193,6 +193,12 @@ static void save_series(CheckpointStore *s, const Head *h, const char *metric, c
     }
 }
 
+/* A store in dir without a remote mirror; opening must work. */
+static void open_store(CheckpointStore *s, const char *dir, const CheckpointPolicy *pol) {
+    AlbError err;
+    cr_assert_eq(ckpt_store_open(s, dir, pol, NULL, 0, &err), 0, "%s", err.msg);
+}
+
 static int on_disk(const CheckpointStore *s, const CheckpointEntry *e) {
     char p[4200];
     snprintf(p, sizeof p, "%s/%s", s->dir, strrchr(e->path, '/') + 1);
@@ -206,7 +212,7 @@ Test(checkpoint, keep_last_n_deletes_older_files) {
     trained(&h, &opt, 0);
     CheckpointStore s;
     CheckpointPolicy pol = {.keep_last_n = 2, .keep_best_n = 0, .metric = "val/loss"};
-    cr_assert_eq(ckpt_store_open(&s, test_tmp_dir, &pol, NULL, 0, &err), 0, "%s", err.msg);
+    open_store(&s, test_tmp_dir, &pol);
     double v[5] = {5, 4, 3, 2, 1};
     save_series(&s, &h, "val/loss", v, 5, 10);
     cr_expect_eq(s.history.n, 2);
@@ -230,7 +236,7 @@ Test(checkpoint, keep_last_n_deletes_older_files) {
     char other[4200];
     snprintf(other, sizeof other, "%s/all", test_tmp_dir);
     pol.keep_last_n = 0;
-    cr_assert_eq(ckpt_store_open(&s, other, &pol, NULL, 0, &err), 0, "%s", err.msg);
+    open_store(&s, other, &pol);
     save_series(&s, &h, "val/loss", v, 5, 1);
     cr_expect_eq(s.history.n, 5);
     cr_expect_eq(count_files(s.dir, "checkpoint_step"), 5);
@@ -247,7 +253,7 @@ Test(checkpoint, keep_best_n_min_survives_keep_last_n) {
     CheckpointStore s;
     /* eval/loss (the reference's name) finds val/loss */
     CheckpointPolicy pol = {.keep_last_n = 2, .keep_best_n = 1, .metric = "eval/loss", .metric_max = 0};
-    cr_assert_eq(ckpt_store_open(&s, test_tmp_dir, &pol, NULL, 0, &err), 0, "%s", err.msg);
+    open_store(&s, test_tmp_dir, &pol);
     double v[5] = {3, 1, 2, 5, 4};
     save_series(&s, &h, "val/loss", v, 5, 1);
     cr_expect_eq(s.history.n, 2);
@@ -271,11 +277,10 @@ Test(checkpoint, keep_best_n_min_survives_keep_last_n) {
 Test(checkpoint, keep_best_n_max_orders_best_first) {
     Head h;
     AdamW opt;
-    AlbError err;
     trained(&h, &opt, 0);
     CheckpointStore s;
     CheckpointPolicy pol = {.keep_last_n = 1, .keep_best_n = 2, .metric = "val/accuracy", .metric_max = 1};
-    cr_assert_eq(ckpt_store_open(&s, test_tmp_dir, &pol, NULL, 0, &err), 0, "%s", err.msg);
+    open_store(&s, test_tmp_dir, &pol);
     double v[5] = {0.2, 0.7, 0.5, 0.9, 0.1};
     save_series(&s, &h, "val/accuracy", v, 5, 1);
     cr_expect_eq(s.history.n_best, 2);
@@ -286,7 +291,7 @@ Test(checkpoint, keep_best_n_max_orders_best_first) {
     ckpt_store_close(&s);
     /* resumed with keep_best_n 1: the second best leaves the list and the disk */
     pol.keep_best_n = 1;
-    cr_assert_eq(ckpt_store_open(&s, test_tmp_dir, &pol, NULL, 0, &err), 0, "%s", err.msg);
+    open_store(&s, test_tmp_dir, &pol);
     double worse[1] = {0.05};
     save_series(&s, &h, "val/accuracy", worse, 1, 6);
     cr_expect_eq(s.history.n_best, 1);
@@ -304,7 +309,7 @@ Test(checkpoint, final_save_is_last_and_resume_lookup) {
     trained(&h, &opt, 0);
     CheckpointStore s;
     CheckpointPolicy pol = {.keep_last_n = 3, .keep_best_n = 1, .metric = "val/loss"};
-    cr_assert_eq(ckpt_store_open(&s, test_tmp_dir, &pol, NULL, 0, &err), 0, "%s", err.msg);
+    open_store(&s, test_tmp_dir, &pol);
     char resolved[4200];
     cr_expect_eq(ckpt_store_resolve(&s, "last", NULL, 0, resolved, sizeof resolved, &err), -1);
     cr_expect(strstr(err.msg, CHECKPOINT_HISTORY_NAME), "%s", err.msg);
@@ -332,7 +337,7 @@ Test(checkpoint, final_save_is_last_and_resume_lookup) {
     cr_expect_eq(ckpt_store_resolve(&s, "first", NULL, 0, resolved, sizeof resolved, &err), -1);
     /* a reopened store reads the same history; a listed file that vanished is reported */
     ckpt_store_close(&s);
-    cr_assert_eq(ckpt_store_open(&s, test_tmp_dir, &pol, NULL, 0, &err), 0, "%s", err.msg);
+    open_store(&s, test_tmp_dir, &pol);
     cr_expect_eq(s.history.n, 3);
     unlink(final_path);
     cr_expect_eq(ckpt_store_resolve(&s, "last", NULL, 0, resolved, sizeof resolved, &err), -1);
