@@ -25,6 +25,7 @@
 #include "train/metrics_log.h"
 #include "train/train_config.h"
 #include "train/trainer.h"
+#include "util/clock.h"
 #include "util/fileio.h"
 
 static const char *CMD = "train";
@@ -98,12 +99,6 @@ static void on_signal(int sig) {
         _exit(EXIT_INTERRUPTED);
     }
     stop_requested = 1;
-}
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 static long env_long(const char *name, long dflt) {
@@ -365,7 +360,7 @@ int cmd_train(int argc, char **argv) {
         return cli_usage_error(CMD, "train_features and eval_features go together: set both or neither");
     }
     Logger lg = {stderr, log_level_parse(c->log_level), 0};
-    double t0 = now_s();
+    double t0 = monotonic_s();
     int noted_checkpointing = 0;
     for (int i = 0; i < c->n_not_applicable; i++) {
         const TrainConfigNote *n = &c->not_applicable[i];
@@ -417,7 +412,7 @@ int cmd_train(int argc, char **argv) {
             code = r == -2 ? EXIT_USAGE : EXIT_FAILURE_RUN;
         }
     }
-    double feature_s = now_s() - t0;
+    double feature_s = monotonic_s() - t0;
     if (code == EXIT_OK) {
         TrainerInputs in = {
             .cfg = c, .hidden = tr.H,
@@ -430,7 +425,7 @@ int cmd_train(int argc, char **argv) {
         TrainSummary sum;
         int r = trainer_run(&in, &sum, &err);
         if (r < 0) code = EXIT_FAILURE_RUN;
-        else print_summary(c, &lg, &sum, &fi, feature_s, now_s() - t0, r == 1, as_json);
+        else print_summary(c, &lg, &sum, &fi, feature_s, monotonic_s() - t0, r == 1, as_json);
         if (r == 1) code = EXIT_INTERRUPTED;
     }
     split_free(&tr);

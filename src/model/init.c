@@ -8,6 +8,7 @@
 
 #include "io/safetensors.h"
 #include "util/fileio.h"
+#include "util/splitmix.h"
 
 /* ------------------------------------------------------------ the generator */
 
@@ -16,13 +17,6 @@ typedef struct {
     int has_spare;
     double spare;
 } Rng;
-
-static uint64_t splitmix64(uint64_t *x) {
-    uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
 
 static void rng_seed(Rng *r, uint64_t seed) {
     for (int i = 0; i < 4; i++) r->s[i] = splitmix64(&seed);

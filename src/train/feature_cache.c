@@ -10,6 +10,7 @@
 
 #include "io/safetensors.h"
 #include "model/encode.h"
+#include "util/clock.h"
 #include "util/fileio.h"
 
 typedef struct {
@@ -26,12 +27,6 @@ typedef struct {
     int *slots;         /* open addressing: entry index + 1, 0 = empty */
     size_t n_slots;     /* power of two, > 2 n */
 } Table;
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static const char *dtype_name(AlbDtype d) { return d == ALB_BF16 ? "bfloat16" : "float32"; }
 
@@ -236,7 +231,7 @@ static int on_batch(void *ctx, const int *rows, int B, long tokens) {
     (void)rows;  /* rows are first + n_done ... first + n_done + B - 1: the sequences come sorted */
     p->n_done += B;
     p->tokens += tokens;
-    double now = now_s();
+    double now = monotonic_s();
     if (p->o->progress) p->o->progress(p->o->ctx, p->n_done, p->n_missing, p->tokens, now - p->start);
     if (p->n_done < p->n_missing && p->o->stop && *p->o->stop) {
         if (save_file(p->t, p->first + p->n_done, p->o, p->path, p->err)) return -1;
@@ -244,7 +239,7 @@ static int on_batch(void *ctx, const int *rows, int B, long tokens) {
     }
     if (p->n_done < p->n_missing && now - p->last_save >= p->o->save_every_s) {
         if (save_file(p->t, p->first + p->n_done, p->o, p->path, p->err)) return -1;
-        p->last_save = now_s();
+        p->last_save = monotonic_s();
     }
     return 0;
 }
@@ -355,13 +350,13 @@ int feature_cache_get(const FeatureCacheOptions *o, const char *const *texts, in
             token_ids_free(&ids);
         }
         Pass p = {.o = o, .t = &t, .first = n_loaded, .path = stats->path, .n_missing = n_missing, .err = err};
-        p.start = p.last_save = now_s();
+        p.start = p.last_save = monotonic_s();
         if (!rc) {
             sort_new_entries(&t, n_loaded, seqs, entry, n);
             rc = encode_cls(o->model, seqs, n_missing, o->batch_size, o->max_tokens,
                             t.features + (size_t)n_loaded * t.H, on_batch, &p, err);
         }
-        stats->seconds = now_s() - p.start;
+        stats->seconds = monotonic_s() - p.start;
         stats->n_computed = p.n_done;
         stats->tokens_computed = p.tokens;
         if (!rc) rc = save_file(&t, t.n, o, stats->path, err);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "util/bf16.h"
+#include "util/splitmix.h"
 
 const char *const HEAD_TENSOR_NAMES[HEAD_N_TENSORS] = {
     "classifier.0.weight", "classifier.0.bias", "classifier.2.weight", "classifier.2.bias"};
@@ -72,13 +73,6 @@ void head_free(Head *h) {
     free(h->dlogits);
     free(h->dact);
     memset(h, 0, sizeof *h);
-}
-
-static uint64_t splitmix64(uint64_t *state) {
-    uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
 }
 
 void head_init_params(Head *h, uint64_t seed) {

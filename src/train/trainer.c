@@ -15,19 +15,8 @@
 #include "train/adamw.h"
 #include "train/checkpoint.h"
 #include "train/head.h"
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static uint64_t splitmix64(uint64_t *state) {
-    uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
+#include "util/clock.h"
+#include "util/splitmix.h"
 
 uint64_t trainer_epoch_seed(uint64_t seed, long epoch) {
     uint64_t s = seed ^ ((uint64_t)epoch * 0xD1B54A32D192ED03ull);
@@ -356,7 +345,7 @@ static int after_step(Trainer *t, double loss, AlbError *err) {
 
 /* At most 5 redraws a second. */
 static void draw_progress(const Trainer *t, double start, long start_step, double *last_draw) {
-    double now = now_s();
+    double now = monotonic_s();
     if (now - *last_draw < 0.2) return;
     *last_draw = now;
     double rate = (double)(t->step - start_step) / (now - start);
@@ -369,7 +358,7 @@ int trainer_run(const TrainerInputs *in, TrainSummary *sum, AlbError *err) {
     Trainer t = {0};
     int blas_threads = openblas_get_num_threads();
     openblas_set_num_threads(1);  /* the head is small; one thread keeps results independent of core count */
-    double start = now_s();
+    double start = monotonic_s();
     int rc = setup(&t, in, err);
     const TrainConfig *c = in->cfg;
     sum->start_step = t.step;
@@ -383,7 +372,7 @@ int trainer_run(const TrainerInputs *in, TrainSummary *sum, AlbError *err) {
         if (t.step == 0) rc = log_validation(&t, err);
     }
     int stopped = 0;
-    double loop_start = now_s(), last_draw = 0;
+    double loop_start = monotonic_s(), last_draw = 0;
     for (; !rc && !stopped && t.epoch <= c->num_epochs; t.epoch++, t.position = 0) {
         if (c->shuffle)
             trainer_permutation(t.perm, in->train.n, trainer_epoch_seed((uint64_t)c->seed, t.epoch));
@@ -420,7 +409,7 @@ int trainer_run(const TrainerInputs *in, TrainSummary *sum, AlbError *err) {
     sum->have_val = t.have_val;
     sum->val_loss = t.val_loss;
     sum->val_accuracy = t.val_accuracy;
-    sum->seconds = now_s() - start;
+    sum->seconds = monotonic_s() - start;
     if (t.store.dir) {
         snprintf(sum->checkpoint_dir, sizeof sum->checkpoint_dir, "%s", t.store.dir);
         if (t.store.history.n_best) {
