@@ -372,28 +372,21 @@ int history_save(const CheckpointHistory *hist, const char *path, AlbError *err)
 
 /* ------------------------------------------------------------------ store */
 
-static char *join_path(const char *dir, const char *name) {
-    size_t n = strlen(dir) + strlen(name) + 2;
-    char *p = alb_xmalloc(n);
-    snprintf(p, n, "%s/%s", dir, name);
-    return p;
-}
-
 int ckpt_store_open(CheckpointStore *s, const char *project_dir, const CheckpointPolicy *policy,
                     const char *remote_dir, int sync_to_remote, AlbError *err) {
     memset(s, 0, sizeof *s);
-    s->dir = join_path(project_dir, "checkpoints");
+    s->dir = alb_path_join(project_dir, "checkpoints");
     s->policy = *policy;
     s->policy.metric = alb_xstrdup(policy->metric ? policy->metric : "val/loss");
     s->remote_dir = remote_dir && *remote_dir ? alb_xstrdup(remote_dir) : NULL;
     s->sync_to_remote = sync_to_remote && s->remote_dir;
     int rc = alb_mkdirs(s->dir, err);
     if (rc == 0 && s->sync_to_remote) rc = alb_mkdirs(s->remote_dir, err);
-    char *hist_path = join_path(s->dir, CHECKPOINT_HISTORY_NAME);
+    char *hist_path = alb_path_join(s->dir, CHECKPOINT_HISTORY_NAME);
     if (rc == 0) rc = history_load(&s->history, hist_path, err);
     free(hist_path);
     if (rc == 0 && s->remote_dir) {
-        hist_path = join_path(s->remote_dir, CHECKPOINT_HISTORY_NAME);
+        hist_path = alb_path_join(s->remote_dir, CHECKPOINT_HISTORY_NAME);
         rc = history_load(&s->remote_history, hist_path, err);
         free(hist_path);
     }
@@ -412,7 +405,7 @@ void ckpt_store_close(CheckpointStore *s) {
 
 /* Renames dir/checkpoint_history.json to an unused checkpoint_history.<stamp>[_k].json. */
 static int archive_history(const char *dir, char *archived, size_t archived_size, AlbError *err) {
-    char *from = join_path(dir, CHECKPOINT_HISTORY_NAME);
+    char *from = alb_path_join(dir, CHECKPOINT_HISTORY_NAME);
     time_t now = time(NULL);
     struct tm utc;
     gmtime_r(&now, &utc);
@@ -423,7 +416,7 @@ static int archive_history(const char *dir, char *archived, size_t archived_size
         if (k == 1) snprintf(name, sizeof name, "checkpoint_history.%s.json", stamp);
         else snprintf(name, sizeof name, "checkpoint_history.%s_%d.json", stamp, k);
         free(to);
-        to = join_path(dir, name);
+        to = alb_path_join(dir, name);
         if (!alb_file_exists(to)) break;
     }
     int rc = 0;
@@ -464,8 +457,8 @@ static char *new_checkpoint_name(const CheckpointStore *s, long step, long epoch
             snprintf(name, sizeof name, "checkpoint_step%ld_epoch%ld_%s.safetensors", step, epoch, stamp);
         else
             snprintf(name, sizeof name, "checkpoint_step%ld_epoch%ld_%s_%d.safetensors", step, epoch, stamp, k);
-        char *local = join_path(s->dir, name);
-        char *remote = s->remote_dir ? join_path(s->remote_dir, name) : NULL;
+        char *local = alb_path_join(s->dir, name);
+        char *remote = s->remote_dir ? alb_path_join(s->remote_dir, name) : NULL;
         int taken = alb_file_exists(local) || (remote && alb_file_exists(remote)) ||
                     history_has_file(&s->history, name) || history_has_file(&s->remote_history, name);
         free(local);
@@ -537,7 +530,7 @@ static int copy_file_atomic(const char *from, const char *to, AlbError *err) {
 
 static void delete_files(const char *dir, char **names, int n) {
     for (int i = 0; i < n; i++) {
-        char *p = join_path(dir, names[i]);
+        char *p = alb_path_join(dir, names[i]);
         unlink(p);  /* already gone is fine: retention only frees space */
         free(p);
     }
@@ -549,7 +542,7 @@ static int record(CheckpointHistory *hist, const char *dir, const CheckpointEntr
     char **dropped = NULL;
     int n_dropped = 0;
     history_add(hist, entry, p, &dropped, &n_dropped);
-    char *hist_path = join_path(dir, CHECKPOINT_HISTORY_NAME);
+    char *hist_path = alb_path_join(dir, CHECKPOINT_HISTORY_NAME);
     int rc = history_save(hist, hist_path, err);
     free(hist_path);
     if (rc == 0) delete_files(dir, dropped, n_dropped);
@@ -566,13 +559,13 @@ int ckpt_store_save(CheckpointStore *s, const Head *h, const AdamW *opt, const C
     char iso[32];
     strftime(iso, sizeof iso, "%Y-%m-%dT%H:%M:%SZ", &utc);
     char *name = new_checkpoint_name(s, meta->step, meta->epoch, &utc);
-    char *path = join_path(s->dir, name);
+    char *path = alb_path_join(s->dir, name);
     int rc = checkpoint_save(path, h, opt, meta, err);
     CheckpointEntry entry = {.path = path, .step = meta->step, .epoch = meta->epoch,
                              .metrics_json = meta->metrics_json ? meta->metrics_json : "{}", .timestamp = iso};
     if (rc == 0) rc = record(&s->history, s->dir, &entry, &s->policy, err);
     if (rc == 0 && s->sync_to_remote) {
-        char *remote = join_path(s->remote_dir, name);
+        char *remote = alb_path_join(s->remote_dir, name);
         rc = copy_file_atomic(path, remote, err);
         entry.path = remote;
         if (rc == 0) rc = record(&s->remote_history, s->remote_dir, &entry, &s->policy, err);
@@ -595,7 +588,7 @@ int ckpt_store_resolve(const CheckpointStore *s, const char *option, const char 
     if (from_remote && !s->remote_dir) return alb_fail(err, "load_from_storage is set but remote_path is empty");
     const char *dir = from_remote ? s->remote_dir : s->dir;
     const CheckpointHistory *hist = from_remote ? &s->remote_history : &s->history;
-    char *hist_path = join_path(dir, CHECKPOINT_HISTORY_NAME);
+    char *hist_path = alb_path_join(dir, CHECKPOINT_HISTORY_NAME);
     const CheckpointEntry *e = NULL;
     int rc = 0;
     if (!strcmp(option, "last")) {
@@ -613,7 +606,7 @@ int ckpt_store_resolve(const CheckpointStore *s, const char *option, const char 
         rc = alb_fail(err, "resume_option '%s' is not one of last, best, path", option);
     }
     if (e) {
-        char *p = join_path(dir, base_name(e->path));
+        char *p = alb_path_join(dir, base_name(e->path));
         if (!alb_file_exists(p))
             rc = alb_fail(err, "%s: lists %s, which does not exist", hist_path, p);
         else

@@ -112,9 +112,7 @@ int metrics_log_open(MetricsLog *ml, const char *project_dir, long resume_step, 
     if (alb_mkdirs(project_dir, err)) return -1;
     ml->dir = alb_xstrdup(project_dir);
     for (int i = 0; i < N_FILES; i++) {
-        size_t n = strlen(project_dir) + strlen(FILE_NAMES[i]) + 2;
-        char *path = alb_xmalloc(n);
-        snprintf(path, n, "%s/%s", project_dir, FILE_NAMES[i]);
+        char *path = alb_path_join(project_dir, FILE_NAMES[i]);
         int rc = resume_step >= 0 ? truncate_history(path, i, resume_step, err)
                                   : atomic_write_file(path, CSV_HEADERS[i], CSV_HEADERS[i] ? strlen(CSV_HEADERS[i]) : 0, err);
         if (!rc && !(*file_slot(ml, i) = fopen(path, "ab"))) rc = alb_fail(err, "%s: cannot open: %s", path, strerror(errno));

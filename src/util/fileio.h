@@ -32,5 +32,7 @@ int atomic_write_file(const char *path, const void *data, size_t len, AlbError *
 int alb_mkdirs(const char *path, AlbError *err);
 int alb_file_exists(const char *path);
 int alb_dir_exists(const char *path);
+/* "dir/name" in a new malloc'ed string (the caller frees it). */
+char *alb_path_join(const char *dir, const char *name);
 
 #endif
