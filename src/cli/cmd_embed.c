@@ -86,7 +86,7 @@ static int write_outputs(const Outputs *o, const AlbertModel *m, const char *pat
         st_writer_add_borrowed(w, "lengths", ST_I64, 1, n1, o->lengths);
     }
     st_writer_set_meta(w, "albert_weights_hash", albert_weights_hash(m));
-    st_writer_set_meta(w, "dtype", albert_dtype(m) == ALB_BF16 ? "bfloat16" : "float32");
+    st_writer_set_meta(w, "dtype", alb_dtype_name(albert_dtype(m)));
     int rc = st_writer_save(w, path, err);
     st_writer_free(w);
     return rc;

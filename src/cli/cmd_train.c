@@ -238,7 +238,7 @@ static int text_features(const TrainConfig *c, Logger *lg, Split *tr, Split *ev,
     if (!rc) {
         snprintf(info->encoder_hash, sizeof info->encoder_hash, "%s", albert_weights_hash(m));
         log_msg(lg, LOG_INFO, "encoder %s (hidden %d, %d layers, %s, weights %s)", dir, ac->hidden_size,
-                ac->num_hidden_layers, c->dtype == ALB_BF16 ? "bfloat16" : "float32", info->encoder_hash);
+                ac->num_hidden_layers, alb_dtype_name(c->dtype), info->encoder_hash);
         int n = dtr->n + dev->n, H = ac->hidden_size;
         const char **texts = alb_xmalloc(sizeof(char *) * (size_t)n);
         for (int i = 0; i < dtr->n; i++) texts[i] = dtr->texts[i];

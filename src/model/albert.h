@@ -22,6 +22,8 @@
 #include "util/error.h"
 
 typedef enum { ALB_F32 = 0, ALB_BF16 = 1 } AlbDtype;
+/* The name files and reports use: torch's dtype name without "torch.". */
+static inline const char *alb_dtype_name(AlbDtype d) { return d == ALB_BF16 ? "bfloat16" : "float32"; }
 
 typedef struct AlbertModel AlbertModel;
 

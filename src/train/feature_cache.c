@@ -28,13 +28,11 @@ typedef struct {
     size_t n_slots;     /* power of two, > 2 n */
 } Table;
 
-static const char *dtype_name(AlbDtype d) { return d == ALB_BF16 ? "bfloat16" : "float32"; }
-
 /* The namespace fields, NUL-separated: hashed for the file name and as every text key's prefix. */
 static size_t namespace_bytes(const FeatureCacheOptions *o, char *buf, size_t size) {
     int n = snprintf(buf, size, "albertc-features-v%s%c%s%c%s%c%s%c%d%c", FEATURE_CACHE_FORMAT_VERSION, 0,
-                     albert_weights_hash(o->model), 0, tokenizer_hash(o->tok), 0, dtype_name(albert_dtype(o->model)),
-                     0, o->max_length, 0);
+                     albert_weights_hash(o->model), 0, tokenizer_hash(o->tok), 0,
+                     alb_dtype_name(albert_dtype(o->model)), 0, o->max_length, 0);
     return (size_t)n < size ? (size_t)n : size - 1;
 }
 
@@ -107,7 +105,7 @@ static void checksum_hex(const Key *keys, const float *features, long n, int H, 
 
 static FeatureCacheNamespace namespace_of(const FeatureCacheOptions *o) {
     return (FeatureCacheNamespace){albert_weights_hash(o->model), tokenizer_hash(o->tok),
-                                   dtype_name(albert_dtype(o->model)), o->max_length,
+                                   alb_dtype_name(albert_dtype(o->model)), o->max_length,
                                    albert_config(o->model)->hidden_size};
 }
 
@@ -197,7 +195,7 @@ static int save_file(const Table *t, int n_valid, const FeatureCacheOptions *o, 
     st_writer_set_meta(w, "format_version", FEATURE_CACHE_FORMAT_VERSION);
     st_writer_set_meta(w, "weights_hash", albert_weights_hash(o->model));
     st_writer_set_meta(w, "tokenizer_hash", tokenizer_hash(o->tok));
-    st_writer_set_meta(w, "dtype", dtype_name(albert_dtype(o->model)));
+    st_writer_set_meta(w, "dtype", alb_dtype_name(albert_dtype(o->model)));
     snprintf(text, sizeof text, "%d", o->max_length);
     st_writer_set_meta(w, "max_length", text);
     snprintf(text, sizeof text, "%d", t->H);

@@ -635,7 +635,7 @@ static json_t *value_json(const TrainConfig *c, const KeySpec *k) {
     case K_INT64: return json_integer(*(const int64_t *)field);
     case K_FLOAT: return json_real(*(const double *)field);
     case K_BOOL: return json_boolean(*(const int *)field);
-    case K_DTYPE: return json_string(c->dtype == ALB_BF16 ? "bfloat16" : "float32");
+    case K_DTYPE: return json_string(alb_dtype_name(c->dtype));
     case K_PROGRESS: return c->progress < 0 ? json_string("auto") : json_boolean(c->progress);
     case K_NOTE: break;
     }
@@ -672,7 +672,7 @@ void train_config_print(const TrainConfig *c, FILE *fp) {
         case K_INT64: fprintf(fp, "%lld\n", (long long)*(const int64_t *)field); break;
         case K_FLOAT: fprintf(fp, "%g\n", *(const double *)field); break;
         case K_BOOL: fprintf(fp, "%s\n", *(const int *)field ? "true" : "false"); break;
-        case K_DTYPE: fprintf(fp, "%s\n", c->dtype == ALB_BF16 ? "bfloat16" : "float32"); break;
+        case K_DTYPE: fprintf(fp, "%s\n", alb_dtype_name(c->dtype)); break;
         case K_PROGRESS: fprintf(fp, "%s\n", c->progress < 0 ? "auto" : c->progress ? "true" : "false"); break;
         case K_NOTE: break;
         }
