@@ -364,7 +364,9 @@ int cmd_train(int argc, char **argv) {
     int noted_checkpointing = 0;
     for (int i = 0; i < c->n_not_applicable; i++) {
         const TrainConfigNote *n = &c->not_applicable[i];
-        log_msg(&lg, LOG_INFO, "%s: %s: not applicable here (%s)", n->key, n->value, n->reason);
+        char line[1024];  /* key[64] + value[256] + a reason of a few dozen characters */
+        train_config_describe_note(n, line, sizeof line);
+        log_msg(&lg, LOG_INFO, "%s", line);
         noted_checkpointing |= !strcmp(n->key, "gradient_checkpointing");
     }
     if (!noted_checkpointing)
