@@ -2,6 +2,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
 
 #include "model/hub.h"
@@ -142,6 +143,9 @@ Test(hub, not_found_lists_paths) {
 Test(hub, rejects_path_like_ids) {
     setenv("HF_HUB_CACHE", tmp("c"), 1);
     mkdirs(tmp("c/models--x"));
+    /* relative ids must not meet real directories around the checkout (../x, ./m, b) */
+    mkdirs(tmp("cwd"));
+    cr_assert_eq(chdir(tmp("cwd")), 0);
     const char *bad[] = {"../x", "org/..", "a/../b", "a//b", "/no/such/dir", "a/b/c", "", "./m"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char want[1024];
