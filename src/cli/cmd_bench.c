@@ -12,6 +12,8 @@
 #include "cli/cli.h"
 #include "model/albert.h"
 #include "model/config.h"
+#include "model/embed_input.h"
+#include "model/encode.h"
 #include "model/init.h"
 #include "tokenizer/tokenizer.h"
 #include "util/fileio.h"
@@ -60,84 +62,22 @@ static void help(void) {
 
 /* ------------------------------------------------------------------ input */
 
+/* The input is read as `albertc embed` reads it (model/embed_input.h); the
+ * first --limit sequences are timed, as EncodeSeq views for the length sort. */
 typedef struct {
     int n;
-    int32_t *ids;
-} Seq;
-
-typedef struct {
-    Seq *seqs;
-    int n, cap;
+    EncodeSeq *seqs;
 } SeqList;
 
-static void seqs_free(SeqList *l) {
-    for (int i = 0; i < l->n; i++) free(l->seqs[i].ids);
-    free(l->seqs);
-}
-
-static int read_line_seq(const AlbertTokenizer *tok, const char *where, const char *line, size_t len, Seq *s,
-                         AlbError *err) {
-    json_error_t jerr;
-    json_t *obj = json_loadb(line, len, 0, &jerr);
-    if (!obj) return alb_fail(err, "%s: invalid JSON: %s", where, jerr.text);
-    const json_t *text = json_object_get(obj, "text"), *ids = json_object_get(obj, "input_ids");
-    int rc = 0;
-    if (json_is_string(text)) {
-        TokenIds t = {0};
-        tokenizer_encode(tok, json_string_value(text), json_string_length(text), 0, &t);
-        s->n = t.n;
-        s->ids = alb_xmalloc(sizeof(int32_t) * (size_t)t.n);
-        memcpy(s->ids, t.ids, sizeof(int32_t) * (size_t)t.n);
-        token_ids_free(&t);
-    } else if (json_is_array(ids) && json_array_size(ids) > 0) {
-        s->n = (int)json_array_size(ids);
-        s->ids = alb_xmalloc(sizeof(int32_t) * (size_t)s->n);
-        for (int i = 0; i < s->n && !rc; i++) {
-            const json_t *v = json_array_get(ids, (size_t)i);
-            if (!json_is_integer(v)) rc = alb_fail(err, "%s: \"input_ids\"[%d] is not an integer", where, i);
-            else s->ids[i] = (int32_t)json_integer_value(v);
-        }
-    } else {
-        rc = alb_fail(err, "%s: expected a \"text\" string or a non-empty \"input_ids\" array", where);
-    }
-    json_decref(obj);
-    return rc;
-}
-
-/* Reads up to limit (0: all) lines of path; the tokenizer is loaded only if a line has text. */
-static int read_inputs(const char *path, const char *tok_path, long limit, SeqList *out, AlbError *err) {
-    char *data;
-    size_t len;
-    if (alb_read_file(path, &data, &len, err)) return -1;
-    AlbertTokenizer *tok = NULL;
-    int rc = 0;
-    long lineno = 0;
-    for (char *p = data; p < data + len && !rc && (limit == 0 || out->n < limit);) {
-        char *nl = memchr(p, '\n', (size_t)(data + len - p));
-        size_t n = nl ? (size_t)(nl - p) : (size_t)(data + len - p);
-        lineno++;
-        if (n > 0 && strspn(p, " \t\r") < n) {
-            char where[4200];
-            snprintf(where, sizeof where, "%s:%ld", path, lineno);
-            if (!tok && memmem(p, n, "\"text\"", 6) && tokenizer_load(&tok, tok_path, err)) {
-                rc = -1;
-                break;
-            }
-            if (out->n == out->cap) {
-                out->cap = out->cap ? 2 * out->cap : 1024;
-                out->seqs = alb_xrealloc(out->seqs, sizeof(Seq) * (size_t)out->cap);
-            }
-            Seq *s = &out->seqs[out->n];
-            memset(s, 0, sizeof *s);
-            rc = read_line_seq(tok, where, p, n, s, err);
-            out->n++;
-        }
-        p += n + 1;
-    }
-    tokenizer_free(tok);
-    free(data);
-    if (!rc && out->n == 0) rc = alb_fail(err, "%s: no input lines", path);
-    return rc;
+static int read_inputs(const char *path, const char *tok_path, const AlbertConfig *c, long limit, EmbedInput *in,
+                       SeqList *out, AlbError *err) {
+    *in = (EmbedInput){.path = path, .spiece_path = tok_path, .vocab_size = c->vocab_size,
+                       .max_length = c->max_position_embeddings};
+    if (embed_input_read(in, err)) return -1;
+    out->n = limit > 0 && limit < in->n ? (int)limit : in->n;
+    out->seqs = alb_xmalloc(sizeof(EncodeSeq) * (size_t)out->n);
+    for (int i = 0; i < out->n; i++) out->seqs[i] = (EncodeSeq){.n = in->seqs[i].n, .ids = in->seqs[i].ids};
+    return 0;
 }
 
 /* ------------------------------------------------------------------ batches and FLOPs */
@@ -155,18 +95,12 @@ static double sequence_flops(const AlbertConfig *c, int n) {
     return 2.0 * N * E * H + (double)c->num_hidden_layers * c->inner_group_num * layer;
 }
 
-static int by_length(const void *a, const void *b, void *ctx) {
-    const SeqList *l = ctx;
-    int ia = *(const int *)a, ib = *(const int *)b;
-    int d = l->seqs[ia].n - l->seqs[ib].n;
-    return d ? d : ia - ib;
-}
-
 /* padded: fixed-size batches in input order. sorted: by length, grouped under a token budget. */
 static int make_batches(const SeqList *l, int sorted, int batch_size, int token_budget, int *order,
                         Batch *batches) {
-    for (int i = 0; i < l->n; i++) order[i] = i;
-    if (sorted) qsort_r(order, (size_t)l->n, sizeof(int), by_length, (void *)l);
+    if (sorted) encode_length_order(l->seqs, l->n, order);
+    else
+        for (int i = 0; i < l->n; i++) order[i] = i;
     int nb = 0;
     for (int i = 0; i < l->n;) {
         Batch b = {.start = i, .B = 0, .L = 0};
@@ -200,7 +134,7 @@ static double now(clockid_t clock) {
 /* Fills ids/mask [B, L] for batch b (pad id = [SEP] 3 as the reference; mask hides it). */
 static void fill_batch(const SeqList *l, const int *order, const Batch *b, int32_t *ids, int32_t *mask) {
     for (int r = 0; r < b->B; r++) {
-        const Seq *s = &l->seqs[order[b->start + r]];
+        const EncodeSeq *s = &l->seqs[order[b->start + r]];
         for (int i = 0; i < b->L; i++) {
             ids[(size_t)r * b->L + i] = i < s->n ? s->ids[i] : 3;
             mask[(size_t)r * b->L + i] = i < s->n;
@@ -452,12 +386,19 @@ int cmd_bench(int argc, char **argv) {
     if (o.tokenizer) snprintf(tok_path, sizeof tok_path, "%s", o.tokenizer);
     else if (!alb_file_exists(tok_path)) snprintf(tok_path, sizeof tok_path, "%s", DEFAULT_TOKENIZER);
 
+    EmbedInput input = {0};
     SeqList seqs = {0};
+    AlbertConfig config;
     int *order = NULL;
     Batch *batches = NULL;
     Row rows[64];
     int n_rows = 0;
-    rc = read_inputs(o.input, tok_path, o.limit, &seqs, &err) ? EXIT_FAILURE_RUN : EXIT_OK;
+    char config_path[4300];
+    snprintf(config_path, sizeof config_path, "%s/config.json", model_dir);
+    rc = albert_config_load(&config, config_path, &err) ||
+                 read_inputs(o.input, tok_path, &config, o.limit, &input, &seqs, &err)
+             ? EXIT_FAILURE_RUN
+             : EXIT_OK;
     order = alb_xmalloc(sizeof(int) * (size_t)(seqs.n ? seqs.n : 1));
     batches = alb_xmalloc(sizeof(Batch) * (size_t)(seqs.n ? seqs.n : 1));
     Totals tot = {.model = o.model ? o.model : "random weights, base geometry (init-model --config base)",
@@ -495,7 +436,8 @@ int cmd_bench(int argc, char **argv) {
     else if (o.json) print_json(&tot, &o, rows, n_rows);
     free(order);
     free(batches);
-    seqs_free(&seqs);
+    free(seqs.seqs);
+    embed_input_free(&input);
     if (!o.model) temp_model_remove(&tmp);
     return rc;
 }
