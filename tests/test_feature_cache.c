@@ -1,4 +1,4 @@
-/* The feature cache (src/train/feature_cache.c) on a tiny random model, and
+/* The feature cache (src/pipeline/feature_cache.c) on a tiny random model, and
  * `albertc train` from text: the seed yamls, bad rows, model resolution. */
 #include <criterion/criterion.h>
 #include <math.h>
@@ -12,10 +12,10 @@
 
 #include "io/safetensors.h"
 #include "model/config.h"
-#include "model/encode.h"
+#include "pipeline/encode.h"
 #include "model/init.h"
 #include "testutil.h"
-#include "train/feature_cache.h"
+#include "pipeline/feature_cache.h"
 #include "util/fileio.h"
 
 static const char *const TEXTS[] = {

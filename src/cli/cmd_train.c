@@ -21,7 +21,7 @@
 #include "model/hub.h"
 #include "model/init.h"
 #include "tokenizer/tokenizer.h"
-#include "train/feature_cache.h"
+#include "pipeline/feature_cache.h"
 #include "train/metrics_log.h"
 #include "train/train_config.h"
 #include "train/trainer.h"

@@ -1,5 +1,5 @@
 /* Feature cache; see feature_cache.h. */
-#include "train/feature_cache.h"
+#include "pipeline/feature_cache.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -9,7 +9,7 @@
 #include <xxhash.h>
 
 #include "io/safetensors.h"
-#include "model/encode.h"
+#include "pipeline/encode.h"
 #include "util/clock.h"
 #include "util/fileio.h"
 
