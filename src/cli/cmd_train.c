@@ -374,6 +374,7 @@ int cmd_train(int argc, char **argv) {
                 "cached, so no activations are kept for a backward pass)");
 
     Split tr = {0}, ev = {0};
+    DatasetSplits splits = train_config_splits(c);
     Dataset dtr = {0}, dev = {0};
     FeatureInfo fi = {0};
     int code = EXIT_OK;
@@ -392,7 +393,7 @@ int cmd_train(int argc, char **argv) {
         else
             log_msg(&lg, LOG_INFO, "features: %s [%d,%d], %s [%d,%d]", c->train_features, tr.n, tr.H,
                     c->eval_features, ev.n, ev.H);
-    } else if (dataset_load_splits(c, &dtr, &dev, &err)) {
+    } else if (dataset_load_splits(&splits, &dtr, &dev, &err)) {
         code = EXIT_FAILURE_RUN;
     } else if (dtr.num_labels != c->num_labels) {
         alb_fail(&err, "num_labels is %d but the dataset has %d labels: set num_labels: %d", c->num_labels,

@@ -10,7 +10,6 @@
 #include <strings.h>
 #include <yaml.h>
 
-#include "model/hub.h"
 #include "util/fileio.h"
 
 /* ---------------------------------------------------------------- key table */
@@ -595,29 +594,9 @@ int train_config_build(TrainConfig *c, const char *path, const char *test_config
     return train_config_validate(c, err);
 }
 
-int train_config_data_dir(const TrainConfig *c, char *out, size_t out_size, AlbError *err) {
-    char b1[ALB_SHOWN_SIZE];
-    if (c->data_dir[0]) {
-        if (!alb_dir_exists(c->data_dir)) return alb_fail(err, "data_dir '%s' is not a directory", alb_shown(c->data_dir, b1));
-        if ((size_t)snprintf(out, out_size, "%s", c->data_dir) >= out_size) return alb_fail(err, "data_dir: path too long");
-        return 0;
-    }
-    /* A directory or a hub id in the HF cache; Banking77 is first looked for where this project keeps it. */
-    if (strcmp(c->dataset_id, "banking77") && strcmp(c->dataset_id, "mteb/banking77"))
-        return hub_resolve(c->dataset_id, "datasets", out, out_size, err);
-    static const char *const local[] = {"../shared/data/banking77", "data/banking77"};
-    for (int i = 0; i < 2; i++)
-        if (alb_dir_exists(local[i])) {
-            snprintf(out, out_size, "%s", local[i]);
-            return 0;
-        }
-    AlbError hub_err;
-    if (hub_resolve("mteb/banking77", "datasets", out, out_size, &hub_err) == 0) return 0;
-    return alb_fail(err,
-                    "dataset '%s' not found: no %s, no %s; %s. To get it: put Banking77's train.jsonl, "
-                    "test.jsonl and labels.txt (or train.csv, test.csv) in data/banking77/ (relative to the current "
-                    "directory), or set data_dir: DIR, or download mteb/banking77 into the Hugging Face cache",
-                    c->dataset_id, local[0], local[1], hub_err.msg);
+DatasetSplits train_config_splits(const TrainConfig *c) {
+    return (DatasetSplits){c->data_dir, c->dataset_id, c->train_file, c->eval_file, c->labels_file,
+                           {DATA_AUTO, c->text_field, c->label_field, c->label_text_field, NULL, c->skip_bad_rows}};
 }
 
 /* ------------------------------------------------------------- json, print */
