@@ -62,6 +62,7 @@ export LSAN_OPTIONS = suppressions=$(CURDIR)/tests/lsan.supp
 # would steal the other test's core (5-10x slower); passive waits cost ~3% alone.
 test: export OMP_WAIT_POLICY = passive
 test: $(BUILD)/albertc $(BUILD)/test_albert
+	sh tools/check_layers.sh
 	ALBERTC=$(BUILD)/albertc $(BUILD)/test_albert -j2
 	ALBERTC=$(BUILD)/albertc PYTHON=$(PYTHON) sh tests/oracle/run.sh
 
