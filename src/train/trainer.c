@@ -149,7 +149,7 @@ static int save_checkpoint(Trainer *t, int final, TrainSummary *sum, AlbError *e
     snprintf(rng, sizeof rng, "%016" PRIx64, trainer_epoch_seed((uint64_t)t->cfg->seed, t->epoch));
     CheckpointMeta m = {
         .step = t->step, .epoch = t->epoch, .epoch_position = t->position, .final = final,
-        .dtype = (char *)(t->head.bf16 ? "bfloat16" : "float32"),
+        .dtype = (char *)head_dtype_name(&t->head),
         .metrics_json = metrics_json(t), .label_names_json = t->labels_json, .config_json = t->config_json,
         .encoder_id = (char *)t->in->encoder_id, .encoder_hash = (char *)t->in->encoder_hash,
         .rng_state = rng, .data_order = data_order_json(t),
@@ -226,9 +226,9 @@ static int resume(Trainer *t, AlbError *err) {
         if (in->encoder_hash && in->encoder_hash[0] && m.encoder_hash && strcmp(m.encoder_hash, in->encoder_hash))
             log_msg(in->log, LOG_WARNING, "%s was trained on encoder %s (%s); this run uses %s (%s)", path,
                     m.encoder_id ? m.encoder_id : "?", m.encoder_hash, in->encoder_id, in->encoder_hash);
-        if (m.dtype && strcmp(m.dtype, t->head.bf16 ? "bfloat16" : "float32"))
+        if (m.dtype && strcmp(m.dtype, head_dtype_name(&t->head)))
             log_msg(in->log, LOG_WARNING, "%s was saved in %s; this run trains in %s", path, m.dtype,
-                    t->head.bf16 ? "bfloat16" : "float32");
+                    head_dtype_name(&t->head));
     }
     checkpoint_meta_free(&m);
     return rc;
@@ -368,7 +368,7 @@ int trainer_run(const TrainerInputs *in, TrainSummary *sum, AlbError *err) {
                 "training: %d train rows, %d eval rows, %ld steps per epoch x %d epochs = %ld steps (batch %d, "
                 "accumulation %d, %s)",
                 in->train.n, in->eval.n, t.steps_per_epoch, c->num_epochs, t.total_steps, t.batch, t.accum,
-                t.head.bf16 ? "bfloat16" : "float32");
+                head_dtype_name(&t.head));
         if (t.step == 0) rc = log_validation(&t, err);
     }
     int stopped = 0;
