@@ -638,6 +638,25 @@ json_t *train_config_to_json(const TrainConfig *c) {
     return o;
 }
 
+/* A string as a YAML double-quoted scalar: JSON's escapes are YAML's too. */
+static void print_quoted(FILE *fp, const char *s) {
+    json_t *j = json_string(s);
+    char *text = j ? json_dumps(j, JSON_ENCODE_ANY) : NULL;
+    fputs(text ? text : "\"\"", fp);  /* only a string that is not UTF-8 has no JSON form */
+    free(text);
+    json_decref(j);
+}
+
+/* The shortest decimal that reads back as the same double. */
+static void print_double(FILE *fp, double x) {
+    char buf[32];
+    for (int digits = 1; digits <= 17; digits++) {
+        snprintf(buf, sizeof buf, "%.*g", digits, x);
+        if (strtod(buf, NULL) == x) break;
+    }
+    fputs(buf, fp);
+}
+
 void train_config_print(const TrainConfig *c, FILE *fp) {
     for (int i = 0; i < N_KEYS; i++) {
         const KeySpec *k = &KEYS[i];
@@ -646,14 +665,15 @@ void train_config_print(const TrainConfig *c, FILE *fp) {
         fprintf(fp, "%s: ", k->name);
         switch (k->kind) {
         case K_STR:
-        case K_CHOICE: fprintf(fp, "%s\n", *field ? field : "\"\""); break;
-        case K_INT: fprintf(fp, "%d\n", *(const int *)field); break;
-        case K_INT64: fprintf(fp, "%lld\n", (long long)*(const int64_t *)field); break;
-        case K_FLOAT: fprintf(fp, "%g\n", *(const double *)field); break;
-        case K_BOOL: fprintf(fp, "%s\n", *(const int *)field ? "true" : "false"); break;
-        case K_DTYPE: fprintf(fp, "%s\n", alb_dtype_name(c->dtype)); break;
-        case K_PROGRESS: fprintf(fp, "%s\n", c->progress < 0 ? "auto" : c->progress ? "true" : "false"); break;
+        case K_CHOICE: print_quoted(fp, field); break;
+        case K_INT: fprintf(fp, "%d", *(const int *)field); break;
+        case K_INT64: fprintf(fp, "%lld", (long long)*(const int64_t *)field); break;
+        case K_FLOAT: print_double(fp, *(const double *)field); break;
+        case K_BOOL: fputs(*(const int *)field ? "true" : "false", fp); break;
+        case K_DTYPE: fputs(alb_dtype_name(c->dtype), fp); break;
+        case K_PROGRESS: fputs(c->progress < 0 ? "auto" : c->progress ? "true" : "false", fp); break;
         case K_NOTE: break;
         }
+        fputc('\n', fp);
     }
 }

@@ -143,7 +143,9 @@ void train_config_describe_note(const TrainConfigNote *n, char *buf, size_t size
 /* The effective config as a JSON object (every key, not_applicable included),
  * for checkpoint metadata. New reference; caller decrefs. */
 json_t *train_config_to_json(const TrainConfig *c);
-/* "key: value" lines, one per key, in the order of the struct. */
+/* The effective config as YAML that train_config_load reads back to the same
+ * values: "key: value" lines, one per key, in the order of the struct;
+ * strings double-quoted, numbers in their shortest exact form. */
 void train_config_print(const TrainConfig *c, FILE *fp);
 
 #endif
