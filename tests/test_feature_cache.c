@@ -317,6 +317,28 @@ Test(feature_cache, cli_model_and_label_errors_exit_2) {
     free(dir);
 }
 
+/* An unusable project_dir or cache_dir is found before the model is loaded
+ * or any text encoded (the first of those logs "encoder"). */
+Test(feature_cache, cli_unusable_dirs_fail_before_encoding) {
+    char *dir = test_mkdtemp(), model[4200], file[4200], more[8600], *err;
+    snprintf(model, sizeof model, "%s/model", dir);
+    make_model(model, 3);
+    free(write_data(dir, NULL));
+    snprintf(file, sizeof file, "%s/a_file", dir);
+    test_write_file(file, "x", 1);
+    const char *settings[] = {"project_dir", "cache_dir"};
+    for (int i = 0; i < 2; i++) {
+        snprintf(more, sizeof more, "--set %s=%s/below", settings[i], file);
+        cr_assert_eq(train_text(dir, model, NULL, more, &err), 2, "%s: %s", more, err);
+        cr_assert(strstr(err, settings[i]) && strstr(err, "a_file"), "%s: %s", more, err);
+        cr_assert_null(strstr(err, "encoder"), "%s: the encoder was loaded: %s", more, err);
+        cr_assert_null(strstr(err, "feature cache"), "%s: %s", more, err);
+        free(err);
+    }
+    test_rmtree(dir);
+    free(dir);
+}
+
 Test(feature_cache, cli_default_model_missing_makes_a_random_base_model, .timeout = 120) {
     char *dir = test_mkdtemp(), *err;
     free(write_data(dir, NULL));
