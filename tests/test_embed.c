@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "io/safetensors.h"
 #include "model/albert.h"
@@ -264,6 +266,72 @@ Test(embed, usage_errors, .init = setup, .fini = test_tmp_teardown) {
     cr_expect_eq(test_run(cmd, NULL, &err), 1);
     cr_expect(strstr(err, "missing.jsonl"), "%s", err);
     free(err);
+}
+
+/* embed --output OUT on "{input_ids: [2, 3]}"; returns the exit code, stderr in *err. `pre` runs first in the
+ * same shell (e.g. a reader started in the background), whose jobs are waited for. */
+static int embed_to(const char *out, const char *pre, char **err) {
+    write_text("in.jsonl", "{\"input_ids\": [2, 3]}\n");
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "%s %s embed --model %s --input %s --output %s; rc=$?; wait; exit $rc", pre,
+             test_albertc(), model, test_tmp_path("in.jsonl"), out);
+    return test_run(cmd, NULL, err);
+}
+
+static void expect_embed_file(const char *path) {
+    SafeTensors st;
+    AlbError e;
+    cr_assert_eq(st_open(&st, path, &e), 0, "%s", e.msg);
+    cr_expect(st_find(&st, "cls") != NULL);
+    st_close(&st);
+}
+
+static mode_t lmode(const char *path) {
+    struct stat st;
+    return lstat(path, &st) == 0 ? st.st_mode : 0;
+}
+
+Test(embed, output_fifo_symlink_device_stdout, .init = setup, .fini = test_tmp_teardown) {
+    char *err, pre[1400], out[1400];
+    /* a FIFO is streamed to (a reader gets the file) and stays a FIFO */
+    const char *fifo = test_tmp_path("fifo");
+    cr_assert_eq(mkfifo(fifo, 0600), 0);
+    snprintf(pre, sizeof pre, "cat %s > %s &", fifo, test_tmp_path("from_fifo"));
+    cr_expect_eq(embed_to(fifo, pre, &err), 0, "%s", err);
+    free(err);
+    cr_expect(S_ISFIFO(lmode(fifo)), "the FIFO was replaced");
+    expect_embed_file(test_tmp_path("from_fifo"));
+    /* a symbolic link stays a link; its target (relative, and a dangling one) gets the content */
+    test_write_file(test_tmp_path("target"), "old", 3);
+    chmod(test_tmp_path("target"), 0640);
+    cr_assert_eq(symlink("target", test_tmp_path("link")), 0);
+    cr_expect_eq(embed_to(test_tmp_path("link"), "", &err), 0, "%s", err);
+    free(err);
+    cr_expect(S_ISLNK(lmode(test_tmp_path("link"))));
+    cr_expect_eq(lmode(test_tmp_path("target")), S_IFREG | 0640, "the target keeps its permission bits");
+    expect_embed_file(test_tmp_path("target"));
+    cr_assert_eq(symlink("new", test_tmp_path("dangling")), 0);
+    cr_expect_eq(embed_to(test_tmp_path("dangling"), "", &err), 0, "%s", err);
+    free(err);
+    cr_expect(S_ISLNK(lmode(test_tmp_path("dangling"))));
+    expect_embed_file(test_tmp_path("new"));
+    /* a character device is written to, not replaced */
+    cr_expect_eq(embed_to("/dev/null", "", &err), 0, "%s", err);
+    free(err);
+    cr_expect(S_ISCHR(lmode("/dev/null")));
+    /* - is stdout */
+    snprintf(out, sizeof out, "- > %s", test_tmp_path("stdout"));
+    cr_expect_eq(embed_to(out, "", &err), 0, "%s", err);
+    free(err);
+    expect_embed_file(test_tmp_path("stdout"));
+    /* a directory is refused before any work, and left alone */
+    const char *dir = test_tmp_path("adir");
+    cr_assert_eq(mkdir(dir, 0755), 0);
+    cr_expect_eq(embed_to(dir, "", &err), 2);
+    cr_expect(strstr(err, dir) && strstr(err, "is a directory"), "%s", err);
+    cr_expect_eq(strchr(err, '\n'), err + strlen(err) - 1, "one line: %s", err);
+    free(err);
+    cr_expect(S_ISDIR(lmode(dir)));
 }
 
 Test(embed, input_parser_library) {

@@ -11,6 +11,7 @@
 #include "model/embed_input.h"
 #include "model/encode.h"
 #include "model/hub.h"
+#include "util/fileio.h"
 
 static const char *CMD = "embed";
 
@@ -36,6 +37,8 @@ static void help(void) {
            "                    length first, so little padding is computed\n"
            "  --max-length N    texts are truncated to N tokens; longer input_ids are an error\n"
            "                    (default and maximum: max_position_embeddings)\n"
+           "  --output OUT      a new or regular file (replaced atomically; through a symbolic\n"
+           "                    link, its target), a FIFO, a character device or - (stdout)\n"
            "  -h, --help        this help\n");
 }
 
@@ -134,6 +137,7 @@ int cmd_embed(int argc, char **argv) {
     if (!output) return cli_usage_error(CMD, "--output is required");
 
     AlbError err = {{0}};
+    if (alb_output_check(output, &err)) return cli_error(CMD, &err, EXIT_USAGE);
     char dir[4096];
     if (hub_resolve(model, "models", dir, sizeof dir, &err)) return cli_error(CMD, &err, EXIT_USAGE);
     AlbertModel *m;
