@@ -127,6 +127,72 @@ Test(init_model, usage_errors, .init = setup, .fini = test_tmp_teardown) {
     free(err);
 }
 
+/* Runs `init-model ARGS` (after `pre` in the same shell); returns the exit code, stderr in *err. */
+static int init_model(const char *pre, const char *args, char **err) {
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "%s %s init-model %s", pre, test_albertc(), args);
+    return test_run(cmd, NULL, err);
+}
+
+/* Nothing but `keep` in the test directory: no staging directory or temporary file left. */
+static void expect_only(const char *keep) {
+    char cmd[1400], *out;
+    snprintf(cmd, sizeof cmd, "ls -A %s", test_tmp_dir);
+    cr_assert_eq(test_run(cmd, &out, NULL), 0);
+    cr_expect_str_eq(out, keep);
+    free(out);
+}
+
+Test(init_model, bad_inputs_leave_nothing, .init = setup, .fini = test_tmp_teardown) {
+    char args[2048], *err;
+    /* sizes beyond the bounds: a clear error, not an abort, and no DIR/config.json */
+    test_write_file(test_tmp_path("big.json"), "{\"vocab_size\": 2147483647}", 26);
+    snprintf(args, sizeof args, "--config %s --out %s", test_tmp_path("big.json"), test_tmp_path("out"));
+    cr_expect_eq(init_model("", args, &err), 2, "%s", err);
+    cr_expect(strstr(err, "big.json: vocab_size must be at most 1048576"), "%s", err);
+    free(err);
+    /* a --tokenizer that is not a spiece.model */
+    snprintf(args, sizeof args, "--config tiny --out %s --tokenizer %s", test_tmp_path("out"), test_tmp_path("big.json"));
+    cr_expect_eq(init_model("", args, &err), 1, "%s", err);
+    cr_expect(strstr(err, "big.json: malformed spiece.model"), "%s", err);
+    free(err);
+    /* --out a regular file */
+    snprintf(args, sizeof args, "--config tiny --out %s", test_tmp_path("big.json"));
+    cr_expect_eq(init_model("", args, &err), 2, "%s", err);
+    cr_expect(strstr(err, "big.json exists and is not a directory"), "%s", err);
+    free(err);
+    expect_only("big.json\nmodel\n");
+}
+
+/* A write that fails half-way (file size limit: a full disk) leaves no half-made directory, and an
+ * existing one as it was. */
+Test(init_model, failed_write_leaves_no_half_made_directory, .init = setup, .fini = test_tmp_teardown) {
+    const char *limit = "trap '' XFSZ; ulimit -f 100;";  /* 50 KB: config.json fits, the weights do not */
+    char args[2048], *err, *before, *after, path[1400];
+    snprintf(args, sizeof args, "--config tiny --out %s", test_tmp_path("new"));
+    cr_expect_eq(init_model(limit, args, &err), 1, "%s", err);
+    cr_expect(strstr(err, "File too large"), "%s", err);
+    free(err);
+    expect_only("model\n");
+
+    size_t before_len, after_len;
+    AlbError e;
+    snprintf(path, sizeof path, "%s/model.safetensors", model);
+    cr_assert_eq(alb_read_file(path, &before, &before_len, &e), 0);
+    snprintf(args, sizeof args, "--config tiny --seed 9 --out %s", model);
+    cr_expect_eq(init_model(limit, args, &err), 1, "%s", err);
+    free(err);
+    cr_assert_eq(alb_read_file(path, &after, &after_len, &e), 0);
+    cr_expect(after_len == before_len && memcmp(after, before, before_len) == 0, "the old weights were changed");
+    free(before);
+    free(after);
+    char cmd[1400], *out;
+    snprintf(cmd, sizeof cmd, "ls -A %s", model);
+    cr_assert_eq(test_run(cmd, &out, NULL), 0);
+    cr_expect_str_eq(out, "config.json\nmodel.safetensors\nspiece.model\n");
+    free(out);
+}
+
 /* Reads a float tensor of the embed output. */
 static const float *out_f32(const SafeTensors *st, const char *name, int ndim, const int64_t *shape) {
     const float *data;

@@ -33,14 +33,21 @@ int alb_read_file(const char *path, char **data, size_t *len, AlbError *err) {
     return 0;
 }
 
-static int fsync_parent_dir(const char *path) {
-    char *copy = alb_xstrdup(path);
-    int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY);
-    free(copy);
+int alb_fsync_dir(const char *dir) {
+    int fd = open(dir, O_RDONLY | O_DIRECTORY);
     if (fd < 0) return -1;
     int rc = fsync(fd);
     int e = errno;
     close(fd);
+    errno = e;
+    return rc;
+}
+
+static int fsync_parent_dir(const char *path) {
+    char *copy = alb_xstrdup(path);
+    int rc = alb_fsync_dir(dirname(copy));
+    int e = errno;
+    free(copy);
     errno = e;
     return rc;
 }

@@ -41,6 +41,8 @@ void atomic_abort(AtomicFile *af);
 /* Convenience: the whole content at once. */
 int atomic_write_file(const char *path, const void *data, size_t len, AlbError *err);
 
+/* fsync of a directory (its entries: after a rename); -1 with errno on failure. */
+int alb_fsync_dir(const char *dir);
 /* mkdir -p */
 int alb_mkdirs(const char *path, AlbError *err);
 int alb_file_exists(const char *path);
