@@ -46,3 +46,11 @@ Test(fileio, replacing_keeps_no_temporary) {
     snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
     cr_expect_eq(access(tmp, F_OK), -1);
 }
+
+Test(fileio, reading_a_directory_says_why) {
+    AlbError err;
+    char *data;
+    size_t len;
+    cr_expect_eq(alb_read_file(test_tmp_dir, &data, &len, &err), -1);
+    cr_expect(strstr(err.msg, "read error: Is a directory"), "%s", err.msg);
+}

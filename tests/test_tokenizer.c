@@ -605,6 +605,16 @@ Test(tokenizer, cli_errors) {
     cr_expect_eq(run_cli(args, "", &out, &err), 1);
     cr_expect(strstr(err, path) != NULL && strchr(err, '\n') == err + strlen(err) - 1, "%s", err);
     free(out), free(err);
+    /* a read error on stdin (a directory) is an error, not an empty input */
+    for (int jsonl = 0; jsonl < 2; jsonl++) {
+        char cmd[4400];
+        snprintf(cmd, sizeof cmd, "%s tokenize --model %s %s < %s", test_albertc(), spiece(), jsonl ? "--jsonl" : "",
+                 dir);
+        cr_expect_eq(test_run(cmd, &out, &err), 1, "%s", cmd);
+        cr_expect_str_eq(err, "albertc tokenize: stdin: read error: Is a directory\n");
+        cr_expect_str_eq(out, "");
+        free(out), free(err);
+    }
     test_rmtree(dir);
     free(dir);
 }

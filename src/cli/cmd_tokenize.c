@@ -1,4 +1,5 @@
 /* albertc tokenize: text lines (or JSONL) to ALBERT token ids, one line per input. */
+#include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -177,6 +178,10 @@ int cmd_tokenize(int argc, char **argv) {
                 tokenizer_encode(tok, line, len, (int)max_length, &ids);
                 write_plain(tok, &ids, pieces, stdout);
             }
+        }
+        if (ferror(stdin) && rc == EXIT_OK) {
+            fprintf(stderr, "albertc %s: stdin: read error: %s\n", CMD, strerror(errno));
+            rc = EXIT_FAILURE_RUN;
         }
         free(line);
     }

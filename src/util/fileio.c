@@ -21,11 +21,11 @@ int alb_read_file(const char *path, char **data, size_t *len, AlbError *err) {
         n += got;
         if (got == 0) break;
     }
-    int failed = ferror(fp);
+    int failed = ferror(fp), e = errno;
     fclose(fp);
     if (failed) {
         free(buf);
-        return alb_fail(err, "%s: read error", path);
+        return alb_fail(err, "%s: read error: %s", path, strerror(e));
     }
     buf[n] = '\0';
     *data = buf;
