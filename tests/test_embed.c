@@ -315,6 +315,9 @@ Test(embed, usage_errors, .init = setup, .fini = test_tmp_teardown) {
     free(err);
     cr_expect_eq(embed("{\"input_ids\": [2, 3]}\n", "--batch-size 0", &err), 2);
     free(err);
+    cr_expect_eq(embed("{\"text\": \"hi\"}\n", "--max-length 1", &err), 2);  /* below [CLS] [SEP]: no truncation */
+    cr_expect(strstr(err, "--max-length: expected an integer in [2, "), "%s", err);
+    free(err);
     cr_expect_eq(embed("{\"input_ids\": [2, 3]}\n", "--max-length 513", &err), 2);
     cr_expect(strstr(err, "max_position_embeddings 512"), "%s", err);
     free(err);

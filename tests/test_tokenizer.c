@@ -163,8 +163,12 @@ Test(tokenizer, truncation_single) {
     cr_expect_str_eq(joined(&ids), "2 14 2231 886 2385 17659 84 14 16792 3");
     tokenizer_encode(tok, a, strlen(a), 100, &ids);
     cr_expect_str_eq(joined(&ids), "2 14 2231 886 2385 17659 84 14 16792 1952 3");
-    tokenizer_encode(tok, a, strlen(a), 1, &ids);
+    /* as the engine (tools/hf_tokenize.js): max_length 2 keeps only the specials; 1, below them,
+     * truncates nothing and only stops the text after its first piece */
+    tokenizer_encode(tok, a, strlen(a), 2, &ids);
     cr_expect_str_eq(joined(&ids), "2 3");
+    tokenizer_encode(tok, a, strlen(a), 1, &ids);
+    cr_expect_str_eq(joined(&ids), "2 14 3");
 }
 
 Test(tokenizer, pair_longest_first) {
@@ -173,6 +177,10 @@ Test(tokenizer, pair_longest_first) {
         int max;
         const char *ab, *ab_types, *ba;
     } cases[] = {
+        /* below the 3 specials the engine truncates nothing (each text stops early); at 3 only they remain */
+        {1, "2 14 3 10975 3", "0 0 0 1 1", "2 10975 3 14 3"},
+        {2, "2 14 2231 3 10975 126 3", "0 0 0 0 1 1 1", "2 10975 126 3 14 2231 3"},
+        {3, "2 3 3", "0 0 1", "2 3 3"},
         {5, "2 14 3 10975 3", "0 0 0 1 1", "2 10975 3 14 3"},
         {8, "2 14 2231 886 3 10975 126 3", "0 0 0 0 0 1 1 1", "2 10975 126 3 14 2231 886 3"},
         {10, "2 14 2231 886 2385 3 10975 126 184 3", "0 0 0 0 0 0 1 1 1 1", "2 10975 126 184 3 14 2231 886 2385 3"},

@@ -35,8 +35,9 @@ static void help(void) {
            "  --all-tokens      also write last_hidden_state and lengths\n"
            "  --batch-size N    sequences per forward pass (default 16); inputs are sorted by\n"
            "                    length first, so little padding is computed\n"
-           "  --max-length N    texts are truncated to N tokens; longer input_ids are an error\n"
-           "                    (default and maximum: max_position_embeddings)\n"
+           "  --max-length N    texts are truncated to N tokens, [CLS] and [SEP] included (N >= 2);\n"
+           "                    longer input_ids are an error (default and maximum:\n"
+           "                    max_position_embeddings)\n"
            "  --output OUT      a new or regular file (replaced atomically; through a symbolic\n"
            "                    link, its target), a FIFO, a character device or - (stdout)\n"
            "  -h, --help        this help\n");
@@ -125,7 +126,7 @@ int cmd_embed(int argc, char **argv) {
             if (cli_parse_int(CMD, "--batch-size", optarg, 1, 1 << 16, &batch_size)) return EXIT_USAGE;
             break;
         case 'l':
-            if (cli_parse_int(CMD, "--max-length", optarg, 1, 1 << 20, &max_length)) return EXIT_USAGE;
+            if (cli_parse_int(CMD, "--max-length", optarg, 2, 1 << 20, &max_length)) return EXIT_USAGE;
             break;
         case 'h': help(); return EXIT_OK;
         default: return cli_usage_error(CMD, "unknown option");
