@@ -111,7 +111,7 @@ int cmd_embed(int argc, char **argv) {
     long batch_size = 16, max_length = 0;
     int all_tokens = 0, opt;
     optind = 1;
-    while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, CLI_SHORT_OPTS, opts, NULL)) != -1) {
         switch (opt) {
         case 'm': model = optarg; break;
         case 'i': input = optarg; break;
@@ -129,7 +129,7 @@ int cmd_embed(int argc, char **argv) {
             if (cli_parse_int(CMD, "--max-length", optarg, 2, 1 << 20, &max_length)) return EXIT_USAGE;
             break;
         case 'h': help(); return EXIT_OK;
-        default: return cli_usage_error(CMD, "unknown option");
+        default: return cli_option_error(CMD, opt, argv);
         }
     }
     if (optind < argc) return cli_usage_error(CMD, "unexpected argument '%s'", argv[optind]);

@@ -46,7 +46,7 @@ int cmd_init_model(int argc, char **argv) {
     long seed = 0;
     int opt;
     optind = 1;
-    while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, CLI_SHORT_OPTS, opts, NULL)) != -1) {
         switch (opt) {
         case 'c': config = optarg; break;
         case 'o': out = optarg; break;
@@ -55,7 +55,7 @@ int cmd_init_model(int argc, char **argv) {
             if (cli_parse_int(CMD, "--seed", optarg, 0, 0x7fffffffffffffffL, &seed)) return EXIT_USAGE;
             break;
         case 'h': help(); return EXIT_OK;
-        default: return cli_usage_error(CMD, "unknown option");
+        default: return cli_option_error(CMD, opt, argv);
         }
     }
     if (optind < argc) return cli_usage_error(CMD, "unexpected argument '%s'", argv[optind]);

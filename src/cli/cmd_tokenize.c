@@ -134,7 +134,7 @@ int cmd_tokenize(int argc, char **argv) {
     int pieces = 0, jsonl = 0, c;
     long max_length = 0;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, CLI_SHORT_OPTS, options, NULL)) != -1) {
         switch (c) {
         case 'm': model = optarg; break;
         case 'p': pieces = 1; break;
@@ -144,7 +144,7 @@ int cmd_tokenize(int argc, char **argv) {
         case 't': text = optarg; break;
         case 'j': jsonl = 1; break;
         case 'h': help(); return EXIT_OK;
-        default: return cli_usage_error(CMD, "unknown option");
+        default: return cli_option_error(CMD, c, argv);
         }
     }
     if (optind < argc) return cli_usage_error(CMD, "unexpected argument '%s'", argv[optind]);

@@ -329,14 +329,14 @@ int cmd_train(int argc, char **argv) {
     const char **sets = alb_xcalloc((size_t)argc + 1, sizeof(char *));
     int n_sets = 0, as_json = 0, opt;
     optind = 1;
-    while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, CLI_SHORT_OPTS, opts, NULL)) != -1) {
         switch (opt) {
         case 'c': config = optarg; break;
         case 't': test_config = optarg; break;
         case 's': sets[n_sets++] = optarg; break;
         case 'j': as_json = 1; break;
         case 'h': free(sets); help(); return EXIT_OK;
-        default: free(sets); return cli_usage_error(CMD, "unknown option");
+        default: free(sets); return cli_option_error(CMD, opt, argv);
         }
     }
     if (optind < argc) {
