@@ -388,11 +388,16 @@ Test(embed, output_fifo_symlink_device_stdout, .init = setup, .fini = test_tmp_t
     cr_expect_eq(embed_to("/dev/null", "", &err), 0, "%s", err);
     free(err);
     cr_expect(S_ISCHR(lmode("/dev/null")));
-    /* - is stdout */
+    /* - is stdout; so is /dev/stdout, a link to a pipe here */
     snprintf(out, sizeof out, "- > %s", test_tmp_path("stdout"));
     cr_expect_eq(embed_to(out, "", &err), 0, "%s", err);
     free(err);
     expect_embed_file(test_tmp_path("stdout"));
+    snprintf(out, sizeof out, "/dev/stdout | cat > %s", test_tmp_path("pipe"));
+    embed_to(out, "", &err);
+    cr_expect_eq(err[0], '\0', "%s", err);
+    free(err);
+    expect_embed_file(test_tmp_path("pipe"));
     /* a directory is refused before any work, and left alone */
     const char *dir = test_tmp_path("adir");
     cr_assert_eq(mkdir(dir, 0755), 0);

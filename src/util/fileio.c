@@ -82,52 +82,51 @@ static char *follow_symlinks(const char *path, AlbError *err) {
 
 typedef enum { OUT_REPLACE, OUT_STREAM, OUT_STDOUT } OutputKind;
 
-/* What atomic_open does with path: *dest (malloc'ed, not for stdout) is where
- * to write, *mode the existing file's mode (0: none). */
-static int output_kind(const char *path, OutputKind *kind, char **dest, mode_t *mode, AlbError *err) {
+/* What atomic_open does with path: returns what to open (malloc'ed; NULL with
+ * err set when path is refused), *mode the existing file's mode (0: none). A FIFO or device is
+ * opened through path itself (/dev/stdout's /proc links are not readlink'able
+ * paths); a regular file's symlinks are followed to find where to rename. */
+static char *output_kind(const char *path, OutputKind *kind, mode_t *mode, AlbError *err) {
     *kind = OUT_REPLACE;
-    *dest = NULL;
     *mode = 0;
     if (strcmp(path, "-") == 0) {
         *kind = OUT_STDOUT;
-        return 0;
+        return alb_xstrdup(path);
     }
-    if (!(*dest = follow_symlinks(path, err))) return -1;
     struct stat st;
-    if (stat(*dest, &st) != 0) return 0;
-    *mode = st.st_mode;
-    if (S_ISREG(st.st_mode)) return 0;
-    if (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode)) {
-        *kind = OUT_STREAM;
-        return 0;
+    if (stat(path, &st) == 0) {
+        if (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode)) {
+            *kind = OUT_STREAM;
+            return alb_xstrdup(path);
+        }
+        if (!S_ISREG(st.st_mode)) {
+            const char *what = S_ISDIR(st.st_mode) ? "a directory" : S_ISSOCK(st.st_mode) ? "a socket"
+                             : S_ISBLK(st.st_mode) ? "a block device" : "not a file";
+            alb_fail(err, "%s: is %s; an output must be a regular file (replaced atomically), a FIFO, a "
+                          "character device or '-' (stdout)", path, what);
+            return NULL;
+        }
+        *mode = st.st_mode;
     }
-    const char *what = S_ISDIR(st.st_mode) ? "a directory" : S_ISSOCK(st.st_mode) ? "a socket"
-                     : S_ISBLK(st.st_mode) ? "a block device" : "not a file";
-    free(*dest);
-    *dest = NULL;
-    return alb_fail(err, "%s: is %s; an output must be a regular file (replaced atomically), a FIFO, a "
-                         "character device or '-' (stdout)", path, what);
+    return follow_symlinks(path, err);
 }
 
 int alb_output_check(const char *path, AlbError *err) {
     OutputKind kind;
-    char *dest;
     mode_t mode;
-    if (output_kind(path, &kind, &dest, &mode, err)) return -1;
+    char *dest = output_kind(path, &kind, &mode, err);
     free(dest);
-    return 0;
+    return dest ? 0 : -1;
 }
 
 int atomic_open(AtomicFile *af, const char *path, AlbError *err) {
     memset(af, 0, sizeof *af);
     OutputKind kind;
-    char *dest;
     mode_t mode;
-    if (output_kind(path, &kind, &dest, &mode, err)) return -1;
-    if (kind == OUT_STDOUT) {
-        af->fp = stdout;
-    } else if (kind == OUT_STREAM) {
-        af->fp = fopen(dest, "wb");
+    char *dest = output_kind(path, &kind, &mode, err);
+    if (!dest) return -1;
+    if (kind != OUT_REPLACE) {
+        af->fp = kind == OUT_STDOUT ? stdout : fopen(dest, "wb");
         free(dest);
     } else {
         size_t n = strlen(dest) + 32;
