@@ -83,9 +83,10 @@ static char *follow_symlinks(const char *path, AlbError *err) {
 typedef enum { OUT_REPLACE, OUT_STREAM, OUT_STDOUT } OutputKind;
 
 /* What atomic_open does with path: returns what to open (malloc'ed; NULL with
- * err set when path is refused), *mode the existing file's mode (0: none). A FIFO or device is
- * opened through path itself (/dev/stdout's /proc links are not readlink'able
- * paths); a regular file's symlinks are followed to find where to rename. */
+ * err set when path is refused), *mode the existing file's mode (0: none). A
+ * FIFO or a device is opened through path itself (/dev/stdout's /proc links
+ * cannot be followed by readlink); a regular file's symlinks are followed to
+ * find where to rename. */
 static char *output_kind(const char *path, OutputKind *kind, mode_t *mode, AlbError *err) {
     *kind = OUT_REPLACE;
     *mode = 0;
@@ -115,8 +116,9 @@ int alb_output_check(const char *path, AlbError *err) {
     OutputKind kind;
     mode_t mode;
     char *dest = output_kind(path, &kind, &mode, err);
+    int ok = dest != NULL;
     free(dest);
-    return dest ? 0 : -1;
+    return ok ? 0 : -1;
 }
 
 int atomic_open(AtomicFile *af, const char *path, AlbError *err) {
