@@ -87,7 +87,7 @@ Test(init_model, same_seed_same_file, .init = setup, .fini = test_tmp_teardown) 
     char cmd[2048], *a, *b;
     size_t na, nb;
     AlbError err;
-    snprintf(cmd, sizeof cmd, "%s init-model --config tiny --seed 3 --out %s", test_albertc(), test_tmp_path("again"));
+    snprintf(cmd, sizeof cmd, "%s init-model --config tiny --seed 3 --out %s/", test_albertc(), test_tmp_path("again"));
     run_ok(cmd);
     char pa[700], pb[700];
     snprintf(pa, sizeof pa, "%s/model.safetensors", model);

@@ -187,32 +187,32 @@ int albert_init_model_dir(const AlbertConfig *c, uint64_t seed, const char *dir,
     size_t spiece_len = 0;
     /* read the tokenizer first: a bad path must not leave a half-made directory */
     if (tokenizer_path && alb_read_file(tokenizer_path, &spiece, &spiece_len, err)) return -1;
-    struct stat st;
-    int exists = stat(dir, &st) == 0;
-    if (exists && !S_ISDIR(st.st_mode)) {
-        free(spiece);
-        return alb_fail(err, "%s: exists and is not a directory", dir);
-    }
-    /* staging: inside an existing DIR (its filesystem), else beside DIR, renamed into place whole */
-    char *copy = alb_xstrdup(dir), *parent = alb_xstrdup(dirname(copy));
+    char *target = alb_xstrdup(dir);  /* without trailing slashes: "DIR.tmp" must be beside it */
+    for (size_t k = strlen(target); k > 1 && target[k - 1] == '/'; k--) target[k - 1] = '\0';
+    char *copy = alb_xstrdup(target), *parent = alb_xstrdup(dirname(copy));
     free(copy);
-    size_t n = strlen(dir) + 64;
+    size_t n = strlen(target) + 64;
     char *staging = alb_xmalloc(n);
-    snprintf(staging, n, exists ? "%s/.init-model.tmp.%ld" : "%s.tmp.%ld", dir, (long)getpid());
-    int rc = exists ? 0 : alb_mkdirs(parent, err);
+    struct stat st;
+    int exists = stat(target, &st) == 0, rc = 0;
+    /* staging: inside an existing DIR (its filesystem), else beside DIR, renamed into place whole */
+    snprintf(staging, n, exists ? "%s/.init-model.tmp.%ld" : "%s.tmp.%ld", target, (long)getpid());
+    if (exists && !S_ISDIR(st.st_mode)) rc = alb_fail(err, "%s: exists and is not a directory", dir);
+    else if (!exists) rc = alb_mkdirs(parent, err);
     if (!rc && mkdir(staging, 0777) != 0) {
         rc = alb_fail(err, "%s: cannot create: %s", staging, strerror(errno));
     } else if (!rc) {
         rc = write_model_files(c, seed, staging, spiece, spiece_len, err);
-        if (!rc && exists) rc = move_model_files(staging, dir, err);
-        if (!rc && !exists && rename(staging, dir) != 0)
-            rc = alb_fail(err, "%s: cannot rename to %s: %s", staging, dir, strerror(errno));
+        if (!rc && exists) rc = move_model_files(staging, target, err);
+        if (!rc && !exists && rename(staging, target) != 0)
+            rc = alb_fail(err, "%s: cannot rename to %s: %s", staging, target, strerror(errno));
         if (!rc && !exists && alb_fsync_dir(parent) != 0)
             rc = alb_fail(err, "%s: cannot sync the directory: %s", parent, strerror(errno));
         if (rc || exists) remove_staging(staging);
     }
     free(staging);
     free(parent);
+    free(target);
     free(spiece);
     return rc;
 }
