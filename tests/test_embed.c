@@ -156,12 +156,20 @@ Test(init_model, bad_inputs_leave_nothing, .init = setup, .fini = test_tmp_teard
     cr_expect_eq(init_model("", args, &err), 1, "%s", err);
     cr_expect(strstr(err, "big.json: malformed spiece.model"), "%s", err);
     free(err);
+    /* a tokenizer with more pieces than the model has embeddings */
+    const char *small = "{\"vocab_size\": 100, \"hidden_size\": 32, \"num_attention_heads\": 2}";
+    test_write_file(test_tmp_path("small.json"), small, strlen(small));
+    snprintf(args, sizeof args, "--config %s --out %s --tokenizer %s", test_tmp_path("small.json"),
+             test_tmp_path("out"), test_shared_path("models/albert-base-v2/spiece.model"));
+    cr_expect_eq(init_model("", args, &err), 2, "%s", err);
+    cr_expect(strstr(err, "spiece.model has 30000 pieces, more than the config's vocab_size 100"), "%s", err);
+    free(err);
     /* --out a regular file */
     snprintf(args, sizeof args, "--config tiny --out %s", test_tmp_path("big.json"));
     cr_expect_eq(init_model("", args, &err), 2, "%s", err);
     cr_expect(strstr(err, "big.json exists and is not a directory"), "%s", err);
     free(err);
-    expect_only("big.json\nmodel\n");
+    expect_only("big.json\nmodel\nsmall.json\n");
 }
 
 /* A write that fails half-way (file size limit: a full disk) leaves no half-made directory, and an
