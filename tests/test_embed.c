@@ -396,6 +396,10 @@ Test(embed, output_fifo_symlink_device_stdout, .init = setup, .fini = test_tmp_t
     cr_expect_eq(embed_to("/dev/null", "", &err), 0, "%s", err);
     free(err);
     cr_expect(S_ISCHR(lmode("/dev/null")));
+    cr_expect_eq(embed_to("/dev/full", "", &err), 1);
+    cr_expect(strstr(err, "/dev/full: write failed: No space left on device"), "%s", err);
+    free(err);
+    cr_expect(S_ISCHR(lmode("/dev/full")));
     /* - is stdout; so is /dev/stdout, a link to a pipe here */
     snprintf(out, sizeof out, "- > %s", test_tmp_path("stdout"));
     cr_expect_eq(embed_to(out, "", &err), 0, "%s", err);
