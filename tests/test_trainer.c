@@ -564,6 +564,75 @@ Test(trainer, resume_with_nothing_to_resume_fails) {
     fixture_free(&f);
 }
 
+/* A resume must continue the interrupted run's data order and schedule: every key that shapes them,
+ * changed, is refused (exit 2, naming the key and both values) before anything is read past perm[] or
+ * written past the train/loss window (under ASan, a smaller steps_freq overflowed the heap). */
+Test(trainer, resume_with_a_different_data_order_or_schedule_exits_2) {
+    Fixture f = fixture(NULL);
+    cr_assert_eq(train_cli(&f, "k", "ALBERTC_TEST_KILL_AT_STEP=13", NULL, NULL, NULL), 128 + SIGKILL);
+    char fewer_rows[4200];  /* the eval split's 21 rows as the train split: 2 batches an epoch instead of 8 */
+    snprintf(fewer_rows, sizeof fewer_rows, "--set train_features=%s/eval.safetensors", f.dir);
+    const struct { const char *set, *key, *saved, *now; } cases[] = {
+        {"--set steps_freq=2", "steps_freq", "3", "2"},
+        {"--set val_steps_freq=5", "val_steps_freq", "4", "5"},
+        {"--set batch_size=4", "batch_size", "8", "4"},
+        {"--set gradient_accumulation_steps=2", "gradient_accumulation_steps", "1", "2"},
+        {"--set max_steps_per_epoch=5", "max_steps_per_epoch", "0", "5"},
+        {"--set num_epochs=4", "num_epochs", "3", "4"},
+        {"--set seed=6", "seed", "5", "6"},
+        {"--set shuffle=false", "shuffle", "1", "0"},
+        {fewer_rows, "train_rows", "70", "21"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char more[4400], *err;
+        snprintf(more, sizeof more, "--set resume_from_checkpoint=true %s", cases[i].set);
+        int rc = train_cli(&f, "k", NULL, more, NULL, &err);
+        cr_assert_eq(rc, 2, "%s: exit %d: %s", cases[i].key, rc, err);
+        char want[256];
+        snprintf(want, sizeof want, "%s %s, this run has %s", cases[i].key, cases[i].saved, cases[i].now);
+        cr_assert(strstr(err, want) && strstr(err, "checkpoint_step12_"), "%s: expected '%s' in: %s",
+                  cases[i].key, want, err);
+        free(err);
+    }
+    /* nothing was changed: the same configuration still resumes and ends equal to an uninterrupted run */
+    char *err;
+    cr_assert_eq(train_cli(&f, "full", NULL, NULL, NULL, &err), 0, "%s", err);
+    free(err);
+    cr_assert_eq(train_cli(&f, "k", NULL, "--set resume_from_checkpoint=true", NULL, &err), 0, "%s", err);
+    free(err);
+    expect_same_outputs(&f, "full", "k");
+    fixture_free(&f);
+}
+
+/* A checkpoint written before data_order recorded the schedule cannot be checked: a clear error. */
+Test(trainer, resume_from_a_checkpoint_without_the_schedule_fails) {
+    Fixture f = fixture(NULL);
+    cr_assert_eq(train_cli(&f, "k", "ALBERTC_TEST_KILL_AT_STEP=13", NULL, NULL, NULL), 128 + SIGKILL);
+    char *last = final_checkpoint(&f, "k");
+    Head h;
+    AdamW opt;
+    CheckpointMeta m;
+    AlbError e;
+    cr_assert_eq(head_create_from_file(&h, last, 1, 8, &e), 0, "%s", e.msg);
+    adamw_create(&opt, HEAD_N_TENSORS, h.numel, 0.01, 0.9, 0.999, 1e-8, 0.05, 1);
+    cr_assert_eq(checkpoint_load(last, &h, &opt, &m, &e), 0, "%s", e.msg);
+    json_t *order = json_loads(m.data_order, 0, NULL);
+    cr_assert_eq(json_object_del(order, "steps_freq"), 0, "data_order has no steps_freq: %s", m.data_order);
+    free(m.data_order);
+    m.data_order = json_dumps(order, JSON_COMPACT);
+    json_decref(order);
+    cr_assert_eq(checkpoint_save(last, &h, &opt, &m, &e), 0, "%s", e.msg);
+    checkpoint_meta_free(&m);
+    adamw_free(&opt);
+    head_free(&h);
+    char *err;
+    cr_assert_eq(train_cli(&f, "k", NULL, "--set resume_from_checkpoint=true", NULL, &err), 1, "%s", err);
+    cr_assert(strstr(err, last) && strstr(err, "steps_freq") && strstr(err, "older albertc"), "%s", err);
+    free(err);
+    free(last);
+    fixture_free(&f);
+}
+
 Test(trainer, remote_mirror_and_load_from_storage) {
     Fixture f = fixture(NULL);
     char *err, more[4096];

@@ -426,7 +426,7 @@ int cmd_train(int argc, char **argv) {
         };
         TrainSummary sum;
         int r = trainer_run(&in, &sum, &err);
-        if (r < 0) code = EXIT_FAILURE_RUN;
+        if (r < 0) code = r == TRAINER_CONFIG_MISMATCH ? EXIT_USAGE : EXIT_FAILURE_RUN;
         else print_summary(c, &lg, &sum, &fi, feature_s, monotonic_s() - t0, r == 1, as_json);
         if (r == 1) code = EXIT_INTERRUPTED;
     }

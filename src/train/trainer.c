@@ -133,12 +133,37 @@ static char *metrics_json(const Trainer *t) {
     return s;
 }
 
-/* data_order: what regenerates this epoch's batches and the train/loss window. */
+/* The run's values that decide which rows each step reads and when train/loss and
+ * validation lines fall: a resume must find the same ones in the checkpoint, or its
+ * epoch_position would index a different perm[] and its train/loss window would
+ * not fit steps_freq. */
+typedef struct {
+    const char *key;
+    long long value;
+} ScheduleKey;
+#define N_SCHEDULE_KEYS 9
+
+static void schedule_keys(const Trainer *t, ScheduleKey k[N_SCHEDULE_KEYS]) {
+    const TrainConfig *c = t->cfg;
+    ScheduleKey all[N_SCHEDULE_KEYS] = {
+        {"train_rows", t->in->train.n},         {"shuffle", c->shuffle},
+        {"seed", c->seed},                      {"batch_size", t->batch},
+        {"gradient_accumulation_steps", t->accum}, {"max_steps_per_epoch", c->max_steps_per_epoch},
+        {"num_epochs", c->num_epochs},          {"steps_freq", c->steps_freq},
+        {"val_steps_freq", c->val_steps_freq},
+    };
+    memcpy(k, all, sizeof all);
+}
+
+/* data_order: the schedule keys and the train/loss window (the step losses not yet logged). */
 static char *data_order_json(const Trainer *t) {
+    json_t *o = json_object();
+    ScheduleKey k[N_SCHEDULE_KEYS];
+    schedule_keys(t, k);
+    for (int i = 0; i < N_SCHEDULE_KEYS; i++) json_object_set_new(o, k[i].key, json_integer(k[i].value));
     json_t *w = json_array();
     for (int i = 0; i < t->n_window; i++) json_array_append_new(w, json_real(t->window[i]));
-    json_t *o = json_pack("{s:b,s:i,s:i,s:i,s:o}", "shuffle", t->cfg->shuffle, "train_rows", t->in->train.n,
-                          "batch_size", t->batch, "gradient_accumulation_steps", t->accum, "train_loss_window", w);
+    json_object_set_new(o, "train_loss_window", w);
     char *s = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(17));
     json_decref(o);
     return s;
@@ -164,25 +189,51 @@ static int save_checkpoint(Trainer *t, int final, TrainSummary *sum, AlbError *e
 
 /* ------------------------------------------------------------------ resume */
 
-static int restore_window(Trainer *t, const char *data_order, const char *path, AlbError *err) {
+/* Checks data_order against this run and restores the train/loss window.
+ * TRAINER_CONFIG_MISMATCH: a schedule key differs; -1: the metadata is unusable. */
+static int restore_data_order(Trainer *t, const char *data_order, const char *path, AlbError *err) {
     json_t *o = data_order ? json_loads(data_order, 0, NULL) : NULL;
-    json_t *w = json_object_get(o, "train_loss_window");
+    ScheduleKey k[N_SCHEDULE_KEYS];
+    schedule_keys(t, k);
     int rc = 0;
-    if (!json_is_array(w) || json_array_size(w) >= (size_t)t->cfg->steps_freq) {
+    for (int i = 0; i < N_SCHEDULE_KEYS; i++) {
+        json_t *v = json_object_get(o, k[i].key);
+        if (!json_is_integer(v) && !json_is_boolean(v)) {  /* older checkpoints stored shuffle as a boolean */
+            rc = alb_fail(err, "%s: checkpoint metadata data_order has no %s (written by an older albertc): cannot "
+                          "check that this run continues its data order; start a new run instead", path, k[i].key);
+            break;
+        }
+        long long saved = json_is_boolean(v) ? json_boolean_value(v) : json_integer_value(v);
+        if (saved != k[i].value) {
+            alb_fail(err, "%s: cannot resume: the checkpoint was saved with %s %lld, this run has %lld (another "
+                     "data order or schedule); set it back, or start a new run", path, k[i].key, saved, k[i].value);
+            rc = TRAINER_CONFIG_MISMATCH;
+            break;
+        }
+    }
+    json_t *w = json_object_get(o, "train_loss_window");
+    if (!rc && (!json_is_array(w) || json_array_size(w) >= (size_t)t->cfg->steps_freq))
         rc = alb_fail(err, "%s: checkpoint metadata data_order has no valid train_loss_window", path);
-    } else {
-        t->n_window = (int)json_array_size(w);
-        for (int i = 0; i < t->n_window; i++) t->window[i] = json_number_value(json_array_get(w, (size_t)i));
-        json_t *rows = json_object_get(o, "train_rows"), *bs = json_object_get(o, "batch_size");
-        if (json_integer_value(rows) != t->in->train.n || json_integer_value(bs) != t->batch)
-            log_msg(t->in->log, LOG_WARNING,
-                    "%s was saved with %lld train rows and batch_size %lld, this run has %d and %d: the data order "
-                    "differs from the interrupted run",
-                    path, (long long)json_integer_value(rows), (long long)json_integer_value(bs), t->in->train.n,
-                    t->batch);
+    for (size_t i = 0; !rc && i < json_array_size(w); i++) {
+        json_t *x = json_array_get(w, i);
+        if (!json_is_number(x) || !isfinite(json_number_value(x)))
+            rc = alb_fail(err, "%s: checkpoint metadata data_order: train_loss_window[%zu] is not a finite number", path, i);
+        else
+            t->window[t->n_window++] = json_number_value(x);
     }
     json_decref(o);
     return rc;
+}
+
+/* step, epoch and epoch_position must name a batch boundary of this schedule: they index perm[]. */
+static int check_position(const Trainer *t, const CheckpointMeta *m, const char *path, AlbError *err) {
+    if (m->epoch < 1 || m->epoch > t->cfg->num_epochs || m->epoch_position > t->batches_per_epoch ||
+        m->epoch_position % t->accum ||
+        m->step != (m->epoch - 1) * t->steps_per_epoch + m->epoch_position / t->accum)
+        return alb_fail(err, "%s: checkpoint metadata step %ld, epoch %ld, epoch_position %ld do not fit the "
+                        "schedule (%ld batches per epoch, %d per step, %d epochs)", path, m->step, m->epoch,
+                        m->epoch_position, t->batches_per_epoch, t->accum, t->cfg->num_epochs);
+    return 0;
 }
 
 static void restore_metric(const char *metrics, const char *key, int *have, double *value) {
@@ -202,10 +253,11 @@ static int resume(Trainer *t, AlbError *err) {
     st_close(&st);
     CheckpointMeta m;
     if (checkpoint_load(path, &t->head, has_optim ? &t->opt : NULL, &m, err)) return -1;
-    int rc = restore_window(t, m.data_order, path, err);
+    int rc = restore_data_order(t, m.data_order, path, err);
+    if (!rc) rc = check_position(t, &m, path, err);
     if (!rc) {
         t->step = m.step;
-        t->epoch = m.epoch < 1 ? 1 : m.epoch;
+        t->epoch = m.epoch;
         t->position = m.epoch_position;
         if (t->position >= t->batches_per_epoch) {  /* saved at the end of its epoch */
             t->epoch++;
@@ -291,7 +343,8 @@ static int setup(Trainer *t, const TrainerInputs *in, AlbError *err) {
                                !strcmp(c->checkpoint_metric_mode, "max")};
     if (ckpt_store_open(&t->store, c->project_dir, &policy, c->remote_path, c->sync_to_storage, err)) return -1;
     if (c->resume_from_checkpoint) {
-        if (resume(t, err)) return -1;
+        int rc = resume(t, err);
+        if (rc) return rc;
     } else {
         char archived[4096];
         if (ckpt_store_start_new_run(&t->store, archived, sizeof archived, err)) return -1;
@@ -421,5 +474,5 @@ int trainer_run(const TrainerInputs *in, TrainSummary *sum, AlbError *err) {
     snprintf(sum->metrics_path, sizeof sum->metrics_path, "%s/metrics.jsonl", c->project_dir);
     trainer_free(&t);
     openblas_set_num_threads(blas_threads);
-    return rc ? -1 : stopped;
+    return rc == TRAINER_CONFIG_MISMATCH ? rc : rc ? -1 : stopped;
 }

@@ -23,9 +23,13 @@
  *
  * A checkpoint holds the head, the optimizer when save_optim, and everything
  * needed to continue exactly: step, epoch, position in the epoch (batches
- * consumed), the epoch permutation's seed (rng_state), the unlogged train
- * losses (data_order). Resuming continues there; with the optimizer state,
- * the weights and metric history end bit-identical to an uninterrupted run.
+ * consumed), the epoch permutation's seed (rng_state), and in data_order the
+ * values that decide the data order and schedule (train rows, shuffle, seed,
+ * batch_size, gradient_accumulation_steps, max_steps_per_epoch, num_epochs,
+ * steps_freq, val_steps_freq) with the unlogged train losses. Resuming checks
+ * that this run has the same values (else TRAINER_CONFIG_MISMATCH) and
+ * continues there; with the optimizer state, the weights and metric history
+ * end bit-identical to an uninterrupted run.
  *
  * The head phase is single-threaded BLAS (the head is small): results do not
  * depend on the thread count. Validation batches run in parallel (OpenMP)
@@ -74,7 +78,10 @@ typedef struct {
     double seconds;               /* training loop wall time */
 } TrainSummary;
 
-/* 0: done; 1: stopped on request (checkpoint saved); -1: error (err set). */
+/* 0: done; 1: stopped on request (checkpoint saved); -1: error (err set);
+ * TRAINER_CONFIG_MISMATCH: resuming a checkpoint saved with another data order
+ * or schedule (err names the key and both values; nothing was written). */
+enum { TRAINER_CONFIG_MISMATCH = -2 };
 int trainer_run(const TrainerInputs *in, TrainSummary *sum, AlbError *err);
 
 /* The seed of epoch e's permutation (SplitMix64 of seed and epoch). */
