@@ -659,6 +659,51 @@ Test(trainer, remote_mirror_and_load_from_storage) {
     fixture_free(&f);
 }
 
+/* Every file of a project's checkpoint directory holds finite weights. */
+static void expect_finite_checkpoints(const Fixture *f, const char *project) {
+    char cmd[4200], *out;
+    snprintf(cmd, sizeof cmd, "ls %s/%s/checkpoints/*.safetensors 2>/dev/null", f->dir, project);
+    test_run(cmd, &out, NULL);
+    for (char *path = strtok(out, "\n"); path; path = strtok(NULL, "\n")) {
+        Head h;
+        AlbError e;
+        cr_assert_eq(head_create_from_file(&h, path, 1, 8, &e), 0, "%s", e.msg);
+        cr_assert_eq(head_load(&h, path, &e), 0, "%s", e.msg);
+        for (long i = 0; i < h.n_params; i++) cr_assert(isfinite(h.params[i]), "%s: params[%ld] = %g", path, i, h.params[i]);
+        head_free(&h);
+    }
+    free(out);
+}
+
+/* A learning rate this large (with weight decay 0.05 each step multiplies the weights by -5e4) overflows
+ * within a few steps: the run stops with exit 1, naming the step, keeps its last good checkpoint, writes
+ * none of the diverged weights, and every metrics.jsonl line stays JSON (jansson refuses nan). */
+Test(trainer, diverging_run_stops_with_valid_metrics) {
+    Fixture f = fixture("learning_rate: 1000000\nsteps_freq: 1\nval_steps_freq: 1\nkeep_last_n: 0\n");
+    char *err;
+    int rc = train_cli(&f, "p", NULL, NULL, NULL, &err);
+    cr_assert_eq(rc, 1, "exit %d: %s", rc, err);
+    cr_assert(strstr(err, "albertc train: ") && strstr(err, "diverged at step "), "%s", err);
+    free(err);
+    char *path = path_in(f.dir, "p/metrics.jsonl"), *text = slurp(path);
+    cr_assert_not_null(text);
+    int lines = 0;
+    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n"), lines++) {
+        json_error_t je;
+        json_t *o = json_loads(line, 0, &je);
+        cr_assert(json_is_object(o), "%s: line %d is not JSON (%s): %s", path, lines + 1, je.text, line);
+        json_decref(o);
+    }
+    cr_assert_gt(lines, 2, "%s", path);
+    free(text);
+    free(path);
+    json_t *h = history(&f, "p");
+    cr_assert_gt(json_array_size(json_object_get(h, "checkpoints")), 0, "the last good checkpoint is kept");
+    json_decref(h);
+    expect_finite_checkpoints(&f, "p");
+    fixture_free(&f);
+}
+
 Test(trainer, determinism_across_thread_counts) {
     Fixture f = fixture(NULL);
     char *err, cmd[8192];

@@ -112,8 +112,26 @@ static void validate(Trainer *t) {
     t->last_val_step = t->step;
 }
 
+/* The divergence policy: a non-finite loss (or weights) stops the run before
+ * anything is logged or saved from them, so metrics.jsonl stays JSON (it has no
+ * NaN), no checkpoint holds them, and the last checkpoint saved stays the one to
+ * resume or use. */
+static int diverged(const Trainer *t, const char *what, double value, AlbError *err) {
+    const CheckpointHistory *h = &t->store.history;
+    return alb_fail(err, "training diverged at step %ld: %s is %g (learning_rate %g too high?); stopped without "
+                    "logging or saving it; last good checkpoint: %s", t->step, what, value, t->cfg->learning_rate,
+                    h->n ? h->items[h->n - 1].path : "none saved");
+}
+
+static int check_finite(const Trainer *t, const char *what, const float *x, long n, AlbError *err) {
+    for (long i = 0; i < n; i++)
+        if (!isfinite(x[i])) return diverged(t, what, x[i], err);
+    return 0;
+}
+
 static int log_validation(Trainer *t, AlbError *err) {
     validate(t);
+    if (!isfinite(t->val_loss)) return diverged(t, "the validation loss", t->val_loss, err);
     log_msg(t->in->log, LOG_INFO, "Step %ld | val/loss: %.4f", t->step, t->val_loss);
     log_msg(t->in->log, LOG_INFO, "Step %ld | val/accuracy: %.4f", t->step, t->val_accuracy);
     return metrics_log_val(&t->metrics, t->step, t->val_loss, t->val_accuracy, err);
@@ -170,6 +188,10 @@ static char *data_order_json(const Trainer *t) {
 }
 
 static int save_checkpoint(Trainer *t, int final, TrainSummary *sum, AlbError *err) {
+    if (check_finite(t, "a head weight", t->head.params, t->head.n_params, err) ||
+        (t->cfg->save_optim && (check_finite(t, "an AdamW moment", t->opt.exp_avg, t->opt.n, err) ||
+                                check_finite(t, "an AdamW moment", t->opt.exp_avg_sq, t->opt.n, err))))
+        return -1;
     char rng[32];
     snprintf(rng, sizeof rng, "%016" PRIx64, trainer_epoch_seed((uint64_t)t->cfg->seed, t->epoch));
     CheckpointMeta m = {
@@ -382,6 +404,7 @@ static double train_step(Trainer *t, long first) {
 
 static int after_step(Trainer *t, double loss, AlbError *err) {
     const TrainConfig *c = t->cfg;
+    if (!isfinite(loss)) return diverged(t, "the train loss", loss, err);
     t->window[t->n_window++] = loss;
     if (t->step % c->steps_freq == 0) {
         double sum = 0.0;

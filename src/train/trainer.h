@@ -21,6 +21,11 @@
  * epoch: epoch checkpoint (save_strategy epoch, epoch % epoch_freq == 0).
  * After training: the final checkpoint (always, the history's last entry).
  *
+ * Divergence: a non-finite step loss or validation loss, or non-finite weights
+ * (or saved moments) at a checkpoint, stop the run with an error (-1) before
+ * anything is logged or saved from them: metrics files hold finite numbers
+ * only, and the last checkpoint saved is the last good one.
+ *
  * A checkpoint holds the head, the optimizer when save_optim, and everything
  * needed to continue exactly: step, epoch, position in the epoch (batches
  * consumed), the epoch permutation's seed (rng_state), and in data_order the
