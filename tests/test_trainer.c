@@ -704,6 +704,40 @@ Test(trainer, diverging_run_stops_with_valid_metrics) {
     fixture_free(&f);
 }
 
+/* Validation of a 2^19-row batch on 1 MB thread stacks: its predictions (2 MB) were a VLA on the stack. */
+Test(trainer, huge_batch_validates_on_small_thread_stacks) {
+    char *dir = test_mkdtemp();
+    const int n = 1 << 19;
+    float *x = malloc(sizeof(float) * (size_t)n);
+    int64_t *y = malloc(sizeof(int64_t) * (size_t)n);
+    for (int i = 0; i < n; i++) x[i] = (float)(i % 7) * 0.25f, y[i] = i % 2;
+    const char *names[2] = {"train.safetensors", "eval.safetensors"};
+    for (int s = 0; s < 2; s++) {
+        StWriter *w = st_writer_new();
+        int64_t xs[2] = {n, 1}, ys[1] = {n};
+        st_writer_add_f32(w, "features", 2, xs, x);
+        st_writer_add(w, "labels", ST_I64, 1, ys, y);
+        char *p = path_in(dir, names[s]);
+        AlbError e;
+        cr_assert_eq(st_writer_save(w, p, &e), 0, "%s", e.msg);
+        st_writer_free(w);
+        free(p);
+    }
+    free(x);
+    free(y);
+    char cmd[8192], *err;
+    snprintf(cmd, sizeof cmd,
+             "ulimit -s 1024 && OMP_NUM_THREADS=2 %s train --config /dev/null --set train_features=%s/train.safetensors "
+             "--set eval_features=%s/eval.safetensors --set num_labels=2 --set mlp_hidden_size=1 --set batch_size=%d "
+             "--set num_epochs=1 --set dtype=float32 --set progress=false --set project_dir=%s/p",
+             test_albertc(), dir, dir, n, dir);
+    int rc = test_run(cmd, NULL, &err);
+    cr_assert_eq(rc, 0, "exit %d: %s", rc, err);
+    free(err);
+    test_rmtree(dir);
+    free(dir);
+}
+
 Test(trainer, determinism_across_thread_counts) {
     Fixture f = fixture(NULL);
     char *err, cmd[8192];

@@ -87,7 +87,7 @@ typedef struct {
     int threads;                   /* 0 = all cores */
     /* --- logging --- */
     char log_level[TC_STR];        /* DEBUG/INFO/WARNING/ERROR/CRITICAL, stored upper-case */
-    int steps_freq;                /* 10: train/loss logging (and step checkpoints) */
+    int steps_freq;                /* 10: train/loss logging (and step checkpoints); at most 2^20 */
     int val_steps_freq;            /* 25: validation every N steps (and at step 0) */
     int epoch_freq;                /* 1: epoch checkpoints */
     int progress;                  /* -1 auto (stderr is a tty), 0 off, 1 on ("auto"/false/true) */

@@ -58,6 +58,7 @@ typedef struct {
     /* validation: one head per thread (own activations), params copied in */
     int n_val_heads;
     Head *val_heads;
+    int *val_pred;                /* [n_val_heads, B]: each thread's predictions (a VLA of B ints overflowed a worker's stack) */
     double *val_batch_loss;       /* [eval batches] */
     int *val_batch_correct;
     char *config_json, *labels_json;
@@ -70,6 +71,7 @@ static void trainer_free(Trainer *t) {
     metrics_log_close(&t->metrics);
     for (int i = 0; i < t->n_val_heads; i++) head_free(&t->val_heads[i]);
     free(t->val_heads);
+    free(t->val_pred);
     free(t->val_batch_loss);
     free(t->val_batch_correct);
     free(t->window);
@@ -91,8 +93,8 @@ static void validate(Trainer *t) {
 #pragma omp parallel for schedule(dynamic, 4) num_threads(t->n_val_heads)
     for (int b = 0; b < n_batches; b++) {
         Head *h = &t->val_heads[omp_get_thread_num()];
+        int *pred = t->val_pred + (size_t)omp_get_thread_num() * B;
         int start = b * B, rows = ev->n - start < B ? ev->n - start : B;
-        int pred[rows];
         head_forward(h, ev->x + (size_t)start * H, rows);
         t->val_batch_loss[b] = head_loss(h, ev->y + start);
         head_predict(h, pred);
@@ -342,6 +344,7 @@ static int setup(Trainer *t, const TrainerInputs *in, AlbError *err) {
     for (int i = 0; i < t->n_val_heads; i++)
         if (head_create(&t->val_heads[i], in->hidden, c->mlp_hidden_size, in->num_labels, bf16, t->batch, err))
             return -1;
+    t->val_pred = alb_xmalloc(sizeof(int) * (size_t)t->n_val_heads * (size_t)t->batch);
     int n_val_batches = (in->eval.n + t->batch - 1) / t->batch;
     t->val_batch_loss = alb_xcalloc((size_t)n_val_batches, sizeof(double));
     t->val_batch_correct = alb_xcalloc((size_t)n_val_batches, sizeof(int));
