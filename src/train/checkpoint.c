@@ -342,6 +342,7 @@ int history_load(CheckpointHistory *hist, const char *path, AlbError *err) {
     return rc;
 }
 
+/* NULL when an entry cannot be JSON (a path that is not UTF-8): never a history without it. */
 static json_t *entries_json(const CheckpointEntry *items, int n) {
     json_t *arr = json_array();
     for (int i = 0; i < n; i++) {
@@ -351,18 +352,28 @@ static json_t *entries_json(const CheckpointEntry *items, int n) {
             json_decref(metrics);
             metrics = json_object();
         }
-        json_array_append_new(arr, json_pack("{s:s, s:I, s:I, s:o, s:s}", "path", e->path, "step",
-                                             (json_int_t)e->step, "epoch", (json_int_t)e->epoch, "metrics",
-                                             metrics, "timestamp", e->timestamp ? e->timestamp : ""));
+        json_t *entry = json_pack("{s:s, s:I, s:I, s:o, s:s}", "path", e->path, "step", (json_int_t)e->step,
+                                  "epoch", (json_int_t)e->epoch, "metrics", metrics, "timestamp",
+                                  e->timestamp ? e->timestamp : "");
+        if (json_array_append_new(arr, entry)) {
+            json_decref(arr);
+            return NULL;
+        }
     }
     return arr;
 }
 
 int history_save(const CheckpointHistory *hist, const char *path, AlbError *err) {
-    json_t *root = json_pack("{s:o, s:o}", "checkpoints", entries_json(hist->items, hist->n), "best_checkpoints",
-                             entries_json(hist->best, hist->n_best));
-    char *text = json_dumps(root, JSON_INDENT(2));
-    json_decref(root);
+    json_t *items = entries_json(hist->items, hist->n), *best = entries_json(hist->best, hist->n_best);
+    char *text = NULL;
+    if (items && best) {
+        json_t *root = json_pack("{s:O, s:O}", "checkpoints", items, "best_checkpoints", best);
+        text = json_dumps(root, JSON_INDENT(2));
+        json_decref(root);
+    }
+    json_decref(items);
+    json_decref(best);
+    if (!text) return alb_fail(err, "%s: cannot write the history as JSON (a checkpoint path that is not UTF-8?)", path);
     size_t len = strlen(text);
     text[len] = '\n';  /* json_dumps leaves no newline; overwrite the NUL, write len + 1 */
     int rc = atomic_write_file(path, text, len + 1, err);
@@ -380,7 +391,12 @@ int ckpt_store_open(CheckpointStore *s, const char *project_dir, const Checkpoin
     s->policy.metric = alb_xstrdup(policy->metric ? policy->metric : "val/loss");
     s->remote_dir = remote_dir && *remote_dir ? alb_xstrdup(remote_dir) : NULL;
     s->sync_to_remote = sync_to_remote && s->remote_dir;
-    int rc = alb_mkdirs(s->dir, err);
+    /* The history records paths as JSON strings: find a directory it cannot record now, not after training. */
+    json_t *probe = json_pack("[s, s?]", s->dir, s->remote_dir);
+    int rc = probe ? 0 : alb_fail(err, "%s: the checkpoint directory (or remote_path) is not valid UTF-8, which "
+                                       "checkpoint_history.json cannot record", s->dir);
+    json_decref(probe);
+    if (rc == 0) rc = alb_mkdirs(s->dir, err);
     if (rc == 0 && s->sync_to_remote) rc = alb_mkdirs(s->remote_dir, err);
     char *hist_path = alb_path_join(s->dir, CHECKPOINT_HISTORY_NAME);
     if (rc == 0) rc = history_load(&s->history, hist_path, err);
