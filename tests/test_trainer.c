@@ -355,12 +355,12 @@ Test(trainer, checkpoints_step_strategy_keep_last_and_best) {
     cr_assert_eq(train_cli(&f, "p", NULL, NULL, NULL, &err), 0, "%s", err);
     json_t *h = history(&f, "p");
     json_t *items = json_object_get(h, "checkpoints"), *best = json_object_get(h, "best_checkpoints");
-    /* saves at 3, 6, ..., 24 and the final one; 2 newest kept plus the best */
+    /* saves at 3, 6, ..., 21 and the final one (step 24); 2 newest kept plus the best */
     size_t n = json_array_size(items);
     cr_assert_eq(n, 2, "%zu entries", n);
     cr_assert_eq(json_array_size(best), 1);
     cr_assert_eq(json_integer_value(json_object_get(json_array_get(items, n - 1), "step")), 24);
-    cr_assert_eq(json_integer_value(json_object_get(json_array_get(items, n - 2), "step")), 24);
+    cr_assert_eq(json_integer_value(json_object_get(json_array_get(items, n - 2), "step")), 21);
     /* files: the 2 newest and the best when it is not one of them */
     const char *best_path = json_string_value(json_object_get(json_array_get(best, 0), "path"));
     int best_listed = 0;
@@ -389,8 +389,8 @@ Test(trainer, checkpoints_keep_all_and_best_by_accuracy_max) {
     char *err;
     cr_assert_eq(train_cli(&f, "p", NULL, NULL, NULL, &err), 0, "%s", err);
     json_t *h = history(&f, "p");
-    cr_assert_eq(json_array_size(json_object_get(h, "checkpoints")), 9);
-    cr_assert_eq(n_files(&f, "p"), 9);
+    cr_assert_eq(json_array_size(json_object_get(h, "checkpoints")), 8);
+    cr_assert_eq(n_files(&f, "p"), 8);
     json_t *best = json_object_get(h, "best_checkpoints");
     cr_assert_eq(json_array_size(best), 2);
     double a0 = json_number_value(json_object_get(json_object_get(json_array_get(best, 0), "metrics"), "val/accuracy"));
@@ -419,6 +419,34 @@ Test(trainer, checkpoints_epoch_strategy_and_final) {
     fixture_free(&f);
 }
 
+/* When the last step is also a step or epoch checkpoint, the final save is its only checkpoint: it was
+ * saved twice (checkpoint_step24_... and ..._2), the copy taking one of the keep_last_n slots. */
+Test(trainer, last_step_is_saved_once) {
+    const char *overlays[] = {"save_strategy: epoch\nkeep_last_n: 0\n", "save_strategy: step\nkeep_last_n: 0\n"};
+    const long n_saves[] = {3, 8};  /* epochs 1, 2 and the final; steps 3, 6, ..., 21 and the final */
+    for (int k = 0; k < 2; k++) {
+        Fixture f = fixture(overlays[k]);
+        char *err;
+        cr_assert_eq(train_cli(&f, "p", NULL, NULL, NULL, &err), 0, "%s", err);
+        free(err);
+        json_t *h = history(&f, "p"), *items = json_object_get(h, "checkpoints");
+        cr_assert_eq((long)json_array_size(items), n_saves[k], "%s: %zu entries", overlays[k], json_array_size(items));
+        for (size_t i = 1; i < json_array_size(items); i++)
+            cr_assert_lt(json_integer_value(json_object_get(json_array_get(items, i - 1), "step")),
+                         json_integer_value(json_object_get(json_array_get(items, i), "step")), "%s", overlays[k]);
+        cr_assert_eq(n_files(&f, "p"), n_saves[k]);
+        char *last = final_checkpoint(&f, "p");
+        CheckpointMeta m;
+        AlbError e;
+        cr_assert_eq(checkpoint_read_meta(last, &m, &e), 0, "%s", e.msg);
+        cr_assert(m.final && m.step == 24);
+        checkpoint_meta_free(&m);
+        free(last);
+        json_decref(h);
+        fixture_free(&f);
+    }
+}
+
 /* A second fresh run in the same project starts its own history; the first's is archived, its files kept. */
 Test(trainer, fresh_run_archives_earlier_history) {
     Fixture f = fixture("save_strategy: epoch\nkeep_last_n: 0\n");
@@ -426,12 +454,12 @@ Test(trainer, fresh_run_archives_earlier_history) {
     cr_assert_eq(train_cli(&f, "p", NULL, NULL, NULL, &err), 0, "%s", err);
     free(err);
     int files_first = n_files(&f, "p");
-    cr_assert_eq(files_first, 4);  /* epochs 1-3 + final */
+    cr_assert_eq(files_first, 3);  /* epochs 1, 2 + final */
     cr_assert_eq(train_cli(&f, "p", NULL, NULL, NULL, &err), 0, "%s", err);
     cr_assert(strstr(err, "starts a new history") != NULL, "%s", err);
     free(err);
     json_t *h = history(&f, "p");
-    cr_assert_eq(json_array_size(json_object_get(h, "checkpoints")), 4);
+    cr_assert_eq(json_array_size(json_object_get(h, "checkpoints")), 3);
     cr_assert_eq(json_array_size(json_object_get(h, "best_checkpoints")), 1);
     json_decref(h);
     cr_assert_eq(n_files(&f, "p"), 2 * files_first);

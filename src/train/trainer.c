@@ -432,6 +432,10 @@ static void draw_progress(const Trainer *t, double start, long start_step, doubl
                  t->epoch, rate, rate > 0 ? (t->total_steps - t->step) / rate : 0);
 }
 
+/* The final save (after the loop) records the last step: a step or epoch save
+ * there too would be a second file of the same weights, taking a keep_last_n slot. */
+static int last_step(const Trainer *t) { return t->step == t->total_steps; }
+
 int trainer_run(const TrainerInputs *in, TrainSummary *sum, AlbError *err) {
     memset(sum, 0, sizeof *sum);
     Trainer t = {0};
@@ -463,7 +467,7 @@ int trainer_run(const TrainerInputs *in, TrainSummary *sum, AlbError *err) {
             t.position += t.accum;
             rc = after_step(&t, loss, err);
             if (in->progress) draw_progress(&t, loop_start, sum->start_step, &last_draw);
-            if (!rc && !strcmp(c->save_strategy, "step") && t.step % c->steps_freq == 0)
+            if (!rc && !strcmp(c->save_strategy, "step") && t.step % c->steps_freq == 0 && !last_step(&t))
                 rc = save_checkpoint(&t, 0, sum, err);
             if (in->kill_at_step > 0 && t.step == in->kill_at_step) raise(in->kill_signal ? in->kill_signal : SIGKILL);
             if (!rc && in->stop && *in->stop) {
@@ -473,7 +477,7 @@ int trainer_run(const TrainerInputs *in, TrainSummary *sum, AlbError *err) {
                 break;
             }
         }
-        if (!rc && !stopped && !strcmp(c->save_strategy, "epoch") && t.epoch % c->epoch_freq == 0)
+        if (!rc && !stopped && !strcmp(c->save_strategy, "epoch") && t.epoch % c->epoch_freq == 0 && !last_step(&t))
             rc = save_checkpoint(&t, 0, sum, err);
         if (stopped) break;
     }

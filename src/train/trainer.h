@@ -19,7 +19,8 @@
  * checkpoint (save_strategy step, step % steps_freq == 0); the test hook
  * kill_at_step; the stop request (checkpoint, return 1). At the end of an
  * epoch: epoch checkpoint (save_strategy epoch, epoch % epoch_freq == 0).
- * After training: the final checkpoint (always, the history's last entry).
+ * After training: the final checkpoint (always, the history's last entry; the
+ * last step gets no step or epoch checkpoint of its own).
  *
  * Divergence: a non-finite step loss or validation loss, or non-finite weights
  * (or saved moments) at a checkpoint, stop the run with an error (-1) before
