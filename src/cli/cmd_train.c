@@ -79,7 +79,8 @@ static void help(void) {
         "2 bad command line or configuration (nothing was done); 130 interrupted.\n"
         "\n"
         "Test hooks (environment): ALBERTC_TEST_KILL_AT_STEP=N raises SIGKILL (or signal number\n"
-        "ALBERTC_TEST_KILL_SIGNAL) right after step N's work; ALBERTC_TEST_KILL_AFTER_BATCHES=N\n"
+        "ALBERTC_TEST_KILL_SIGNAL) right after step N's work; ALBERTC_TEST_STEP_DELAY_MS=MS sleeps\n"
+        "after each step (so a run outlasts a test's kill); ALBERTC_TEST_KILL_AFTER_BATCHES=N\n"
         "raises SIGKILL after N encoder batches of the feature pass; ALBERTC_CACHE_SAVE_SECONDS=S\n"
         "saves the feature cache every S seconds of encoding (default 60).\n");
 }
@@ -425,6 +426,7 @@ int cmd_train(int argc, char **argv) {
             .encoder_id = fi.encoder_id, .encoder_hash = fi.encoder_hash,
             .log = &lg, .progress = c->progress < 0 ? cli_progress_enabled() : c->progress, .stop = &stop_requested, .kill_at_step = env_long("ALBERTC_TEST_KILL_AT_STEP", 0),
             .kill_signal = (int)env_long("ALBERTC_TEST_KILL_SIGNAL", SIGKILL),
+            .step_delay_ms = env_long("ALBERTC_TEST_STEP_DELAY_MS", 0),
         };
         TrainSummary sum;
         int r = trainer_run(&in, &sum, &err);

@@ -467,6 +467,8 @@ int trainer_run(const TrainerInputs *in, TrainSummary *sum, AlbError *err) {
             t.position += t.accum;
             rc = after_step(&t, loss, err);
             if (in->progress) draw_progress(&t, loop_start, sum->start_step, &last_draw);
+            if (in->step_delay_ms > 0)
+                nanosleep(&(struct timespec){in->step_delay_ms / 1000, in->step_delay_ms % 1000 * 1000000L}, NULL);
             if (!rc && !strcmp(c->save_strategy, "step") && t.step % c->steps_freq == 0 && !last_step(&t))
                 rc = save_checkpoint(&t, 0, sum, err);
             if (in->kill_at_step > 0 && t.step == in->kill_at_step) raise(in->kill_signal ? in->kill_signal : SIGKILL);

@@ -68,6 +68,7 @@ typedef struct {
     volatile sig_atomic_t *stop;  /* when it becomes nonzero: finish the step, checkpoint, return 1 */
     long kill_at_step;            /* test hook (0: off): raise(kill_signal) right after step N's work */
     int kill_signal;              /* 0 = SIGKILL */
+    long step_delay_ms;           /* test hook (0: off): sleep after each step, so a run outlasts a test's random kill */
 } TrainerInputs;
 
 typedef struct {
