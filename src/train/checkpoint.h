@@ -53,7 +53,7 @@ typedef struct {
     char *label_names_json; /* ["activate_my_card", ...] */
     char *config_json;    /* the run's resolved configuration */
     char *encoder_id;     /* model id or directory */
-    char *encoder_hash;   /* hash of the encoder weights file */
+    char *encoder_hash;   /* albert_weights_hash: the encoder's config and loaded weight values, not its file */
     char *rng_state;      /* trainer's PRNG state, hex */
     char *data_order;     /* trainer's data-order state (opaque string) */
 } CheckpointMeta;

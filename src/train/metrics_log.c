@@ -138,16 +138,16 @@ static int append(MetricsLog *ml, int i, AlbError *err, const char *fmt, ...) {
 }
 
 int metrics_log_train(MetricsLog *ml, long step, double loss, AlbError *err) {
-    if (append(ml, F_JSONL, err, "{\"step\": %ld, \"train/loss\": %.9g}\n", step, loss)) return -1;
-    return append(ml, F_TRAIN, err, "%ld,%.9g\n", step, loss);
+    if (append(ml, F_JSONL, err, "{\"step\": %ld, \"train/loss\": %.17g}\n", step, loss)) return -1;
+    return append(ml, F_TRAIN, err, "%ld,%.17g\n", step, loss);
 }
 
 int metrics_log_val(MetricsLog *ml, long step, double loss, double accuracy, AlbError *err) {
-    if (append(ml, F_JSONL, err, "{\"step\": %ld, \"val/loss\": %.9g, \"val/accuracy\": %.9g}\n", step, loss,
+    if (append(ml, F_JSONL, err, "{\"step\": %ld, \"val/loss\": %.17g, \"val/accuracy\": %.17g}\n", step, loss,
                accuracy))
         return -1;
-    if (append(ml, F_VAL_LOSS, err, "%ld,%.9g\n", step, loss)) return -1;
-    return append(ml, F_VAL_ACC, err, "%ld,%.9g\n", step, accuracy);
+    if (append(ml, F_VAL_LOSS, err, "%ld,%.17g\n", step, loss)) return -1;
+    return append(ml, F_VAL_ACC, err, "%ld,%.17g\n", step, accuracy);
 }
 
 void metrics_log_close(MetricsLog *ml) {

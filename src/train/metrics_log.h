@@ -6,7 +6,7 @@
  *
  * MetricsLog: the metric history of a run in <project_dir>:
  *   metrics.jsonl     {"step": N, "train/loss": x} or {"step": N, "val/loss": x, "val/accuracy": y}
- *                     (floats printed with %.9g so they round-trip)
+ *                     (doubles printed with %.17g: read back, they are the same bits)
  *   train_loss.csv    _step,train/loss      (the reference's test-mode CSVs)
  *   val_loss.csv      _step,val/loss
  *   val_accuracy.csv  _step,val/accuracy
