@@ -767,6 +767,54 @@ Test(trainer, huge_batch_validates_on_small_thread_stacks) {
     free(dir);
 }
 
+/* threads is applied (it was parsed, validated and saved, never used): it overrides OMP_NUM_THREADS. */
+Test(trainer, threads_setting_is_applied) {
+    Fixture f = fixture(NULL);
+    char *err;
+    cr_assert_eq(train_cli(&f, "p", NULL, "--set threads=3", NULL, &err), 0, "%s", err);
+    cr_assert(strstr(err, ", 3 threads)"), "%s", err);
+    free(err);
+    fixture_free(&f);
+}
+
+/* metrics.jsonl and the CSVs print doubles so that they read back to the same bits (%.9g did not). */
+Test(trainer, metric_files_round_trip_doubles) {
+    char *dir = test_mkdtemp();
+    MetricsLog ml;
+    AlbError e;
+    const double loss = 1.0 / 3.0, accuracy = 0.1 + 0.2;
+    cr_assert_eq(metrics_log_open(&ml, dir, -1, &e), 0, "%s", e.msg);
+    cr_assert_eq(metrics_log_val(&ml, 7, loss, accuracy, &e), 0, "%s", e.msg);
+    cr_assert_eq(metrics_log_train(&ml, 7, loss, &e), 0, "%s", e.msg);
+    metrics_log_close(&ml);
+    char *path = path_in(dir, "metrics.jsonl"), *text = slurp(path);
+    char *second = strchr(text, '\n');
+    cr_assert_not_null(second);
+    *second++ = '\0';
+    json_t *val = json_loads(text, 0, NULL), *train = json_loads(second, 0, NULL);
+    cr_assert(json_is_object(val) && json_is_object(train), "%s", path);
+    cr_expect_eq(json_real_value(json_object_get(val, "val/loss")), loss);
+    cr_expect_eq(json_real_value(json_object_get(val, "val/accuracy")), accuracy);
+    cr_expect_eq(json_real_value(json_object_get(train, "train/loss")), loss);
+    json_decref(val);
+    json_decref(train);
+    free(text);
+    free(path);
+    const char *csvs[3] = {"val_loss.csv", "val_accuracy.csv", "train_loss.csv"};
+    const double want[3] = {loss, accuracy, loss};
+    for (int i = 0; i < 3; i++) {
+        path = path_in(dir, csvs[i]);
+        text = slurp(path);
+        char *comma = strchr(text, ',') ? strchr(strchr(text, '\n'), ',') : NULL;
+        cr_assert_not_null(comma, "%s", path);
+        cr_expect_eq(strtod(comma + 1, NULL), want[i], "%s: %s", path, text);
+        free(text);
+        free(path);
+    }
+    test_rmtree(dir);
+    free(dir);
+}
+
 Test(trainer, determinism_across_thread_counts) {
     Fixture f = fixture(NULL);
     char *err, cmd[8192];

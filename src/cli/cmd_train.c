@@ -363,6 +363,7 @@ int cmd_train(int argc, char **argv) {
         return cli_usage_error(CMD, "train_features and eval_features go together: set both or neither");
     }
     Logger lg = {stderr, log_level_parse(c->log_level), 0};
+    trainer_use_threads(c->threads);
     double t0 = monotonic_s();
     int noted_checkpointing = 0;
     for (int i = 0; i < c->n_not_applicable; i++) {

@@ -23,6 +23,12 @@ uint64_t trainer_epoch_seed(uint64_t seed, long epoch) {
     return splitmix64(&s);
 }
 
+void trainer_use_threads(int threads) {
+    if (threads <= 0) return;
+    omp_set_num_threads(threads);
+    openblas_set_num_threads(threads);
+}
+
 void trainer_permutation(int *perm, int n, uint64_t epoch_seed) {
     uint64_t s = epoch_seed;
     for (int i = 0; i < n; i++) perm[i] = i;
@@ -449,9 +455,9 @@ int trainer_run(const TrainerInputs *in, TrainSummary *sum, AlbError *err) {
     if (!rc) {
         log_msg(in->log, LOG_INFO,
                 "training: %d train rows, %d eval rows, %ld steps per epoch x %d epochs = %ld steps (batch %d, "
-                "accumulation %d, %s)",
+                "accumulation %d, %s, %d threads)",
                 in->train.n, in->eval.n, t.steps_per_epoch, c->num_epochs, t.total_steps, t.batch, t.accum,
-                t.head.bf16 ? "bfloat16" : "float32");
+                t.head.bf16 ? "bfloat16" : "float32", t.n_val_heads);
         if (t.step == 0) rc = log_validation(&t, err);
     }
     int stopped = 0;

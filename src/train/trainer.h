@@ -91,6 +91,11 @@ typedef struct {
 enum { TRAINER_CONFIG_MISMATCH = -2 };
 int trainer_run(const TrainerInputs *in, TrainSummary *sum, AlbError *err);
 
+/* The `threads` setting, applied where training or encoding starts: n > 0 runs
+ * OpenMP (encoder, validation batches) and OpenBLAS with n threads; 0 leaves
+ * their defaults (OMP_NUM_THREADS / OPENBLAS_NUM_THREADS when set, else all cores). */
+void trainer_use_threads(int threads);
+
 /* The seed of epoch e's permutation (SplitMix64 of seed and epoch). */
 uint64_t trainer_epoch_seed(uint64_t seed, long epoch);
 /* Fisher-Yates on 0..n-1 with a SplitMix64 stream started at epoch_seed:
