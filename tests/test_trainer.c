@@ -447,7 +447,46 @@ Test(trainer, last_step_is_saved_once) {
     }
 }
 
-/* A second fresh run in the same project starts its own history; the first's is archived, its files kept. */
+static const char *const METRIC_FILES[4][2] = {
+    {"metrics", ".jsonl"}, {"train_loss", ".csv"}, {"val_loss", ".csv"}, {"val_accuracy", ".csv"}};
+
+/* The suffix of the one archived history in <project>/checkpoints ("" when there is none). */
+static void archive_suffix(const Fixture *f, const char *project, char *suffix, size_t size) {
+    char cmd[4096], *out;
+    snprintf(cmd, sizeof cmd, "cd %s/%s/checkpoints && ls checkpoint_history.*.json metrics.*.jsonl 2>/dev/null | head -1",
+             f->dir, project);
+    test_run(cmd, &out, NULL);
+    char *dot = strchr(out, '.'), *end = strrchr(out, '.');
+    snprintf(suffix, size, "%.*s", dot && end > dot ? (int)(end - dot - 1) : 0, dot ? dot + 1 : "");
+    free(out);
+}
+
+/* Each metric file of project as the earlier run left it (first[i]), archived beside the history. */
+static void expect_metrics_archived(const Fixture *f, const char *project, char *const first[4]) {
+    char suffix[64];
+    archive_suffix(f, project, suffix, sizeof suffix);
+    cr_assert(suffix[0], "nothing archived in %s/%s/checkpoints", f->dir, project);
+    for (int i = 0; i < 4; i++) {
+        char p[4200];
+        snprintf(p, sizeof p, "%s/%s/checkpoints/%s.%s%s", f->dir, project, METRIC_FILES[i][0], suffix, METRIC_FILES[i][1]);
+        char *kept = slurp(p);
+        cr_assert_not_null(kept, "%s missing", p);
+        cr_expect_str_eq(kept, first[i], "%s", p);
+        free(kept);
+    }
+}
+
+static void read_metric_files(const Fixture *f, const char *project, char *text[4]) {
+    for (int i = 0; i < 4; i++) {
+        char p[4200];
+        snprintf(p, sizeof p, "%s/%s/%s%s", f->dir, project, METRIC_FILES[i][0], METRIC_FILES[i][1]);
+        text[i] = slurp(p);
+        cr_assert_not_null(text[i], "%s", p);
+    }
+}
+
+/* A second fresh run in the same project starts its own history; the first's is archived, its files
+ * kept, and its metric files (they were truncated) archived beside the history with the same suffix. */
 Test(trainer, fresh_run_archives_earlier_history) {
     Fixture f = fixture("save_strategy: epoch\nkeep_last_n: 0\n");
     char *err;
@@ -455,7 +494,9 @@ Test(trainer, fresh_run_archives_earlier_history) {
     free(err);
     int files_first = n_files(&f, "p");
     cr_assert_eq(files_first, 3);  /* epochs 1, 2 + final */
-    cr_assert_eq(train_cli(&f, "p", NULL, NULL, NULL, &err), 0, "%s", err);
+    char *first[4];
+    read_metric_files(&f, "p", first);
+    cr_assert_eq(train_cli(&f, "p", NULL, "--set learning_rate=0.02", NULL, &err), 0, "%s", err);
     cr_assert(strstr(err, "starts a new history") != NULL, "%s", err);
     free(err);
     json_t *h = history(&f, "p");
@@ -467,6 +508,50 @@ Test(trainer, fresh_run_archives_earlier_history) {
     snprintf(cmd, sizeof cmd, "ls %s/p/checkpoints/checkpoint_history.*.json | wc -l", f.dir);
     test_run(cmd, &out, NULL);
     cr_assert_eq(atoi(out), 1);
+    free(out);
+    expect_metrics_archived(&f, "p", first);
+    char *now[4];
+    read_metric_files(&f, "p", now);
+    cr_expect_str_neq(now[0], first[0], "metrics.jsonl is the second run's");
+    for (int i = 0; i < 4; i++) free(first[i]), free(now[i]);
+    fixture_free(&f);
+}
+
+/* A run killed before its first checkpoint has metrics but no history: a fresh run keeps them too. */
+Test(trainer, fresh_run_keeps_metrics_of_a_run_without_checkpoints) {
+    Fixture f = fixture(NULL);
+    cr_assert_eq(train_cli(&f, "p", "ALBERTC_TEST_KILL_AT_STEP=2", NULL, NULL, NULL), 128 + SIGKILL);
+    char *first[4], *err;
+    read_metric_files(&f, "p", first);
+    cr_assert(strstr(first[0], "\"step\": 0"), "%s", first[0]);
+    cr_assert_eq(train_cli(&f, "p", NULL, NULL, NULL, &err), 0, "%s", err);
+    free(err);
+    expect_metrics_archived(&f, "p", first);
+    for (int i = 0; i < 4; i++) free(first[i]);
+    fixture_free(&f);
+}
+
+/* Temporary files that killed runs left (name.tmp.<pid>) are removed when the next run starts, in the
+ * project and its checkpoint directory; one whose process is alive is another writer's: it stays. */
+Test(trainer, next_run_removes_temporary_files_of_dead_runs) {
+    Fixture f = fixture(NULL);
+    pid_t child = fork();
+    if (child == 0) _exit(0);
+    waitpid(child, NULL, 0);  /* a pid that is no longer alive */
+    char cmd[8192];
+    snprintf(cmd, sizeof cmd,
+             "mkdir -p %s/p/checkpoints && cd %s/p && touch metrics.jsonl.tmp.%d checkpoints/checkpoint_history.json.tmp.%d "
+             "checkpoints/c.safetensors.tmp.%d checkpoints/c.safetensors.tmp.%d checkpoints/keep.tmp.x",
+             f.dir, f.dir, (int)child, (int)child, (int)child, (int)getpid());
+    cr_assert_eq(test_run(cmd, NULL, NULL), 0);
+    char *err, *out;
+    cr_assert_eq(train_cli(&f, "p", NULL, NULL, NULL, &err), 0, "%s", err);
+    free(err);
+    snprintf(cmd, sizeof cmd, "cd %s/p && ls *.tmp.* checkpoints/*.tmp.* 2>/dev/null", f.dir);
+    test_run(cmd, &out, NULL);
+    char want[256];
+    snprintf(want, sizeof want, "checkpoints/c.safetensors.tmp.%d\ncheckpoints/keep.tmp.x\n", (int)getpid());
+    cr_expect_str_eq(out, want);
     free(out);
     fixture_free(&f);
 }

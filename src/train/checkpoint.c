@@ -419,41 +419,64 @@ void ckpt_store_close(CheckpointStore *s) {
     memset(s, 0, sizeof *s);
 }
 
-/* Renames dir/checkpoint_history.json to an unused checkpoint_history.<stamp>[_k].json. */
-static int archive_history(const char *dir, char *archived, size_t archived_size, AlbError *err) {
-    char *from = alb_path_join(dir, CHECKPOINT_HISTORY_NAME);
-    time_t now = time(NULL);
-    struct tm utc;
-    gmtime_r(&now, &utc);
-    char stamp[32], name[96];
-    strftime(stamp, sizeof stamp, "%Y%m%d_%H%M%S", &utc);
-    char *to = NULL;
-    for (int k = 1; ; k++) {
-        if (k == 1) snprintf(name, sizeof name, "checkpoint_history.%s.json", stamp);
-        else snprintf(name, sizeof name, "checkpoint_history.%s_%d.json", stamp, k);
-        free(to);
-        to = alb_path_join(dir, name);
-        if (!alb_file_exists(to)) break;
-    }
-    int rc = 0;
-    if (rename(from, to) != 0) rc = alb_fail(err, "%s: cannot rename to %s: %s", from, to, strerror(errno));
-    else if (archived) snprintf(archived, archived_size, "%s", to);
-    free(from);
+/* dir/<stem>.<suffix><ext> for path's base name <stem><ext> (ext: from the last dot). */
+static char *archived_path(const char *dir, const char *path, const char *suffix) {
+    const char *base = base_name(path), *dot = strrchr(base, '.');
+    size_t n = strlen(base) + strlen(suffix) + 2;
+    char *name = alb_xmalloc(n);
+    snprintf(name, n, "%.*s.%s%s", (int)(dot ? (size_t)(dot - base) : strlen(base)), base, suffix, dot ? dot : "");
+    char *p = alb_path_join(dir, name);
+    free(name);
+    return p;
+}
+
+static int archive_taken(const char *dir, const char *path, const char *suffix) {
+    char *p = archived_path(dir, path, suffix);
+    int taken = alb_file_exists(p);
+    free(p);
+    return taken;
+}
+
+static int archive(const char *from, const char *dir, const char *suffix, AlbError *err) {
+    char *to = archived_path(dir, from, suffix);
+    int rc = rename(from, to) ? alb_fail(err, "%s: cannot rename to %s: %s", from, to, strerror(errno)) : 0;
     free(to);
     return rc;
 }
 
-int ckpt_store_start_new_run(CheckpointStore *s, char *archived, size_t archived_size, AlbError *err) {
-    if (archived && archived_size) archived[0] = '\0';
-    if (s->history.n || s->history.n_best) {
-        if (archive_history(s->dir, archived, archived_size, err)) return -1;
-        history_free(&s->history);
+int ckpt_store_start_new_run(CheckpointStore *s, char *const *also, int n_also, char *suffix, size_t suffix_size,
+                             AlbError *err) {
+    suffix[0] = '\0';
+    int local = s->history.n || s->history.n_best;
+    int remote = s->remote_dir && (s->remote_history.n || s->remote_history.n_best);
+    int files = 0;
+    for (int i = 0; i < n_also; i++) files += alb_file_exists(also[i]);
+    if (!local && !remote && !files) return 0;
+    char *hist = alb_path_join(s->dir, CHECKPOINT_HISTORY_NAME);
+    char *remote_hist = s->remote_dir ? alb_path_join(s->remote_dir, CHECKPOINT_HISTORY_NAME) : NULL;
+    time_t now = time(NULL);
+    struct tm utc;
+    gmtime_r(&now, &utc);
+    char stamp[32];
+    strftime(stamp, sizeof stamp, "%Y%m%d_%H%M%S", &utc);
+    for (int k = 1;; k++) {  /* one suffix for every archived file: they are one run's records */
+        if (k == 1) snprintf(suffix, suffix_size, "%s", stamp);
+        else snprintf(suffix, suffix_size, "%s_%d", stamp, k);
+        int taken = archive_taken(s->dir, hist, suffix) || (remote_hist && archive_taken(s->remote_dir, remote_hist, suffix));
+        for (int i = 0; i < n_also; i++) taken |= archive_taken(s->dir, also[i], suffix);
+        if (!taken) break;
     }
-    if (s->remote_dir && (s->remote_history.n || s->remote_history.n_best)) {
-        if (archive_history(s->remote_dir, NULL, 0, err)) return -1;
+    int rc = local ? archive(hist, s->dir, suffix, err) : 0;
+    if (!rc && remote) rc = archive(remote_hist, s->remote_dir, suffix, err);
+    for (int i = 0; !rc && i < n_also; i++)
+        if (alb_file_exists(also[i])) rc = archive(also[i], s->dir, suffix, err);
+    if (!rc) {
+        history_free(&s->history);
         history_free(&s->remote_history);
     }
-    return 0;
+    free(hist);
+    free(remote_hist);
+    return rc;
 }
 
 static int history_has_file(const CheckpointHistory *h, const char *base) {

@@ -16,6 +16,7 @@
 #include "train/checkpoint.h"
 #include "train/head.h"
 #include "util/clock.h"
+#include "util/fileio.h"
 #include "util/splitmix.h"
 
 uint64_t trainer_epoch_seed(uint64_t seed, long epoch) {
@@ -373,18 +374,28 @@ static int setup(Trainer *t, const TrainerInputs *in, AlbError *err) {
     CheckpointPolicy policy = {c->keep_last_n, c->keep_best_n, c->checkpoint_metric,
                                !strcmp(c->checkpoint_metric_mode, "max")};
     if (ckpt_store_open(&t->store, c->project_dir, &policy, c->remote_path, c->sync_to_storage, err)) return -1;
+    /* What runs killed mid-write left here. Only dead processes' files go: a live one's could be a
+     * write in progress of another run sharing the directory, which deleting would turn into its
+     * failure rather than ours. */
+    alb_remove_stale_tmp(c->project_dir);
+    alb_remove_stale_tmp(t->store.dir);
     if (c->resume_from_checkpoint) {
         int rc = resume(t, err);
         if (rc) return rc;
     } else {
-        char archived[4096];
-        if (ckpt_store_start_new_run(&t->store, archived, sizeof archived, err)) return -1;
-        if (archived[0])
+        char *metric_files[METRICS_N_FILES], suffix[64];
+        int earlier = metrics_log_files(c->project_dir, metric_files);
+        int rc = ckpt_store_start_new_run(&t->store, metric_files, earlier ? METRICS_N_FILES : 0, suffix,
+                                          sizeof suffix, err);
+        for (int i = 0; i < METRICS_N_FILES; i++) free(metric_files[i]);
+        if (rc) return -1;
+        if (suffix[0])
             log_msg(in->log, LOG_WARNING,
-                    "%s held an earlier run's checkpoints: this run starts a new history (the old one is kept as "
-                    "%s; its checkpoint files are left as they are). To continue that run instead, set "
+                    "%s held an earlier run: this run starts a new history; the earlier run's history and metric "
+                    "files are kept there with the suffix .%s (checkpoint_history.%s.json, metrics.%s.jsonl, "
+                    "train_loss.%s.csv, ...), its checkpoint files as they are. To continue that run instead, set "
                     "resume_from_checkpoint: true",
-                    t->store.dir, archived);
+                    t->store.dir, suffix, suffix, suffix, suffix);
     }
     return metrics_log_open(&t->metrics, c->project_dir, c->resume_from_checkpoint ? t->step : -1, err);
 }
