@@ -793,34 +793,77 @@ static void expect_finite_checkpoints(const Fixture *f, const char *project) {
 
 /* A learning rate this large (with weight decay 0.05 each step multiplies the weights by -5e4) overflows
  * within a few steps: the run stops with exit 1, naming the step, keeps its last good checkpoint, writes
- * none of the diverged weights, and every metrics.jsonl line stays JSON (jansson refuses nan). */
+ * none of the diverged weights, and every metrics.jsonl line stays JSON (jansson refuses nan). With
+ * validation at every step the validation loss goes first; without it, a step checkpoint meets the
+ * overflowed weights before the next step's loss does. */
 Test(trainer, diverging_run_stops_with_valid_metrics) {
-    Fixture f = fixture("learning_rate: 1000000\nsteps_freq: 1\nval_steps_freq: 1\nkeep_last_n: 0\n");
-    char *err;
-    int rc = train_cli(&f, "p", NULL, NULL, NULL, &err);
-    cr_assert_eq(rc, 1, "exit %d: %s", rc, err);
-    cr_assert(strstr(err, "albertc train: ") && strstr(err, "diverged at step "), "%s", err);
-    free(err);
-    char *path = path_in(f.dir, "p/metrics.jsonl"), *text = slurp(path);
-    cr_assert_not_null(text);
-    int lines = 0;
-    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n"), lines++) {
-        json_error_t je;
-        json_t *o = json_loads(line, 0, &je);
-        cr_assert(json_is_object(o), "%s: line %d is not JSON (%s): %s", path, lines + 1, je.text, line);
-        json_decref(o);
+    const char *overlays[] = {"learning_rate: 1000000\nsteps_freq: 1\nval_steps_freq: 1\nkeep_last_n: 0\n",
+                              "learning_rate: 1000000\nsteps_freq: 1\nval_steps_freq: 1000\nkeep_last_n: 0\n"};
+    for (int k = 0; k < 2; k++) {
+        Fixture f = fixture(overlays[k]);
+        char *err;
+        int rc = train_cli(&f, "p", NULL, NULL, NULL, &err);
+        cr_assert_eq(rc, 1, "exit %d: %s", rc, err);
+        cr_assert(strstr(err, "albertc train: ") && strstr(err, "diverged at step "), "%s", err);
+        free(err);
+        char *path = path_in(f.dir, "p/metrics.jsonl"), *text = slurp(path);
+        cr_assert_not_null(text);
+        int lines = 0;
+        for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n"), lines++) {
+            json_error_t je;
+            json_t *o = json_loads(line, 0, &je);
+            cr_assert(json_is_object(o), "%s: line %d is not JSON (%s): %s", path, lines + 1, je.text, line);
+            json_decref(o);
+        }
+        cr_assert_gt(lines, 2, "%s", path);
+        free(text);
+        free(path);
+        json_t *h = history(&f, "p");
+        cr_assert_gt(json_array_size(json_object_get(h, "checkpoints")), 0, "the last good checkpoint is kept");
+        json_decref(h);
+        expect_finite_checkpoints(&f, "p");
+        fixture_free(&f);
     }
-    cr_assert_gt(lines, 2, "%s", path);
-    free(text);
-    free(path);
-    json_t *h = history(&f, "p");
-    cr_assert_gt(json_array_size(json_object_get(h, "checkpoints")), 0, "the last good checkpoint is kept");
-    json_decref(h);
-    expect_finite_checkpoints(&f, "p");
+}
+
+/* Features of 1e30 (finite: accepted) square to inf in AdamW's second moment while the loss stays finite:
+ * no checkpoint may hold that state (the first step checkpoint did). */
+Test(trainer, overflowing_optimizer_state_is_not_saved) {
+    Fixture f = fixture(NULL);
+    const char *names[2] = {"train.safetensors", "eval.safetensors"};
+    for (int s = 0; s < 2; s++) {
+        char *p = path_in(f.dir, names[s]);
+        SafeTensors st;
+        AlbError e;
+        cr_assert_eq(st_open(&st, p, &e), 0, "%s", e.msg);
+        const StTensor *x = st_find(&st, "features"), *y = st_find(&st, "labels");
+        float *big = malloc(x->nbytes);
+        for (int64_t i = 0; i < x->numel; i++) big[i] = ((const float *)x->data)[i] * 1e30f;
+        StWriter *w = st_writer_new();
+        st_writer_add_f32(w, "features", 2, x->shape, big);
+        st_writer_add(w, "labels", ST_I64, 1, y->shape, y->data);
+        char *q = path_in(f.dir, s ? "eval_big.safetensors" : "train_big.safetensors");
+        cr_assert_eq(st_writer_save(w, q, &e), 0, "%s", e.msg);
+        st_writer_free(w);
+        st_close(&st);
+        free(big);
+        free(p);
+        free(q);
+    }
+    char more[4200], *err;
+    snprintf(more, sizeof more, "--set train_features=%s/train_big.safetensors --set eval_features=%s/eval_big.safetensors",
+             f.dir, f.dir);
+    cr_assert_eq(train_cli(&f, "p", NULL, more, NULL, &err), 1, "%s", err);
+    cr_assert(strstr(err, "diverged at step 3: an AdamW moment is inf"), "%s", err);
+    free(err);
+    char cmd[4200], *out;
+    snprintf(cmd, sizeof cmd, "ls %s/p/checkpoints/*.safetensors 2>/dev/null | wc -l", f.dir);
+    test_run(cmd, &out, NULL);
+    cr_assert_eq(atoi(out), 0, "a checkpoint was saved");
+    free(out);
     fixture_free(&f);
 }
 
-/* Validation of a 2^19-row batch on 1 MB thread stacks: its predictions (2 MB) were a VLA on the stack. */
 Test(trainer, huge_batch_validates_on_small_thread_stacks) {
     char *dir = test_mkdtemp();
     const int n = 1 << 19;

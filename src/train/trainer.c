@@ -127,8 +127,8 @@ static void validate(Trainer *t) {
  * resume or use. */
 static int diverged(const Trainer *t, const char *what, double value, AlbError *err) {
     const CheckpointHistory *h = &t->store.history;
-    return alb_fail(err, "training diverged at step %ld: %s is %g (learning_rate %g too high?); stopped without "
-                    "logging or saving it; last good checkpoint: %s", t->step, what, value, t->cfg->learning_rate,
+    return alb_fail(err, "training diverged at step %ld: %s is %g (learning_rate too high, or features too large?); "
+                    "stopped without logging or saving it; last good checkpoint: %s", t->step, what, value,
                     h->n ? h->items[h->n - 1].path : "none saved");
 }
 
