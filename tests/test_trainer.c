@@ -794,8 +794,8 @@ static void expect_finite_checkpoints(const Fixture *f, const char *project) {
 /* A learning rate this large (with weight decay 0.05 each step multiplies the weights by -5e4) overflows
  * within a few steps: the run stops with exit 1, naming the step, keeps its last good checkpoint, writes
  * none of the diverged weights, and every metrics.jsonl line stays JSON (jansson refuses nan). With
- * validation at every step the validation loss goes first; without it, a step checkpoint meets the
- * overflowed weights before the next step's loss does. */
+ * validation at every step the validation loss goes first; without it, the next step's train loss,
+ * before that step's checkpoint. */
 Test(trainer, diverging_run_stops_with_valid_metrics) {
     const char *overlays[] = {"learning_rate: 1000000\nsteps_freq: 1\nval_steps_freq: 1\nkeep_last_n: 0\n",
                               "learning_rate: 1000000\nsteps_freq: 1\nval_steps_freq: 1000\nkeep_last_n: 0\n"};
