@@ -720,11 +720,9 @@ Test(trainer, resume_with_a_different_data_order_or_schedule_exits_2) {
     fixture_free(&f);
 }
 
-/* A checkpoint written before data_order recorded the schedule cannot be checked: a clear error. */
-Test(trainer, resume_from_a_checkpoint_without_the_schedule_fails) {
-    Fixture f = fixture(NULL);
-    cr_assert_eq(train_cli(&f, "k", "ALBERTC_TEST_KILL_AT_STEP=13", NULL, NULL, NULL), 128 + SIGKILL);
-    char *last = final_checkpoint(&f, "k");
+/* Rewrites the last checkpoint of project (killed at step 13: step 12's) with edit applied to its metadata. */
+static char *edit_last_checkpoint(const Fixture *f, const char *project, void (*edit)(CheckpointMeta *)) {
+    char *last = final_checkpoint(f, project);
     Head h;
     AdamW opt;
     CheckpointMeta m;
@@ -732,21 +730,44 @@ Test(trainer, resume_from_a_checkpoint_without_the_schedule_fails) {
     cr_assert_eq(head_create_from_file(&h, last, 1, 8, &e), 0, "%s", e.msg);
     adamw_create(&opt, HEAD_N_TENSORS, h.numel, 0.01, 0.9, 0.999, 1e-8, 0.05, 1);
     cr_assert_eq(checkpoint_load(last, &h, &opt, &m, &e), 0, "%s", e.msg);
-    json_t *order = json_loads(m.data_order, 0, NULL);
-    cr_assert_eq(json_object_del(order, "steps_freq"), 0, "data_order has no steps_freq: %s", m.data_order);
-    free(m.data_order);
-    m.data_order = json_dumps(order, JSON_COMPACT);
-    json_decref(order);
+    edit(&m);
     cr_assert_eq(checkpoint_save(last, &h, &opt, &m, &e), 0, "%s", e.msg);
     checkpoint_meta_free(&m);
     adamw_free(&opt);
     head_free(&h);
-    char *err;
+    return last;
+}
+
+static void drop_steps_freq(CheckpointMeta *m) {
+    json_t *order = json_loads(m->data_order, 0, NULL);
+    cr_assert_eq(json_object_del(order, "steps_freq"), 0, "data_order has no steps_freq: %s", m->data_order);
+    free(m->data_order);
+    m->data_order = json_dumps(order, JSON_COMPACT);
+    json_decref(order);
+}
+
+static void position_past_the_epoch(CheckpointMeta *m) { m->epoch_position = 1000; }
+
+/* Resuming the edited last checkpoint fails with exit 1 and an error naming it and containing needle. */
+static void expect_resume_fails(void (*edit)(CheckpointMeta *), const char *needle) {
+    Fixture f = fixture(NULL);
+    cr_assert_eq(train_cli(&f, "k", "ALBERTC_TEST_KILL_AT_STEP=13", NULL, NULL, NULL), 128 + SIGKILL);
+    char *last = edit_last_checkpoint(&f, "k", edit), *err;
     cr_assert_eq(train_cli(&f, "k", NULL, "--set resume_from_checkpoint=true", NULL, &err), 1, "%s", err);
-    cr_assert(strstr(err, last) && strstr(err, "steps_freq") && strstr(err, "older albertc"), "%s", err);
+    cr_assert(strstr(err, last) && strstr(err, needle), "expected '%s' in: %s", needle, err);
     free(err);
     free(last);
     fixture_free(&f);
+}
+
+/* A checkpoint written before data_order recorded the schedule cannot be checked: a clear error. */
+Test(trainer, resume_from_a_checkpoint_without_the_schedule_fails) {
+    expect_resume_fails(drop_steps_freq, "data_order has no steps_freq (written by an older albertc)");
+}
+
+/* step, epoch and epoch_position index perm[]: ones that do not fit the schedule are refused. */
+Test(trainer, resume_from_a_position_outside_the_schedule_fails) {
+    expect_resume_fails(position_past_the_epoch, "epoch_position 1000 do not fit the schedule");
 }
 
 Test(trainer, remote_mirror_and_load_from_storage) {
