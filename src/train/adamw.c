@@ -69,9 +69,11 @@ static AdamScalars adam_scalars(const AdamW *o) {
     return s;
 }
 
-/* One tensor, fp32: each line is one torch op. Contraction is off in ISO C, so
- * fmaf marks where torch's kernels are compiled into a fused multiply-add
- * (add_ with alpha; addcmul_ as fma(value*g, g, v)), measured against torch. */
+/* One tensor, fp32: each line is one torch op. The Makefile pins
+ * -ffp-contract=off (GCC's -std=c11 implies it, clang's default does not), so
+ * a*b + c is never fused behind our back and fmaf marks exactly where torch's
+ * kernels are compiled into a fused multiply-add (add_ with alpha; addcmul_ as
+ * fma(value*g, g, v)), measured against torch. */
 static void step_f32(const AdamScalars *s, long n, float *p, const float *g, float *m, float *v) {
     for (long i = 0; i < n; i++) {
         p[i] = p[i] * s->decay;
