@@ -1,7 +1,6 @@
 /* The training loop; see trainer.h. */
 #include "train/trainer.h"
 
-#include <cblas.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <math.h>
@@ -356,8 +355,6 @@ static void draw_progress(const Trainer *t, double start, long start_step, doubl
 int trainer_run(const TrainerInputs *in, TrainSummary *sum, AlbError *err) {
     memset(sum, 0, sizeof *sum);
     Trainer t = {0};
-    int blas_threads = openblas_get_num_threads();
-    openblas_set_num_threads(1);  /* the head is small; one thread keeps results independent of core count */
     double start = monotonic_s();
     int rc = setup(&t, in, err);
     const TrainConfig *c = in->cfg;
@@ -420,6 +417,5 @@ int trainer_run(const TrainerInputs *in, TrainSummary *sum, AlbError *err) {
     }
     snprintf(sum->metrics_path, sizeof sum->metrics_path, "%s/metrics.jsonl", c->project_dir);
     trainer_free(&t);
-    openblas_set_num_threads(blas_threads);
     return rc ? -1 : stopped;
 }
