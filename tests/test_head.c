@@ -439,7 +439,7 @@ Test(head, accumulation_equals_one_big_batch) {
  * outputs between threads, never a sum. Sizes of the real head, so that every
  * large product crosses the threshold where the threads start. */
 Test(head, thread_count_changes_no_bit) {
-    enum { H = 768, M = 256, C = 77, B = 64, RUNS = 3 };
+    enum { H = 768, M = 256, C = 77, B = 128, RUNS = 3 };
     int threads[RUNS] = {1, 2, 3}, saved = omp_get_max_threads();
     float *x = malloc(sizeof(float) * B * H);
     int labels[B];

@@ -267,8 +267,11 @@ HOT_CLONES static void product_tile_at(float *y, const float *a, long ai, long a
         product_tile(y, a, ai, ar, b, J, R, i0, I - i0 < TI ? I - i0 : TI, j0, J - j0 < TJ ? J - j0 : TJ);
 }
 
-/* Work (multiply-adds) below which threads cost more than they save. */
-#define PRODUCT_PARALLEL_WORK (1L << 20)
+/* Work (multiply-adds) below which threads cost more than they save: ~2 ms.
+ * A training step at batch 8 (1.6M for the largest product) stays on one
+ * thread: waking a second one for each of its products made the seed's
+ * schedule 3x slower on a loaded 2-core machine. */
+#define PRODUCT_PARALLEL_WORK (1L << 24)
 
 static void product(float *y, const float *a, long ai, long ar, const float *b, int I, int J, int R) {
     int tiles = (I + TI - 1) / TI * ((J + TJ - 1) / TJ);
