@@ -1,9 +1,11 @@
 /* albert_forward's speed machinery, on the golden models of test_albert.c:
  * only real rows are computed (pad rows of last_hidden are 0, position 0 is
  * always computed, a fully masked sequence does not disturb its batch), and
- * the thread count changes no bit of the output (the threads split GEMM
- * columns, attention heads and rows, never a sum), so features and caches do
- * not depend on the machine's core count. */
+ * the thread count changes no bit of the output (the threads share GEMM column
+ * slices fixed in advance, attention heads and rows, never a sum), so features
+ * and caches do not depend on the machine's core count. With slices that
+ * followed the thread count, this failed under OpenBLAS's Haswell and Zen
+ * kernels, whose sums depend on the call's width. */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <omp.h>
