@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "util/bf16.h"
+#include "util/clones.h"
 #include "util/splitmix.h"
 
 const char *const HEAD_TENSOR_NAMES[HEAD_N_TENSORS] = {
@@ -217,6 +218,15 @@ static float gelu_backward(float dy, float s) {
     return d * dy;
 }
 
+HOT_CLONES static void gelu_array(float *act, const float *pre, long n) {
+    for (long i = 0; i < n; i++) act[i] = gelu(pre[i]);
+}
+
+/* d = dy in, d * gelu'(pre) out */
+HOT_CLONES static void gelu_backward_array(float *d, const float *pre, long n) {
+    for (long i = 0; i < n; i++) d[i] = gelu_backward(d[i], pre[i]);
+}
+
 /* The head's matrix products are our own, not BLAS: every output is one sum
  * in a fixed order, so training results (metrics, checkpoints, resume) are
  * bit-identical on every machine, OpenBLAS kernel, ISA and thread count. A BLAS
@@ -248,16 +258,8 @@ static inline __attribute__((always_inline)) void product_tile(float *y, const f
     for (int i = 0; i < ni; i++) memcpy(y + (size_t)(i0 + i) * J + j0, &acc[i], (size_t)nj * sizeof(float));
 }
 
-/* A portable build (x86-64-v2: 128-bit vectors) also compiles an AVX2 clone
- * of the tile loop, chosen at run time by the CPU: 2x faster there. The
- * clones compute the same bits (no contraction; no sum depends on the width). */
-#ifdef ALB_PORTABLE
-#define HOT_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
-#else
-#define HOT_CLONES
-#endif
-
-/* Tile t (row-major over the tile grid) of the product. */
+/* Tile t (row-major over the tile grid) of the product. In a portable build
+ * the AVX2 clone is 2x faster. */
 HOT_CLONES static void product_tile_at(float *y, const float *a, long ai, long ar, const float *b, int I, int J,
                                        int R, int t) {
     int tiles_j = (J + TJ - 1) / TJ, i0 = t / tiles_j * TI, j0 = t % tiles_j * TJ;
@@ -299,7 +301,7 @@ void head_forward(Head *h, const float *x, int B) {
     round_if(h, h->x, (long)B * H);                     /* features.to(dtype) */
     linear(h->pre, h->x, h->w1, h->b1, B, M, H, h->xt, h->yt);  /* pre [B,M] */
     round_if(h, h->pre, (long)B * M);
-    for (long i = 0; i < (long)B * M; i++) h->act[i] = gelu(h->pre[i]);  /* act [B,M] */
+    gelu_array(h->act, h->pre, (long)B * M);            /* act [B,M] */
     round_if(h, h->act, (long)B * M);
     linear(h->logits, h->act, h->w2, h->b2, B, C, M, h->xt, h->yt);  /* logits [B,C] */
     round_if(h, h->logits, (long)B * C);
@@ -359,7 +361,7 @@ void head_backward(Head *h, const int *labels, float scale) {
     product(h->dact, h->dlogits, C, 1, h->w2, B, M, C);
     round_if(h, h->dact, (long)B * M);
     /* GELU backward, in place: dact becomes dpre [B,M] */
-    for (long i = 0; i < (long)B * M; i++) h->dact[i] = gelu_backward(h->dact[i], h->pre[i]);
+    gelu_backward_array(h->dact, h->pre, (long)B * M);
     round_if(h, h->dact, (long)B * M);
     /* first linear: gw1 [M,H] = dpre^T x, gb1 [M] = sum_b dpre */
     product(gw1, h->dact, 1, M, h->x, M, H, B);

@@ -1,6 +1,7 @@
 /* The training loop; see trainer.h. */
 #include "train/trainer.h"
 
+#include <cblas.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <math.h>
