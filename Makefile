@@ -18,8 +18,8 @@ PORTABLE ?= 0
 
 # -march=native makes code for the building machine's CPU only (it may not run
 # on an older one). PORTABLE=1 targets x86-64-v2 (SSE4.2, 2009 on): OpenBLAS
-# picks its kernel at run time, and the head's products (src/train/head.c)
-# carry an AVX2 clone chosen at run time.
+# picks its kernel at run time, and the hot loops of the head and AdamW carry
+# an x86-64-v3 (AVX2, FMA) clone chosen at run time (src/util/clones.h).
 ifeq ($(SAN),1)
 BUILD   := build-san
 OPT     := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
