@@ -27,7 +27,7 @@ CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror $(OPT) -Isrc -fopenmp -f
 LDLIBS  += $(shell pkg-config --libs $(PKGS)) -lm -fopenmp
 LDFLAGS += $(filter -fsanitize=%,$(OPT))
 
-LIB_SRC  := $(sort $(wildcard src/util/*.c src/io/*.c src/model/*.c src/tokenizer/*.c \
+LIB_SRC  := $(sort $(wildcard src/util/*.c src/io/*.c src/model/*.c src/tokenizer/*.c src/report/*.c \
                              src/data/*.c src/train/*.c))
 CLI_SRC  := $(sort $(wildcard src/cli/*.c))
 TEST_SRC := $(sort $(wildcard tests/*.c))
