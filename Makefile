@@ -27,8 +27,8 @@ CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror $(OPT) -Isrc -fopenmp -f
 LDLIBS  += $(shell pkg-config --libs $(PKGS)) -lm -fopenmp
 LDFLAGS += $(filter -fsanitize=%,$(OPT))
 
-LIB_SRC  := $(sort $(wildcard src/util/*.c src/io/*.c src/model/*.c src/tokenizer/*.c src/report/*.c \
-                             src/data/*.c src/train/*.c))
+LIB_SRC  := $(sort $(wildcard src/util/*.c src/io/*.c src/model/*.c src/tokenizer/*.c \
+                             src/data/*.c src/pipeline/*.c src/train/*.c src/report/*.c))
 CLI_SRC  := $(sort $(wildcard src/cli/*.c))
 TEST_SRC := $(sort $(wildcard tests/*.c))
 FUZZ_SRC := $(sort $(wildcard fuzz/*.c))
@@ -62,6 +62,7 @@ export LSAN_OPTIONS = suppressions=$(CURDIR)/tests/lsan.supp
 # would steal the other test's core (5-10x slower); passive waits cost ~3% alone.
 test: export OMP_WAIT_POLICY = passive
 test: $(BUILD)/albertc $(BUILD)/test_albert
+	sh tools/check_layers.sh
 	ALBERTC=$(BUILD)/albertc $(BUILD)/test_albert -j2
 	ALBERTC=$(BUILD)/albertc PYTHON=$(PYTHON) sh tests/oracle/run.sh
 

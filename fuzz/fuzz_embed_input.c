@@ -4,7 +4,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "model/embed_input.h"
+#include "pipeline/embed_input.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     EmbedInput in = {.path = "fuzz.jsonl", .vocab_size = 100, .max_length = 16};

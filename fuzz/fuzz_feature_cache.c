@@ -4,7 +4,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "train/feature_cache.h"
+#include "pipeline/feature_cache.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     static const FeatureCacheNamespace ns = {"w", "t", "float32", 16, 4};

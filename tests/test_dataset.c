@@ -1,7 +1,9 @@
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "data/data_location.h"
 #include "data/dataset.h"
 #include "testutil.h"
 
@@ -60,13 +62,11 @@ Test(dataset, banking77_first_rows_and_multiline_text) {
     labels_free(&ls);
 }
 
-Test(dataset, splits_from_config) {
-    TrainConfig c;
+Test(dataset, splits_from_a_directory) {
     AlbError err;
-    cr_assert_eq(train_config_build(&c, test_shared_path("seed/test_albert_finetuning.yaml"), NULL, NULL, 0, &err), 0);
-    snprintf(c.data_dir, sizeof c.data_dir, "%s", test_shared_path("data/banking77"));
+    DatasetSplits spec = {test_shared_path("data/banking77"), "", "", "", "labels.txt", {0}};
     Dataset train, eval;
-    cr_assert_eq(dataset_load_splits(&c, &train, &eval, &err), 0, "%s", err.msg);
+    cr_assert_eq(dataset_load_splits(&spec, &train, &eval, &err), 0, "%s", err.msg);
     cr_assert_eq(train.n, 10003);
     cr_assert_eq(eval.n, 3080);
     cr_assert_eq(train.num_labels, 77);
@@ -75,14 +75,55 @@ Test(dataset, splits_from_config) {
     dataset_free(&train);
     dataset_free(&eval);
     /* the CSV files through train_file / eval_file give the same rows */
-    snprintf(c.train_file, sizeof c.train_file, "train.csv");
-    snprintf(c.eval_file, sizeof c.eval_file, "test.csv");
+    spec.train_file = "train.csv";
+    spec.eval_file = "test.csv";
     Dataset train2, eval2;
-    cr_assert_eq(dataset_load_splits(&c, &train2, &eval2, &err), 0, "%s", err.msg);
+    cr_assert_eq(dataset_load_splits(&spec, &train2, &eval2, &err), 0, "%s", err.msg);
     cr_assert_eq(train2.n, 10003);
     cr_assert_eq(eval2.n, 3080);
     dataset_free(&train2);
     dataset_free(&eval2);
+}
+
+Test(dataset, banking77_is_found_beside_the_clone) {
+    if (strcmp(test_shared_dir(), "../shared")) return;  /* the search looks in ../shared only */
+    AlbError err;
+    char dir[4096];
+    cr_assert_eq(data_location_resolve("", "banking77", dir, sizeof dir, &err), 0, "%s", err.msg);
+    cr_assert_str_eq(dir, "../shared/data/banking77");
+}
+
+Test(dataset, data_dir_resolution) {
+    AlbError err;
+    char dir[4096], missing[4200];
+    char *tmp = test_mkdtemp();
+    cr_assert_eq(data_location_resolve(tmp, "mteb/banking77", dir, sizeof dir, &err), 0, "%s", err.msg);
+    cr_assert_str_eq(dir, tmp);
+    snprintf(missing, sizeof missing, "%s/missing", tmp);
+    cr_assert_eq(data_location_resolve(missing, "mteb/banking77", dir, sizeof dir, &err), -1);
+    cr_assert(strstr(err.msg, "missing"), "%s", err.msg);
+    cr_assert_eq(data_location_resolve("", tmp, dir, sizeof dir, &err), 0, "%s", err.msg);  /* a directory as dataset_id */
+    cr_assert_str_eq(dir, tmp);
+    test_rmtree(tmp);
+    free(tmp);
+}
+
+Test(dataset, data_dir_from_the_hf_cache) {
+    char *tmp = test_mkdtemp();
+    char snap[1024];
+    snprintf(snap, sizeof snap, "%s/datasets--org--custom/snapshots/abc123", tmp);
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd, "mkdir -p %s", snap);
+    cr_assert_eq(test_run(cmd, NULL, NULL), 0);
+    setenv("HF_HUB_CACHE", tmp, 1);
+    AlbError err;
+    char dir[4096];
+    cr_assert_eq(data_location_resolve("", "org/custom", dir, sizeof dir, &err), 0, "%s", err.msg);
+    cr_assert(strstr(dir, "datasets--org--custom/snapshots/abc123"), "%s", dir);
+    cr_assert_eq(data_location_resolve("", "org/other", dir, sizeof dir, &err), -1);
+    cr_assert(strstr(err.msg, "org/other"), "%s", err.msg);
+    test_rmtree(tmp);
+    free(tmp);
 }
 
 static const char *const NAMES[] = {"alpha", "beta", "gamma"};

@@ -8,7 +8,7 @@
 #include "io/safetensors.h"
 #include "model/albert.h"
 #include "model/config.h"
-#include "model/embed_input.h"
+#include "pipeline/embed_input.h"
 #include "model/init.h"
 #include "util/fileio.h"
 #include "testutil.h"

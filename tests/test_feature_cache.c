@@ -1,4 +1,4 @@
-/* The feature cache (src/train/feature_cache.c) on a tiny random model, and
+/* The feature cache (src/pipeline/feature_cache.c) on a tiny random model, and
  * `albertc train` from text: the seed yamls, bad rows, model resolution. */
 #include <criterion/criterion.h>
 #include <math.h>
@@ -12,10 +12,10 @@
 
 #include "io/safetensors.h"
 #include "model/config.h"
-#include "model/encode.h"
+#include "pipeline/encode.h"
 #include "model/init.h"
 #include "testutil.h"
-#include "train/feature_cache.h"
+#include "pipeline/feature_cache.h"
 #include "util/fileio.h"
 
 static const char *const TEXTS[] = {
@@ -313,6 +313,28 @@ Test(feature_cache, cli_model_and_label_errors_exit_2) {
     cr_assert_eq(train_text(dir, model, NULL, "--set num_labels=4", &err), 2, "%s", err);
     cr_assert(strstr(err, "num_labels is 4 but the dataset has 3 labels"), "%s", err);
     free(err);
+    test_rmtree(dir);
+    free(dir);
+}
+
+/* An unusable project_dir or cache_dir is found before the model is loaded
+ * or any text encoded (the first of those logs "encoder"). */
+Test(feature_cache, cli_unusable_dirs_fail_before_encoding) {
+    char *dir = test_mkdtemp(), model[4200], file[4200], more[8600], *err;
+    snprintf(model, sizeof model, "%s/model", dir);
+    make_model(model, 3);
+    free(write_data(dir, NULL));
+    snprintf(file, sizeof file, "%s/a_file", dir);
+    test_write_file(file, "x", 1);
+    const char *settings[] = {"project_dir", "cache_dir"};
+    for (int i = 0; i < 2; i++) {
+        snprintf(more, sizeof more, "--set %s=%s/below", settings[i], file);
+        cr_assert_eq(train_text(dir, model, NULL, more, &err), 2, "%s: %s", more, err);
+        cr_assert(strstr(err, settings[i]) && strstr(err, "a_file"), "%s: %s", more, err);
+        cr_assert_null(strstr(err, "encoder"), "%s: the encoder was loaded: %s", more, err);
+        cr_assert_null(strstr(err, "feature cache"), "%s: %s", more, err);
+        free(err);
+    }
     test_rmtree(dir);
     free(dir);
 }

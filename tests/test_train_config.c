@@ -119,11 +119,6 @@ Test(train_config, project_config_loads) {
     cr_assert_eq(train_config_build(&c, "configs/banking77.yaml", NULL, NULL, 0, &err), 0, "%s", err.msg);
     cr_assert_str_eq(c.project_dir, "runs/banking77");
     cr_assert_eq(c.mlp_hidden_size, 256);
-    char dir[4096];
-    if (!strcmp(test_shared_dir(), "../shared")) {
-        cr_assert_eq(train_config_data_dir(&c, dir, sizeof dir, &err), 0, "%s", err.msg);
-        cr_assert_str_eq(dir, "../shared/data/banking77");
-    }
 }
 
 Test(train_config, sets_override_in_order) {
@@ -300,46 +295,4 @@ Test(train_config, json_and_print) {
     cr_assert(strstr(buf, "\ndtype: bfloat16\n"), "%s", buf);
     cr_assert(strstr(buf, "\ncheckpoint_path: \"\"\n"), "%s", buf);
     free(buf);
-}
-
-Test(train_config, data_dir_resolution) {
-    TrainConfig c;
-    AlbError err;
-    char dir[4096];
-    char *tmp = test_mkdtemp();
-    train_config_defaults(&c);
-    snprintf(c.data_dir, sizeof c.data_dir, "%s", tmp);
-    cr_assert_eq(train_config_data_dir(&c, dir, sizeof dir, &err), 0, "%s", err.msg);
-    cr_assert_str_eq(dir, tmp);
-    snprintf(c.data_dir, sizeof c.data_dir, "%s/missing", tmp);
-    cr_assert_eq(train_config_data_dir(&c, dir, sizeof dir, &err), -1);
-    cr_assert(strstr(err.msg, "missing"), "%s", err.msg);
-    c.data_dir[0] = 0;
-    snprintf(c.dataset_id, sizeof c.dataset_id, "%s", tmp);   /* a directory as dataset_id */
-    cr_assert_eq(train_config_data_dir(&c, dir, sizeof dir, &err), 0, "%s", err.msg);
-    cr_assert_str_eq(dir, tmp);
-    test_rmtree(tmp);
-    free(tmp);
-}
-
-Test(train_config, data_dir_from_the_hf_cache) {
-    char *tmp = test_mkdtemp();
-    char snap[1024];
-    snprintf(snap, sizeof snap, "%s/datasets--org--custom/snapshots/abc123", tmp);
-    char cmd[1200];
-    snprintf(cmd, sizeof cmd, "mkdir -p %s", snap);
-    cr_assert_eq(test_run(cmd, NULL, NULL), 0);
-    setenv("HF_HUB_CACHE", tmp, 1);
-    TrainConfig c;
-    AlbError err;
-    char dir[4096];
-    train_config_defaults(&c);
-    cr_assert_eq(train_config_set(&c, "dataset_id=org/custom", &err), 0);
-    cr_assert_eq(train_config_data_dir(&c, dir, sizeof dir, &err), 0, "%s", err.msg);
-    cr_assert(strstr(dir, "datasets--org--custom/snapshots/abc123"), "%s", dir);
-    cr_assert_eq(train_config_set(&c, "dataset_id=org/other", &err), 0);
-    cr_assert_eq(train_config_data_dir(&c, dir, sizeof dir, &err), -1);
-    cr_assert(strstr(err.msg, "org/other"), "%s", err.msg);
-    test_rmtree(tmp);
-    free(tmp);
 }

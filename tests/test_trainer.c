@@ -555,11 +555,12 @@ Test(trainer, resume_without_optimizer_state_warns) {
     fixture_free(&f);
 }
 
-Test(trainer, resume_with_nothing_to_resume_fails) {
+Test(trainer, resume_with_nothing_to_resume_fails_before_the_features) {
     Fixture f = fixture(NULL);
     char *err;
-    cr_assert_eq(train_cli(&f, "k", NULL, "--set resume_from_checkpoint=true", NULL, &err), 1, "%s", err);
+    cr_assert_eq(train_cli(&f, "k", NULL, "--set resume_from_checkpoint=true", NULL, &err), 2, "%s", err);
     cr_assert(strstr(err, "albertc train: ") && strstr(err, "no checkpoint"), "%s", err);
+    cr_assert_null(strstr(err, "features:"), "the features were loaded: %s", err);
     free(err);
     fixture_free(&f);
 }
@@ -625,8 +626,102 @@ Test(trainer, config_errors_exit_2) {
 }
 
 Test(trainer, bad_features_exit_1) {
-    expect_exit(NULL, "--set num_labels=10", 1, "outside [0, num_labels 10)");
+    expect_exit(NULL, "--set num_labels=10 --set init_head=", 1, "outside [0, num_labels 10)");
     expect_exit(NULL, "--set eval_features=/nonexistent.safetensors", 1, "/nonexistent.safetensors");
+}
+
+/* Each of these is found before the features are read ("features:" is the
+ * first line the feature step logs), with exit 2. */
+Test(trainer, unusable_outputs_and_inputs_fail_before_the_features) {
+    Fixture f = fixture(NULL);
+    char *file = path_in(f.dir, "a_file"), more[8192];
+    test_write_file(file, "x", 1);
+    const char *cases[][2] = {
+        {"--set project_dir=%s/below", "project_dir"},
+        {"--set sync_to_storage=true --set remote_path=%s/below", "a_file"},
+        {"--set resume_from_checkpoint=true --set resume_option=path --set checkpoint_path=%s.missing",
+         "checkpoint not found"},
+        {"--set resume_from_checkpoint=true --set resume_option=best", "no best checkpoint"},
+        {"--set init_head=%s.missing", "a_file.missing"},
+        {"--set init_head=%s", "a_file"},
+        {"--set mlp_hidden_size=16", "mlp_hidden_size 16"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *err;
+        snprintf(more, sizeof more, cases[i][0], file);
+        int rc = train_cli(&f, "p", NULL, more, NULL, &err);
+        cr_assert_eq(rc, 2, "%s: exit %d: %s", more, rc, err);
+        cr_assert(strstr(err, cases[i][1]), "%s: expected '%s' in: %s", more, cases[i][1], err);
+        cr_assert_null(strstr(err, "features:"), "%s: the features were loaded: %s", more, err);
+        free(err);
+    }
+    free(file);
+    fixture_free(&f);
+}
+
+/* A run that hangs at step 10 (stopped by SIGSTOP, as a stuck checkpoint
+ * write would) gets SIGINT and SIGTERM: the first asks for a checkpoint, the
+ * second must exit 130 at once, so no step-10 checkpoint is written. */
+Test(trainer, second_signal_during_training_exits_at_once) {
+    Fixture f = fixture("keep_last_n: 0\n");
+    char cmd[16384], *out, *err;
+    snprintf(cmd, sizeof cmd,
+             "ALBERTC_TEST_KILL_AT_STEP=10 ALBERTC_TEST_KILL_SIGNAL=%d OMP_NUM_THREADS=1 %s train --config %s %s "
+             "--set project_dir=%s/k 2>%s/stderr & pid=$!\n"
+             "while [ \"$(cut -d' ' -f3 /proc/$pid/stat)\" != T ]; do sleep 0.01; done\n"
+             "kill -INT $pid; kill -TERM $pid; kill -CONT $pid; wait $pid; echo $?",
+             SIGSTOP, test_albertc(), f.config, f.options, f.dir, f.dir);
+    cr_assert_eq(test_run(cmd, &out, NULL), 0);
+    cr_assert_eq(atoi(out), 130, "exit %s", out);
+    free(out);
+    char *stderr_path = path_in(f.dir, "stderr");
+    err = slurp(stderr_path);
+    cr_assert(strstr(err, "interrupted again"), "%s", err);
+    free(err);
+    free(stderr_path);
+    json_t *h = history(&f, "k");
+    json_t *items = json_object_get(h, "checkpoints");
+    long last = json_integer_value(json_object_get(json_array_get(items, json_array_size(items) - 1), "step"));
+    cr_assert_lt(last, 10, "a checkpoint was saved at step %ld after the second signal", last);
+    json_decref(h);
+    fixture_free(&f);
+}
+
+Test(trainer, print_config_shows_the_effective_config_and_does_nothing) {
+    Fixture f = fixture("batch_size: 4\n");
+    char *out, *err, more[4200];
+    cr_assert_eq(train_cli(&f, "p", NULL, "--set learning_rate=0.25 --print-config", &out, &err), 0, "%s", err);
+    cr_assert(strstr(out, "\nbatch_size: 4\n") && strstr(out, "\nlearning_rate: 0.25\n"), "%s", out);
+    cr_assert(strstr(out, "\nproject_dir: \""), "%s", out);
+    cr_assert_str_eq(err, "");
+    char *p = project_path(&f, "p");
+    cr_assert_not(alb_dir_exists(p), "--print-config made %s", p);
+    /* the YAML reads back to the same configuration */
+    char *printed = path_in(f.dir, "printed.yaml");
+    test_write_file(printed, out, strlen(out));
+    free(out);
+    free(err);
+    char cmd[8192], *again;
+    snprintf(cmd, sizeof cmd, "%s train --config %s --print-config", test_albertc(), printed);
+    cr_assert_eq(test_run(cmd, &again, NULL), 0);
+    cr_assert_eq(train_cli(&f, "p", NULL, "--set learning_rate=0.25 --print-config", &out, NULL), 0);
+    cr_assert_str_eq(again, out);
+    free(again);
+    free(out);
+    snprintf(more, sizeof more, "--print-config --json --set seed=9");
+    cr_assert_eq(train_cli(&f, "p", NULL, more, &out, NULL), 0);
+    json_t *j = json_loads(out, 0, NULL);
+    cr_assert_not_null(j, "%s", out);
+    cr_assert_eq(json_integer_value(json_object_get(j, "seed")), 9);
+    cr_assert_eq(json_integer_value(json_object_get(j, "batch_size")), 4);
+    json_decref(j);
+    free(out);
+    cr_assert_eq(train_cli(&f, "p", NULL, "--print-config --set batch_size=0", NULL, &err), 2);
+    cr_assert(strstr(err, "batch_size must be >= 1"), "%s", err);
+    free(err);
+    free(printed);
+    free(p);
+    fixture_free(&f);
 }
 
 Test(trainer, help_exits_0) {

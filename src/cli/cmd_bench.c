@@ -12,8 +12,8 @@
 #include "cli/cli.h"
 #include "model/albert.h"
 #include "model/config.h"
-#include "model/embed_input.h"
-#include "model/encode.h"
+#include "pipeline/embed_input.h"
+#include "pipeline/encode.h"
 #include "model/init.h"
 #include "tokenizer/tokenizer.h"
 #include "util/fileio.h"
@@ -62,7 +62,7 @@ static void help(void) {
 
 /* ------------------------------------------------------------------ input */
 
-/* The input is read as `albertc embed` reads it (model/embed_input.h); the
+/* The input is read as `albertc embed` reads it (pipeline/embed_input.h); the
  * first --limit sequences are timed, as EncodeSeq views for the length sort. */
 typedef struct {
     int n;

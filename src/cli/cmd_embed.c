@@ -8,8 +8,8 @@
 #include "cli/cli.h"
 #include "io/safetensors.h"
 #include "model/albert.h"
-#include "model/embed_input.h"
-#include "model/encode.h"
+#include "pipeline/embed_input.h"
+#include "pipeline/encode.h"
 #include "model/hub.h"
 
 static const char *CMD = "embed";

@@ -21,7 +21,7 @@
 #include "model/hub.h"
 #include "model/init.h"
 #include "tokenizer/tokenizer.h"
-#include "train/feature_cache.h"
+#include "pipeline/feature_cache.h"
 #include "train/metrics_log.h"
 #include "train/train_config.h"
 #include "train/trainer.h"
@@ -41,18 +41,24 @@ static const char RANDOM_WARNING[] =
 static void help(void) {
     printf(
         "Usage: albertc train --config FILE [--test-config FILE] [--set key=value ...] [--json]\n"
+        "       albertc train --config FILE [...] --print-config [--json]\n"
         "\n"
         "Trains a classification head (Linear -> GELU -> Linear) on the [CLS] features of a\n"
         "frozen ALBERT encoder, as the reference experiment does (configs/banking77.yaml).\n"
+        "Every configuration key, its default and meaning: docs/config.md.\n"
         "\n"
         "  --config FILE       the YAML configuration (the reference's keys and ours)\n"
         "  --test-config FILE  an overlay applied on top (its keys, and its test_config: mapping,\n"
         "                      e.g. {max_steps_per_epoch: 15}), as the reference's test mode\n"
         "  --set key=value     override one key (repeatable; YAML scalar rules), after the files\n"
         "  --json              print the final summary as one JSON object on stdout\n"
+        "  --print-config      print the effective configuration (after the files and --set) as\n"
+        "                      YAML, or JSON with --json, and exit 0 without doing anything\n"
         "  -h, --help          this help\n"
         "\n"
-        "Nothing starts until the whole configuration is valid. Then:\n"
+        "Nothing starts until the whole configuration is valid and what it names is usable\n"
+        "(project_dir, checkpoints/ and cache_dir writable, the checkpoint to resume from, init_head).\n"
+        "Then:\n"
         "  1. Features. With train_features and eval_features (safetensors: features [N,H] F32,\n"
         "     labels [N] I64) those are used and no model or dataset is read. Otherwise the\n"
         "     dataset is loaded (data_dir, or ../shared/data/banking77 for banking77), the model\n"
@@ -71,8 +77,9 @@ static void help(void) {
         "     is bit-identical to an uninterrupted run.\n"
         "\n"
         "SIGINT/SIGTERM: the current step is finished, a checkpoint saved, exit 130. During the\n"
-        "feature pass: the current batch is finished and the features so far saved in the cache\n"
-        "(a second signal exits at once).\n"
+        "feature pass: the current batch is finished and the features so far saved in the cache.\n"
+        "A second signal exits 130 at once (the checkpoint or cache save under way is dropped;\n"
+        "the files saved before it stay intact).\n"
         "Exit codes: 0 done; 1 failure while running (bad data, I/O, missing files);\n"
         "2 bad command line or configuration (nothing was done); 130 interrupted.\n"
         "\n"
@@ -88,17 +95,30 @@ static volatile sig_atomic_t stop_requested;
 static volatile sig_atomic_t in_feature_pass;
 
 /* The first signal asks the feature pass (it saves what it computed) or the
- * training loop (it saves a checkpoint) to stop; a second one during the
- * feature pass exits at once, keeping what the cache last saved. */
+ * training loop (it finishes the step and saves a checkpoint) to stop. A
+ * second one exits at once, so that a save that hangs never needs SIGKILL:
+ * every file is written atomically, so the feature cache keeps what it last
+ * saved and the earlier checkpoints stay as they were. */
 static void on_signal(int sig) {
     (void)sig;
-    if (in_feature_pass && stop_requested) {
-        static const char msg[] = "\nalbertc train: interrupted during the feature pass\n";
-        ssize_t ignored = write(STDERR_FILENO, msg, sizeof msg - 1);
+    if (stop_requested) {
+        static const char features[] = "\nalbertc train: interrupted during the feature pass\n";
+        static const char training[] = "\nalbertc train: interrupted again: exit without the checkpoint being saved\n";
+        ssize_t ignored = in_feature_pass ? write(STDERR_FILENO, features, sizeof features - 1)
+                                          : write(STDERR_FILENO, training, sizeof training - 1);
         (void)ignored;
         _exit(EXIT_INTERRUPTED);
     }
     stop_requested = 1;
+}
+
+static int catch_signals(AlbError *err) {
+    struct sigaction sa = {0};
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGINT, &sa, NULL) || sigaction(SIGTERM, &sa, NULL))
+        return alb_fail(err, "cannot handle SIGINT/SIGTERM: %s", strerror(errno));
+    return 0;
 }
 
 static long env_long(const char *name, long dflt) {
@@ -201,76 +221,143 @@ typedef struct {
     int random_encoder;
     char encoder_id[4200];
     char encoder_hash[64];
-    double seconds;
 } FeatureInfo;
 
-static int text_features(const TrainConfig *c, Logger *lg, Split *tr, Split *ev, const Dataset *dtr,
-                         const Dataset *dev, FeatureInfo *info, AlbError *err) {
-    char dir[4200], spiece[4300];
+/* What training runs on: both splits' features and where they came from. */
+typedef struct {
+    Split train, eval;
+    Dataset dtrain, deval;  /* the texts (empty with feature files); their label names */
+    FeatureInfo info;
+} Features;
+
+static void features_free(Features *f) {
+    split_free(&f->train);
+    split_free(&f->eval);
+    dataset_free(&f->dtrain);
+    dataset_free(&f->deval);
+}
+
+/* Both splits from train_features / eval_features: no model, no dataset. */
+static int features_from_files(const TrainConfig *c, Logger *lg, Features *f, AlbError *err) {
+    Split *tr = &f->train, *ev = &f->eval;
+    snprintf(f->info.encoder_id, sizeof f->info.encoder_id, "features:%s", c->train_features);
+    if (load_feature_file(c->train_features, c->num_labels, tr, err) ||
+        load_feature_file(c->eval_features, c->num_labels, ev, err))
+        return EXIT_FAILURE_RUN;
+    if (tr->H != ev->H)
+        return alb_fail(err, "%s has %d features per row, %s has %d", c->train_features, tr->H, c->eval_features,
+                        ev->H), EXIT_FAILURE_RUN;
+    log_msg(lg, LOG_INFO, "features: %s [%d,%d], %s [%d,%d]", c->train_features, tr->n, tr->H, c->eval_features,
+            ev->n, ev->H);
+    return EXIT_OK;
+}
+
+/* The dataset's two splits, with as many labels as the config says. */
+static int load_texts(const TrainConfig *c, Logger *lg, Features *f, AlbError *err) {
+    DatasetSplits splits = train_config_splits(c);
+    if (dataset_load_splits(&splits, &f->dtrain, &f->deval, err)) return EXIT_FAILURE_RUN;
+    if (f->dtrain.num_labels != c->num_labels)
+        return alb_fail(err, "num_labels is %d but the dataset has %d labels: set num_labels: %d", c->num_labels,
+                        f->dtrain.num_labels, f->dtrain.num_labels), EXIT_USAGE;
+    if (f->dtrain.n_skipped || f->deval.n_skipped)
+        log_msg(lg, LOG_WARNING, "skipped bad rows: %d in the train split, %d in the eval split", f->dtrain.n_skipped,
+                f->deval.n_skipped);
+    log_msg(lg, LOG_INFO, "dataset: %d train rows, %d eval rows, %d labels", f->dtrain.n, f->deval.n,
+            f->dtrain.num_labels);
+    return EXIT_OK;
+}
+
+/* The encoder's directory and tokenizer file: model_name as a directory or a
+ * hub id; the default id, when nowhere to be found, becomes a random base model. */
+static int resolve_encoder(const TrainConfig *c, Logger *lg, char *dir, size_t dir_size, char *spiece,
+                           size_t spiece_size, FeatureInfo *info, AlbError *err) {
     AlbError hub_err;
-    if (hub_resolve(c->model_name, "models", dir, sizeof dir, &hub_err)) {
+    if (hub_resolve(c->model_name, "models", dir, dir_size, &hub_err)) {
         if (strcmp(c->model_name, DEFAULT_MODEL)) {
             *err = hub_err;
-            return -2;  /* a configuration error */
+            return EXIT_USAGE;
         }
         log_msg(lg, LOG_WARNING, "%s", hub_err.msg);
-        if (random_base_model(c, dir, sizeof dir, lg, err)) return -1;
+        if (random_base_model(c, dir, dir_size, lg, err)) return EXIT_FAILURE_RUN;
         info->random_encoder = 1;
         log_msg(lg, LOG_WARNING, "%s", RANDOM_WARNING);
     }
     snprintf(info->encoder_id, sizeof info->encoder_id, "%s", info->random_encoder ? dir : c->model_name);
-    snprintf(spiece, sizeof spiece, "%s/spiece.model", dir);
-    if (!alb_file_exists(spiece)) {
-        if (!alb_file_exists(SHARED_SPIECE))
-            return alb_fail(err, "%s: no spiece.model (tokenizer), and no %s", dir, SHARED_SPIECE);
-        log_msg(lg, LOG_WARNING, "%s has no spiece.model: using %s", dir, SHARED_SPIECE);
-        snprintf(spiece, sizeof spiece, "%s", SHARED_SPIECE);
+    snprintf(spiece, spiece_size, "%s/spiece.model", dir);
+    if (alb_file_exists(spiece)) return EXIT_OK;
+    if (!alb_file_exists(SHARED_SPIECE))
+        return alb_fail(err, "%s: no spiece.model (tokenizer), and no %s", dir, SHARED_SPIECE), EXIT_FAILURE_RUN;
+    log_msg(lg, LOG_WARNING, "%s has no spiece.model: using %s", dir, SHARED_SPIECE);
+    snprintf(spiece, spiece_size, "%s", SHARED_SPIECE);
+    return EXIT_OK;
+}
+
+/* The encoder and its tokenizer; max_length must fit the model. */
+static int load_encoder(const TrainConfig *c, Logger *lg, const char *dir, const char *spiece, AlbertModel **m,
+                        AlbertTokenizer **tok, FeatureInfo *info, AlbError *err) {
+    if (albert_load(m, dir, c->dtype, err) || tokenizer_load(tok, spiece, err)) return EXIT_FAILURE_RUN;
+    const AlbertConfig *ac = albert_config(*m);
+    if (c->max_length > ac->max_position_embeddings)
+        return alb_fail(err, "max_length %d exceeds the max_position_embeddings %d of model %s: set max_length <= %d",
+                        c->max_length, ac->max_position_embeddings, dir, ac->max_position_embeddings), EXIT_USAGE;
+    snprintf(info->encoder_hash, sizeof info->encoder_hash, "%s", albert_weights_hash(*m));
+    log_msg(lg, LOG_INFO, "encoder %s (hidden %d, %d layers, %s, weights %s)", dir, ac->hidden_size,
+            ac->num_hidden_layers, alb_dtype_name(c->dtype), info->encoder_hash);
+    return EXIT_OK;
+}
+
+/* Every text of both splits through the feature cache: each distinct text is
+ * encoded once, ever. */
+static int encode_texts(const TrainConfig *c, Logger *lg, AlbertModel *m, const AlbertTokenizer *tok,
+                        const Features *f, FeatureCacheResult *res, AlbError *err) {
+    const Dataset *dtr = &f->dtrain, *dev = &f->deval;
+    int n = dtr->n + dev->n;
+    const char **texts = alb_xmalloc(sizeof(char *) * (size_t)n);
+    for (int i = 0; i < dtr->n; i++) texts[i] = dtr->texts[i];
+    for (int i = 0; i < dev->n; i++) texts[dtr->n + i] = dev->texts[i];
+    FeatureHooks hooks = {lg, c->progress < 0 ? cli_progress_enabled() : c->progress,
+                          env_long("ALBERTC_TEST_KILL_AFTER_BATCHES", 0), 0};
+    FeatureCacheOptions o = {c->cache_dir, m, tok, c->max_length, ENCODE_BATCH, ENCODE_TOKENS,
+                             (double)env_long("ALBERTC_CACHE_SAVE_SECONDS", (long)CACHE_SAVE_SECONDS),
+                             cache_log, cache_progress, &hooks, &stop_requested};
+    FeatureCacheStats stats;
+    in_feature_pass = 1;
+    int rc = feature_cache_get(&o, texts, n, res, &stats, err);
+    in_feature_pass = 0;
+    free(texts);
+    if (rc == 1) {
+        log_msg(lg, LOG_WARNING, "interrupted during the feature pass: the texts encoded so far are in the "
+                "feature cache, and the next run starts from them");
+        return EXIT_INTERRUPTED;
     }
+    return rc ? EXIT_FAILURE_RUN : EXIT_OK;
+}
+
+/* One split's rows of the cache result, with the dataset's labels. */
+static void split_from_cache(const FeatureCacheResult *res, int first, const Dataset *d, Split *s) {
+    *s = (Split){d->n, res->H, alb_xmalloc(sizeof(float) * (size_t)d->n * res->H),
+                 alb_xmalloc(sizeof(int) * (size_t)d->n)};
+    feature_cache_gather(res, first, d->n, s->x);
+    memcpy(s->y, d->labels, sizeof(int) * (size_t)d->n);
+}
+
+/* Both splits from the dataset's texts: load, resolve and load the encoder, encode. */
+static int features_from_text(const TrainConfig *c, Logger *lg, Features *f, AlbError *err) {
+    char dir[4200], spiece[4300];
     AlbertModel *m = NULL;
     AlbertTokenizer *tok = NULL;
-    if (albert_load(&m, dir, c->dtype, err)) return -1;
-    int rc = tokenizer_load(&tok, spiece, err);
-    const AlbertConfig *ac = albert_config(m);
-    int config_error = !rc && c->max_length > ac->max_position_embeddings;
-    if (config_error)
-        rc = alb_fail(err, "max_length %d exceeds the max_position_embeddings %d of model %s: set max_length <= %d",
-                      c->max_length, ac->max_position_embeddings, dir, ac->max_position_embeddings);
-    if (!rc) {
-        snprintf(info->encoder_hash, sizeof info->encoder_hash, "%s", albert_weights_hash(m));
-        log_msg(lg, LOG_INFO, "encoder %s (hidden %d, %d layers, %s, weights %s)", dir, ac->hidden_size,
-                ac->num_hidden_layers, alb_dtype_name(c->dtype), info->encoder_hash);
-        int n = dtr->n + dev->n, H = ac->hidden_size;
-        const char **texts = alb_xmalloc(sizeof(char *) * (size_t)n);
-        for (int i = 0; i < dtr->n; i++) texts[i] = dtr->texts[i];
-        for (int i = 0; i < dev->n; i++) texts[dtr->n + i] = dev->texts[i];
-        FeatureHooks hooks = {lg, c->progress < 0 ? cli_progress_enabled() : c->progress,
-                              env_long("ALBERTC_TEST_KILL_AFTER_BATCHES", 0), 0};
-        FeatureCacheOptions o = {c->cache_dir, m, tok, c->max_length, ENCODE_BATCH, ENCODE_TOKENS,
-                                 (double)env_long("ALBERTC_CACHE_SAVE_SECONDS", (long)CACHE_SAVE_SECONDS),
-                                 cache_log, cache_progress, &hooks, &stop_requested};
-        FeatureCacheStats stats;
-        FeatureCacheResult res;
-        rc = feature_cache_get(&o, texts, n, &res, &stats, err);
-        free(texts);
-        info->seconds = stats.seconds;
-        tokenizer_free(tok);
-        albert_free(m);  /* before the splits are laid out: the encoder's memory is not needed any more */
-        tok = NULL;
-        m = NULL;
-        if (!rc) {
-            *tr = (Split){dtr->n, H, alb_xmalloc(sizeof(float) * (size_t)dtr->n * H), alb_xmalloc(sizeof(int) * (size_t)dtr->n)};
-            *ev = (Split){dev->n, H, alb_xmalloc(sizeof(float) * (size_t)dev->n * H), alb_xmalloc(sizeof(int) * (size_t)dev->n)};
-            feature_cache_gather(&res, 0, dtr->n, tr->x);
-            feature_cache_gather(&res, dtr->n, dev->n, ev->x);
-            memcpy(tr->y, dtr->labels, sizeof(int) * (size_t)dtr->n);
-            memcpy(ev->y, dev->labels, sizeof(int) * (size_t)dev->n);
-            feature_cache_result_free(&res);
-        }
-    }
+    FeatureCacheResult res;
+    int code = load_texts(c, lg, f, err);
+    if (!code) code = resolve_encoder(c, lg, dir, sizeof dir, spiece, sizeof spiece, &f->info, err);
+    if (!code) code = load_encoder(c, lg, dir, spiece, &m, &tok, &f->info, err);
+    if (!code) code = encode_texts(c, lg, m, tok, f, &res, err);
     tokenizer_free(tok);
-    albert_free(m);
-    if (rc == 1) return -3;  /* stopped by a signal; the cache holds what was computed */
-    return rc && config_error ? -2 : rc;
+    albert_free(m);  /* before the splits are laid out: the encoder's memory is not needed any more */
+    if (code) return code;
+    split_from_cache(&res, 0, &f->dtrain, &f->train);
+    split_from_cache(&res, f->dtrain.n, &f->deval, &f->eval);
+    feature_cache_result_free(&res);
+    return EXIT_OK;
 }
 
 /* ------------------------------------------------------------------ summary */
@@ -319,121 +406,121 @@ static void print_summary(const TrainConfig *c, Logger *lg, const TrainSummary *
 
 /* ------------------------------------------------------------------ main */
 
-int cmd_train(int argc, char **argv) {
+typedef struct {
+    const char *config, *test_config;
+    const char **sets;  /* [n_sets] --set assignments, in order */
+    int n_sets, as_json, print_config;
+} TrainArgs;
+
+/* -1: go on; otherwise the exit code (after --help, or a usage error). */
+static int parse_args(int argc, char **argv, TrainArgs *a) {
     static const struct option opts[] = {
         {"config", required_argument, 0, 'c'}, {"test-config", required_argument, 0, 't'},
         {"set", required_argument, 0, 's'},    {"json", no_argument, 0, 'j'},
-        {"help", no_argument, 0, 'h'},         {0, 0, 0, 0},
+        {"print-config", no_argument, 0, 'p'}, {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0},
     };
-    const char *config = NULL, *test_config = NULL;
-    const char **sets = alb_xcalloc((size_t)argc + 1, sizeof(char *));
-    int n_sets = 0, as_json = 0, opt;
+    int opt;
     optind = 1;
     while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (opt) {
-        case 'c': config = optarg; break;
-        case 't': test_config = optarg; break;
-        case 's': sets[n_sets++] = optarg; break;
-        case 'j': as_json = 1; break;
-        case 'h': free(sets); help(); return EXIT_OK;
-        default: free(sets); return cli_usage_error(CMD, "unknown option");
+        case 'c': a->config = optarg; break;
+        case 't': a->test_config = optarg; break;
+        case 's': a->sets[a->n_sets++] = optarg; break;
+        case 'j': a->as_json = 1; break;
+        case 'p': a->print_config = 1; break;
+        case 'h': help(); return EXIT_OK;
+        default: return cli_usage_error(CMD, "unknown option");
         }
     }
-    if (optind < argc) {
-        free(sets);
-        return cli_usage_error(CMD, "unexpected argument '%s'", argv[optind]);
+    if (optind < argc) return cli_usage_error(CMD, "unexpected argument '%s'", argv[optind]);
+    if (!a->config) return cli_usage_error(CMD, "--config is required");
+    return -1;
+}
+
+/* The whole configuration: files, overlay, --set, validation. */
+static int configure(const TrainArgs *a, TrainConfig *c, AlbError *err) {
+    if (train_config_build(c, a->config, a->test_config, a->sets, a->n_sets, err)) return -1;
+    if (!!c->train_features[0] != !!c->eval_features[0])
+        return alb_fail(err, "train_features and eval_features go together: set both or neither");
+    return 0;
+}
+
+static void print_config(const TrainConfig *c, int as_json) {
+    if (!as_json) {
+        train_config_print(c, stdout);
+        return;
     }
-    if (!config) {
-        free(sets);
-        return cli_usage_error(CMD, "--config is required");
-    }
-    AlbError err = {{0}};
-    TrainConfig *c = alb_xmalloc(sizeof *c);
-    int rc = train_config_build(c, config, test_config, sets, n_sets, &err);
-    free(sets);
-    if (rc) {
-        free(c);
-        return cli_error(CMD, &err, EXIT_USAGE);
-    }
-    if (!!c->train_features[0] != !!c->eval_features[0]) {
-        free(c);
-        return cli_usage_error(CMD, "train_features and eval_features go together: set both or neither");
-    }
-    Logger lg = {stderr, log_level_parse(c->log_level), 0};
-    double t0 = monotonic_s();
+    json_t *j = train_config_to_json(c);
+    json_dumpf(j, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(17));
+    putchar('\n');
+    json_decref(j);
+}
+
+/* Keys that do nothing here, once each in the log. */
+static void log_not_applicable(const TrainConfig *c, Logger *lg) {
     int noted_checkpointing = 0;
     for (int i = 0; i < c->n_not_applicable; i++) {
         const TrainConfigNote *n = &c->not_applicable[i];
         char line[1024];  /* key[64] + value[256] + a reason of a few dozen characters */
         train_config_describe_note(n, line, sizeof line);
-        log_msg(&lg, LOG_INFO, "%s", line);
+        log_msg(lg, LOG_INFO, "%s", line);
         noted_checkpointing |= !strcmp(n->key, "gradient_checkpointing");
     }
     if (!noted_checkpointing)
-        log_msg(&lg, LOG_INFO, "gradient_checkpointing: nothing to do (the encoder is frozen and its features are "
+        log_msg(lg, LOG_INFO, "gradient_checkpointing: nothing to do (the encoder is frozen and its features are "
                 "cached, so no activations are kept for a backward pass)");
+}
 
-    Split tr = {0}, ev = {0};
-    Dataset dtr = {0}, dev = {0};
-    FeatureInfo fi = {0};
-    int code = EXIT_OK;
-    struct sigaction sa = {0};
-    sa.sa_handler = on_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    if (c->train_features[0]) {
-        snprintf(fi.encoder_id, sizeof fi.encoder_id, "features:%s", c->train_features);
-        if (load_feature_file(c->train_features, c->num_labels, &tr, &err) ||
-            load_feature_file(c->eval_features, c->num_labels, &ev, &err))
-            code = EXIT_FAILURE_RUN;
-        else if (tr.H != ev.H)
-            code = alb_fail(&err, "%s has %d features per row, %s has %d", c->train_features, tr.H,
-                            c->eval_features, ev.H) ? EXIT_FAILURE_RUN : 0;
-        else
-            log_msg(&lg, LOG_INFO, "features: %s [%d,%d], %s [%d,%d]", c->train_features, tr.n, tr.H,
-                    c->eval_features, ev.n, ev.H);
-    } else if (dataset_load_splits(c, &dtr, &dev, &err)) {
-        code = EXIT_FAILURE_RUN;
-    } else if (dtr.num_labels != c->num_labels) {
-        alb_fail(&err, "num_labels is %d but the dataset has %d labels: set num_labels: %d", c->num_labels,
-                 dtr.num_labels, dtr.num_labels);
+/* Training on the features, then the summary. */
+static int train_on(const TrainConfig *c, Logger *lg, const Features *f, double t0, double feature_s, int as_json,
+                    AlbError *err) {
+    TrainerInputs in = {
+        .cfg = c, .hidden = f->train.H,
+        .train = {f->train.n, f->train.x, f->train.y}, .eval = {f->eval.n, f->eval.x, f->eval.y},
+        .num_labels = c->num_labels, .label_names = f->dtrain.n ? f->dtrain.label_names : NULL,
+        .encoder_id = f->info.encoder_id, .encoder_hash = f->info.encoder_hash,
+        .log = lg, .progress = c->progress < 0 ? cli_progress_enabled() : c->progress, .stop = &stop_requested,
+        .kill_at_step = env_long("ALBERTC_TEST_KILL_AT_STEP", 0),
+        .kill_signal = (int)env_long("ALBERTC_TEST_KILL_SIGNAL", SIGKILL),
+    };
+    TrainSummary sum;
+    int r = trainer_run(&in, &sum, err);
+    if (r < 0) return EXIT_FAILURE_RUN;
+    print_summary(c, lg, &sum, &f->info, feature_s, monotonic_s() - t0, r == 1, as_json);
+    return r == 1 ? EXIT_INTERRUPTED : EXIT_OK;
+}
+
+/* Everything after a valid configuration: checks, features, training. */
+static int run(const TrainConfig *c, int as_json, AlbError *err) {
+    if (trainer_preflight(c, err)) return EXIT_USAGE;
+    if (catch_signals(err)) return EXIT_FAILURE_RUN;
+    Logger lg = {stderr, log_level_parse(c->log_level), 0};
+    double t0 = monotonic_s();
+    log_not_applicable(c, &lg);
+    Features f = {0};
+    int code = c->train_features[0] ? features_from_files(c, &lg, &f, err) : features_from_text(c, &lg, &f, err);
+    if (code == EXIT_OK) code = train_on(c, &lg, &f, t0, monotonic_s() - t0, as_json, err);
+    features_free(&f);
+    return code;
+}
+
+int cmd_train(int argc, char **argv) {
+    TrainArgs a = {.sets = alb_xcalloc((size_t)argc + 1, sizeof(char *))};
+    int code = parse_args(argc, argv, &a);
+    if (code >= 0) {
+        free(a.sets);
+        return code;
+    }
+    AlbError err = {{0}};
+    TrainConfig *c = alb_xmalloc(sizeof *c);
+    if (configure(&a, c, &err))
         code = EXIT_USAGE;
-    } else {
-        if (dtr.n_skipped || dev.n_skipped)
-            log_msg(&lg, LOG_WARNING, "skipped bad rows: %d in the train split, %d in the eval split", dtr.n_skipped,
-                    dev.n_skipped);
-        log_msg(&lg, LOG_INFO, "dataset: %d train rows, %d eval rows, %d labels", dtr.n, dev.n, dtr.num_labels);
-        in_feature_pass = 1;
-        int r = text_features(c, &lg, &tr, &ev, &dtr, &dev, &fi, &err);
-        in_feature_pass = 0;
-        if (r == -3) {
-            code = EXIT_INTERRUPTED;
-            log_msg(&lg, LOG_WARNING, "interrupted during the feature pass: the texts encoded so far are in the "
-                    "feature cache, and the next run starts from them");
-        } else if (r) {
-            code = r == -2 ? EXIT_USAGE : EXIT_FAILURE_RUN;
-        }
-    }
-    double feature_s = monotonic_s() - t0;
-    if (code == EXIT_OK) {
-        TrainerInputs in = {
-            .cfg = c, .hidden = tr.H,
-            .train = {tr.n, tr.x, tr.y}, .eval = {ev.n, ev.x, ev.y},
-            .num_labels = c->num_labels, .label_names = dtr.n ? dtr.label_names : NULL,
-            .encoder_id = fi.encoder_id, .encoder_hash = fi.encoder_hash,
-            .log = &lg, .progress = c->progress < 0 ? cli_progress_enabled() : c->progress, .stop = &stop_requested, .kill_at_step = env_long("ALBERTC_TEST_KILL_AT_STEP", 0),
-            .kill_signal = (int)env_long("ALBERTC_TEST_KILL_SIGNAL", SIGKILL),
-        };
-        TrainSummary sum;
-        int r = trainer_run(&in, &sum, &err);
-        if (r < 0) code = EXIT_FAILURE_RUN;
-        else print_summary(c, &lg, &sum, &fi, feature_s, monotonic_s() - t0, r == 1, as_json);
-        if (r == 1) code = EXIT_INTERRUPTED;
-    }
-    split_free(&tr);
-    split_free(&ev);
-    dataset_free(&dtr);
-    dataset_free(&dev);
+    else if (a.print_config)
+        code = (print_config(c, a.as_json), EXIT_OK);
+    else
+        code = run(c, a.as_json, &err);
+    free(a.sets);
     free(c);
     if (code == EXIT_OK || code == EXIT_INTERRUPTED) return code;
     return cli_error(CMD, &err, code);

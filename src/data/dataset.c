@@ -4,27 +4,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "data/data_location.h"
+#include "tokenizer/utf8.h"
 #include "util/fileio.h"
 
 /* Ids given without a label set must stay below this (a typo must not allocate gigabytes). */
 #define MAX_LABEL_ID (1 << 16)
-
-static int valid_utf8(const unsigned char *s, size_t n) {
-    for (size_t i = 0; i < n;) {
-        unsigned char c = s[i];
-        size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-        if (!len || i + len > n) return 0;
-        uint32_t cp = len == 1 ? c : c & (0x7F >> len);
-        for (size_t k = 1; k < len; k++) {
-            if ((s[i + k] & 0xC0) != 0x80) return 0;
-            cp = cp << 6 | (s[i + k] & 0x3F);
-        }
-        static const uint32_t min_cp[5] = {0, 0, 0x80, 0x800, 0x10000};
-        if (cp < min_cp[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-        i += len;
-    }
-    return 1;
-}
 
 /* ----------------------------------------------------------------- labels */
 
@@ -33,7 +18,7 @@ int labels_load(LabelSet *ls, const char *path, AlbError *err) {
     char *text;
     size_t len;
     if (alb_read_file(path, &text, &len, err)) return -1;
-    if (strlen(text) != len || !valid_utf8((unsigned char *)text, len)) {
+    if (strlen(text) != len || !utf8_valid(text, len)) {
         free(text);
         return alb_fail(err, "%s: not a UTF-8 text file", path);
     }
@@ -119,7 +104,7 @@ static int add_row(Loader *L, int line, const char *text, size_t text_len, const
     const LabelSet *ls = L->opt->labels;
     char b[ALB_SHOWN_SIZE], b2[ALB_SHOWN_SIZE];
     if (memchr(text, 0, text_len)) return alb_fail(err, "%s:%d: text contains a NUL character", L->name, line), 1;
-    if (!valid_utf8((const unsigned char *)text, text_len)) return alb_fail(err, "%s:%d: text is not valid UTF-8", L->name, line), 1;
+    if (!utf8_valid(text, text_len)) return alb_fail(err, "%s:%d: text is not valid UTF-8", L->name, line), 1;
     size_t k = 0;
     while (k < text_len && strchr(" \t\r\n\v\f", text[k])) k++;
     if (k == text_len) return alb_fail(err, "%s:%d: empty text", L->name, line), 1;
@@ -146,7 +131,7 @@ static int add_row(Loader *L, int line, const char *text, size_t text_len, const
         return alb_fail(err, "%s:%d: label %lld out of range [0, %d)", L->name, line, id, limit), 1;
 
     if (label_text) {
-        if (memchr(label_text, 0, label_text_len) || !valid_utf8((const unsigned char *)label_text, label_text_len))
+        if (memchr(label_text, 0, label_text_len) || !utf8_valid(label_text, label_text_len))
             return alb_fail(err, "%s:%d: label_text is not valid UTF-8 text", L->name, line), 1;
         grow_names(ds, (int)id + 1);
         const char *known = ls ? ls->names[id] : ds->label_names[id];
@@ -427,21 +412,21 @@ static int split_file(char *out, size_t cap, const char *dir, const char *config
     return alb_fail(err, "%s: no %s or %s", dir, jsonl, csv);
 }
 
-int dataset_load_splits(const TrainConfig *cfg, Dataset *train, Dataset *eval, AlbError *err) {
+int dataset_load_splits(const DatasetSplits *spec, Dataset *train, Dataset *eval, AlbError *err) {
     memset(train, 0, sizeof *train);
     memset(eval, 0, sizeof *eval);
     char dir[4096], train_path[4096], eval_path[4096], labels_path[4096];
-    if (train_config_data_dir(cfg, dir, sizeof dir, err) ||
-        split_file(train_path, sizeof train_path, dir, cfg->train_file, "train.jsonl", "train.csv", err) ||
-        split_file(eval_path, sizeof eval_path, dir, cfg->eval_file, "test.jsonl", "test.csv", err))
+    if (data_location_resolve(spec->data_dir, spec->dataset_id, dir, sizeof dir, err) ||
+        split_file(train_path, sizeof train_path, dir, spec->train_file, "train.jsonl", "train.csv", err) ||
+        split_file(eval_path, sizeof eval_path, dir, spec->eval_file, "test.jsonl", "test.csv", err))
         return -1;
     LabelSet labels = {0};
-    if (cfg->labels_file[0]) {
-        if (split_path(labels_path, sizeof labels_path, dir, cfg->labels_file, err)) return -1;
+    if (spec->labels_file[0]) {
+        if (split_path(labels_path, sizeof labels_path, dir, spec->labels_file, err)) return -1;
         if (alb_file_exists(labels_path) && labels_load(&labels, labels_path, err)) return -1;
     }
-    DatasetOptions opt = {DATA_AUTO, cfg->text_field, cfg->label_field, cfg->label_text_field,
-                          labels.n ? &labels : NULL, cfg->skip_bad_rows};
+    DatasetOptions opt = spec->rows;
+    opt.labels = labels.n ? &labels : NULL;
     int rc = dataset_load(train, train_path, &opt, err);
     if (rc == 0) rc = dataset_load(eval, eval_path, &opt, err);
     labels_free(&labels);

@@ -22,7 +22,6 @@
 #define ALB_DATA_DATASET_H
 
 #include <stddef.h>
-#include "train/train_config.h"
 #include "util/error.h"
 
 typedef struct {
@@ -62,10 +61,20 @@ int dataset_parse(Dataset *ds, const char *data, size_t len, const char *name, D
                   const DatasetOptions *opt, AlbError *err);
 void dataset_free(Dataset *ds);
 
-/* The train and eval splits a validated config names (train_config_data_dir,
- * train_file/eval_file, labels_file, fields, skip_bad_rows). Both end with the
- * same num_labels and label_names; the trainer checks cfg->num_labels against
- * train->num_labels. On error both are left empty. */
-int dataset_load_splits(const TrainConfig *cfg, Dataset *train, Dataset *eval, AlbError *err);
+/* The train and eval splits of one dataset: files named relative to its
+ * directory (data_location_resolve), or paths when they hold a '/'. */
+typedef struct {
+    const char *data_dir;         /* "" = found from dataset_id */
+    const char *dataset_id;       /* e.g. "mteb/banking77" */
+    const char *train_file;       /* "" = train.jsonl, else train.csv */
+    const char *eval_file;        /* "" = test.jsonl, else test.csv */
+    const char *labels_file;      /* "" = none; used when the file exists (optional for JSONL) */
+    DatasetOptions rows;          /* fields, skip_bad_rows; labels come from labels_file */
+} DatasetSplits;
+
+/* Loads both splits. Both end with the same num_labels and label_names; the
+ * caller checks its expected label count against train->num_labels. On error
+ * both are left empty. */
+int dataset_load_splits(const DatasetSplits *spec, Dataset *train, Dataset *eval, AlbError *err);
 
 #endif

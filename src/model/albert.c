@@ -198,14 +198,7 @@ int albert_load_weights(AlbertModel **out, const AlbertConfig *config, const cha
                         AlbError *err) {
     *out = NULL;
     const AlbertConfig *c = config;
-    if (c->hidden_size % c->num_attention_heads || c->num_hidden_groups <= 0 ||
-        c->num_hidden_layers % c->num_hidden_groups || c->type_vocab_size < 1)
-        return alb_fail(err, "%s: inconsistent config (hidden %d, heads %d, layers %d, groups %d)", weights_path,
-                        c->hidden_size, c->num_attention_heads, c->num_hidden_layers, c->num_hidden_groups);
-    if (strcmp(c->hidden_act, "gelu_new") && strcmp(c->hidden_act, "gelu_pytorch_tanh") &&
-        strcmp(c->hidden_act, "gelu") && strcmp(c->hidden_act, "relu"))
-        return alb_fail(err, "%s: hidden_act '%s' is not supported (gelu_new, gelu_pytorch_tanh, gelu, relu)",
-                        weights_path, c->hidden_act);
+    if (albert_config_check(c, weights_path, err)) return -1;
     AlbertModel *m = alb_xcalloc(1, sizeof *m);
     m->c = *config;
     m->dtype = dtype;

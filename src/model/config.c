@@ -69,6 +69,34 @@ static const struct { const char *name; size_t offset; int min; } int_fields[] =
 
 static int *int_field(AlbertConfig *c, int i) { return (int *)((char *)c + int_fields[i].offset); }
 
+static int supported_act(const char *name) {
+    for (int i = 0; i < N_SUPPORTED_ACTS; i++)
+        if (strcmp(name, supported_acts[i]) == 0) return 1;
+    return 0;
+}
+
+int albert_config_check(const AlbertConfig *c, const char *path, AlbError *err) {
+    for (int i = 0; i < N_INT_FIELDS; i++) {
+        int v = *int_field((AlbertConfig *)c, i);
+        if (v < int_fields[i].min)
+            return alb_fail(err, "%s: %s must be %s, got %d", path, int_fields[i].name,
+                            int_fields[i].min ? "a positive integer" : "a non-negative integer", v);
+    }
+    if (!supported_act(c->hidden_act))
+        return alb_fail(err, "%s: hidden_act \"%s\" is not supported (supported: gelu_new, gelu, "
+                             "gelu_pytorch_tanh, relu)", path, c->hidden_act);
+    if (c->hidden_size % c->num_attention_heads != 0)
+        return alb_fail(err, "%s: hidden_size %d is not divisible by num_attention_heads %d", path, c->hidden_size,
+                        c->num_attention_heads);
+    if (c->num_hidden_layers % c->num_hidden_groups != 0)
+        return alb_fail(err, "%s: num_hidden_layers %d is not divisible by num_hidden_groups %d", path,
+                        c->num_hidden_layers, c->num_hidden_groups);
+    if (c->pad_token_id >= c->vocab_size)
+        return alb_fail(err, "%s: pad_token_id %d is outside the vocabulary (vocab_size %d)", path, c->pad_token_id,
+                        c->vocab_size);
+    return 0;
+}
+
 static const char *json_type_name(const json_t *v) {
     switch (json_typeof(v)) {
     case JSON_OBJECT: return "an object";
@@ -131,25 +159,11 @@ static int parse_fields(AlbertConfig *c, const json_t *root, const char *path, A
     if (parse_float(root, "initializer_range", &c->initializer_range, 1, path, err)) return -1;
 
     if (parse_string(root, "hidden_act", &s, path, err)) return -1;
-    if (s) {
-        int known = 0;
-        for (int i = 0; i < N_SUPPORTED_ACTS; i++) known |= strcmp(s, supported_acts[i]) == 0;
-        if (!known)
-            return alb_fail(err, "%s: hidden_act \"%s\" is not supported (supported: gelu_new, gelu, "
-                                 "gelu_pytorch_tanh, relu)", path, s);
-        snprintf(c->hidden_act, sizeof c->hidden_act, "%s", s);
-    }
-
-    if (c->hidden_size % c->num_attention_heads != 0)
-        return alb_fail(err, "%s: hidden_size %d is not divisible by num_attention_heads %d", path, c->hidden_size,
-                        c->num_attention_heads);
-    if (c->num_hidden_layers % c->num_hidden_groups != 0)
-        return alb_fail(err, "%s: num_hidden_layers %d is not divisible by num_hidden_groups %d", path,
-                        c->num_hidden_layers, c->num_hidden_groups);
-    if (c->pad_token_id >= c->vocab_size)
-        return alb_fail(err, "%s: pad_token_id %d is outside the vocabulary (vocab_size %d)", path, c->pad_token_id,
-                        c->vocab_size);
-    return 0;
+    if (s && !supported_act(s))
+        return alb_fail(err, "%s: hidden_act \"%s\" is not supported (supported: gelu_new, gelu, "
+                             "gelu_pytorch_tanh, relu)", path, s);
+    if (s) snprintf(c->hidden_act, sizeof c->hidden_act, "%s", s);
+    return albert_config_check(c, path, err);
 }
 
 int albert_config_parse(AlbertConfig *c, const char *json, size_t len, const char *path, AlbError *err) {

@@ -32,6 +32,12 @@ int albert_config_preset(AlbertConfig *c, const char *name);  /* -1: unknown nam
 /* Unknown fields are ignored (HF files carry many); path only names the file in errors. */
 int albert_config_parse(AlbertConfig *c, const char *json, size_t len, const char *path, AlbError *err);
 int albert_config_load(AlbertConfig *c, const char *path, AlbError *err);
+/* What every config must satisfy for the forward pass: each size at least 1,
+ * a supported hidden_act, heads dividing hidden_size, groups dividing the
+ * layers, pad_token_id inside the vocabulary. The one place these are
+ * checked: albert_config_parse ends with it, and albert_load_weights runs it
+ * on configs made in code. path names the config in errors. */
+int albert_config_check(const AlbertConfig *c, const char *path, AlbError *err);
 /* Writes config.json as transformers does (model_type "albert"). */
 int albert_config_save(const AlbertConfig *c, const char *path, AlbError *err);
 

@@ -1,5 +1,6 @@
-/* UTF-8 helpers for the tokenizer. Text inside the pipeline is always valid
- * UTF-8: utf8_sanitize is the one place where arbitrary bytes come in. */
+/* UTF-8 helpers for the tokenizer (and the one validator: data/ checks dataset
+ * files with utf8_valid). Text inside the tokenizer is always valid UTF-8:
+ * utf8_sanitize is the one place where arbitrary bytes come in. */
 #ifndef ALB_TOKENIZER_UTF8_H
 #define ALB_TOKENIZER_UTF8_H
 

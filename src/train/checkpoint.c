@@ -12,6 +12,9 @@
 #include "util/bf16.h"
 #include "util/fileio.h"
 
+/* The optimizer moments are stored as optimizer.<head tensor name>.exp_avg / .exp_avg_sq. */
+#define OPTIMIZER_PREFIX "optimizer."
+
 /* ------------------------------------------------------------------ meta */
 
 void checkpoint_meta_free(CheckpointMeta *m) {
@@ -83,29 +86,6 @@ static void set_meta_long(StWriter *w, const char *key, long v) {
     st_writer_set_meta(w, key, buf);
 }
 
-static void optimizer_name(char *out, size_t size, int tensor, const char *moment) {
-    snprintf(out, size, "optimizer.%s.%s", HEAD_TENSOR_NAMES[tensor], moment);
-}
-
-/* Adds one moment array of opt (laid out like h->params) as 4 tensors. */
-static void add_moment(StWriter *w, const Head *h, const float *moment, const char *which) {
-    uint16_t *bf = h->bf16 ? alb_xmalloc((size_t)h->n_params * sizeof(uint16_t)) : NULL;
-    for (int i = 0; i < HEAD_N_TENSORS; i++) {
-        int64_t shape[2] = {i < 2 ? h->mlp : h->classes, i == 0 ? h->hidden : h->mlp};
-        int ndim = i % 2 == 0 ? 2 : 1;
-        char name[128];
-        optimizer_name(name, sizeof name, i, which);
-        if (bf) {
-            for (long j = 0; j < h->numel[i]; j++) bf[j] = bf16_from_f32(moment[j]);
-            st_writer_add(w, name, ST_BF16, ndim, shape, bf);
-        } else {
-            st_writer_add_f32(w, name, ndim, shape, moment);
-        }
-        moment += h->numel[i];
-    }
-    free(bf);
-}
-
 int checkpoint_save(const char *path, const Head *h, const AdamW *opt, const CheckpointMeta *meta,
                     AlbError *err) {
     for (int i = 0; i < N_META_STRINGS; i++) {
@@ -118,10 +98,10 @@ int checkpoint_save(const char *path, const Head *h, const AdamW *opt, const Che
     if (opt && opt->n != h->n_params)
         return alb_fail(err, "%s: optimizer has %ld entries, head %ld parameters", path, opt->n, h->n_params);
     StWriter *w = st_writer_new();
-    head_add_to_writer(h, w);
+    head_add_tensors(h, w, h->params, "", "");
     if (opt) {
-        add_moment(w, h, opt->exp_avg, "exp_avg");
-        add_moment(w, h, opt->exp_avg_sq, "exp_avg_sq");
+        head_add_tensors(h, w, opt->exp_avg, OPTIMIZER_PREFIX, ".exp_avg");
+        head_add_tensors(h, w, opt->exp_avg_sq, OPTIMIZER_PREFIX, ".exp_avg_sq");
         set_meta_long(w, "optimizer_step", opt->step);
     }
     st_writer_set_meta(w, "format", "pt");
@@ -130,7 +110,7 @@ int checkpoint_save(const char *path, const Head *h, const AdamW *opt, const Che
     set_meta_long(w, "epoch", meta->epoch);
     set_meta_long(w, "epoch_position", meta->epoch_position);
     set_meta_long(w, "final", meta->final ? 1 : 0);
-    st_writer_set_meta(w, "dtype", h->bf16 ? "bfloat16" : "float32");
+    st_writer_set_meta(w, "dtype", head_dtype_name(h));
     for (int i = 0; i < N_META_STRINGS; i++) {
         const char *v = meta_field_c(meta, &META_STRINGS[i]);
         if (v) st_writer_set_meta(w, META_STRINGS[i].key, v);
@@ -179,21 +159,6 @@ int checkpoint_read_meta(const char *path, CheckpointMeta *meta, AlbError *err) 
     return rc;
 }
 
-static int load_moment(const SafeTensors *st, const Head *h, float *moment, const char *which, AlbError *err) {
-    for (int i = 0; i < HEAD_N_TENSORS; i++) {
-        int64_t shape[2] = {i < 2 ? h->mlp : h->classes, i == 0 ? h->hidden : h->mlp};
-        char name[128];
-        optimizer_name(name, sizeof name, i, which);
-        const float *data;
-        float *owned;
-        if (st_get_f32(st, name, NULL, i % 2 == 0 ? 2 : 1, shape, &data, &owned, err)) return -1;
-        memcpy(moment, data, (size_t)h->numel[i] * sizeof(float));
-        free(owned);
-        moment += h->numel[i];
-    }
-    return 0;
-}
-
 int checkpoint_load(const char *path, Head *h, AdamW *opt, CheckpointMeta *meta, AlbError *err) {
     SafeTensors st;
     if (st_open(&st, path, err)) return -1;
@@ -206,8 +171,8 @@ int checkpoint_load(const char *path, Head *h, AdamW *opt, CheckpointMeta *meta,
             rc = alb_fail(err, "%s: optimizer has %ld entries, head %ld parameters", path, opt->n, h->n_params);
         else if (parse_count(st_meta(&st, "optimizer_step"), &step))
             rc = alb_fail(err, "%s: checkpoint has no optimizer state (saved without save_optim)", path);
-        else if ((rc = load_moment(&st, h, opt->exp_avg, "exp_avg", err)) == 0 &&
-                 (rc = load_moment(&st, h, opt->exp_avg_sq, "exp_avg_sq", err)) == 0) {
+        else if ((rc = head_read_tensors(h, &st, OPTIMIZER_PREFIX, ".exp_avg", opt->exp_avg, err)) == 0 &&
+                 (rc = head_read_tensors(h, &st, OPTIMIZER_PREFIX, ".exp_avg_sq", opt->exp_avg_sq, err)) == 0) {
             opt->step = step;
             if (opt->bf16) {
                 bf16_round_array(opt->exp_avg, opt->n);

@@ -2,6 +2,7 @@
 
 #include <cblas.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "util/bf16.h"
@@ -90,19 +91,26 @@ void head_init_params(Head *h, uint64_t seed) {
     round_if(h, h->params, h->n_params);
 }
 
-int head_load_from(Head *h, const SafeTensors *st, AlbError *err) {
-    float *dst = h->params;
+int head_read_tensors(const Head *h, const SafeTensors *st, const char *prefix, const char *suffix, float *values,
+                      AlbError *err) {
     for (int i = 0; i < HEAD_N_TENSORS; i++) {
         int ndim;
         int64_t shape[2];
         tensor_shape(h, i, &ndim, shape);
+        char name[256];
+        snprintf(name, sizeof name, "%s%s%s", prefix, HEAD_TENSOR_NAMES[i], suffix);
         const float *data;
         float *owned;
-        if (st_get_f32(st, HEAD_TENSOR_NAMES[i], NULL, ndim, shape, &data, &owned, err)) return -1;
-        memcpy(dst, data, (size_t)h->numel[i] * sizeof(float));
+        if (st_get_f32(st, name, NULL, ndim, shape, &data, &owned, err)) return -1;
+        memcpy(values, data, (size_t)h->numel[i] * sizeof(float));
         free(owned);
-        dst += h->numel[i];
+        values += h->numel[i];
     }
+    return 0;
+}
+
+int head_load_from(Head *h, const SafeTensors *st, AlbError *err) {
+    if (head_read_tensors(h, st, "", "", h->params, err)) return -1;
     for (long i = 0; i < h->n_params; i++)
         if (!isfinite(h->params[i])) return alb_fail(err, "%s: head parameters are not finite", st->path);
     round_if(h, h->params, h->n_params);
@@ -138,29 +146,30 @@ int head_create_from_file(Head *h, const char *path, int bf16, int max_batch, Al
     return rc;
 }
 
-void head_add_to_writer(const Head *h, StWriter *w) {
-    const float *src = h->params;
+void head_add_tensors(const Head *h, StWriter *w, const float *values, const char *prefix, const char *suffix) {
     uint16_t *bf = h->bf16 ? alb_xmalloc((size_t)h->numel[0] * sizeof(uint16_t)) : NULL;
     for (int i = 0; i < HEAD_N_TENSORS; i++) {
         int ndim;
         int64_t shape[2];
         tensor_shape(h, i, &ndim, shape);
+        char name[256];
+        snprintf(name, sizeof name, "%s%s%s", prefix, HEAD_TENSOR_NAMES[i], suffix);
         if (h->bf16) {
             long n = h->numel[i];
             if (n > h->numel[0]) bf = alb_xrealloc(bf, (size_t)n * sizeof(uint16_t));
-            for (long j = 0; j < n; j++) bf[j] = bf16_from_f32(src[j]);
-            st_writer_add(w, HEAD_TENSOR_NAMES[i], ST_BF16, ndim, shape, bf);
+            for (long j = 0; j < n; j++) bf[j] = bf16_from_f32(values[j]);
+            st_writer_add(w, name, ST_BF16, ndim, shape, bf);
         } else {
-            st_writer_add_f32(w, HEAD_TENSOR_NAMES[i], ndim, shape, src);
+            st_writer_add_f32(w, name, ndim, shape, values);
         }
-        src += h->numel[i];
+        values += h->numel[i];
     }
     free(bf);
 }
 
 int head_save(const Head *h, const char *path, AlbError *err) {
     StWriter *w = st_writer_new();
-    head_add_to_writer(h, w);
+    head_add_tensors(h, w, h->params, "", "");
     st_writer_set_meta(w, "format", "pt");
     int rc = st_writer_save(w, path, err);
     st_writer_free(w);

@@ -23,8 +23,9 @@
 #define ALB_TRAIN_HEAD_H
 
 #include <stdint.h>
-#include "util/error.h"
 #include "io/safetensors.h"
+#include "model/albert.h"
+#include "util/error.h"
 
 #define HEAD_N_TENSORS 4
 extern const char *const HEAD_TENSOR_NAMES[HEAD_N_TENSORS];
@@ -55,6 +56,9 @@ typedef struct {
     float *dact;       /* [B,M] scratch for backward */
 } Head;
 
+/* "bfloat16" or "float32", as alb_dtype_name names the head's dtype. */
+static inline const char *head_dtype_name(const Head *h) { return alb_dtype_name(h->bf16 ? ALB_BF16 : ALB_F32); }
+
 /* Allocates a head with zero parameters and gradients. Returns -1 (err set) on
  * nonsensical sizes. */
 int head_create(Head *h, int hidden, int mlp, int classes, int bf16, int max_batch, AlbError *err);
@@ -68,14 +72,22 @@ void head_free(Head *h);
  * init_head file with head_load. Rounded to bf16 in bf16 mode. */
 void head_init_params(Head *h, uint64_t seed);
 
-/* Reads the 4 tensors (any float dtype; exact shapes required) into h;
- * in bf16 mode the values are rounded to bf16. Errors name the file and tensor. */
+/* The one place that knows how the head's tensors are stored: an array laid
+ * out like h->params (w1 | b1 | w2 | b2: the parameters, or an optimizer
+ * moment) as 4 tensors named <prefix><HEAD_TENSOR_NAMES[i]><suffix> with the
+ * parameters' shapes. Adding writes BF16 in bf16 mode, else F32; reading
+ * takes any float dtype and requires the exact shapes (errors name the file
+ * and tensor). */
+void head_add_tensors(const Head *h, StWriter *w, const float *values, const char *prefix, const char *suffix);
+int head_read_tensors(const Head *h, const SafeTensors *st, const char *prefix, const char *suffix, float *values,
+                      AlbError *err);
+
+/* Reads the 4 parameter tensors into h; in bf16 mode the values are rounded
+ * to bf16; non-finite values are an error. */
 int head_load_from(Head *h, const SafeTensors *st, AlbError *err);
 int head_load(Head *h, const char *path, AlbError *err);
 /* Opens `path` and creates h with the sizes found there (H, M, C from the shapes). */
 int head_create_from_file(Head *h, const char *path, int bf16, int max_batch, AlbError *err);
-/* Adds the 4 parameter tensors to w, as BF16 in bf16 mode, else F32. */
-void head_add_to_writer(const Head *h, StWriter *w);
 int head_save(const Head *h, const char *path, AlbError *err);
 
 /* Forward for B <= max_batch rows of features x [B,H]; fills h->logits [B,C]. */

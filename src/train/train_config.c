@@ -10,7 +10,6 @@
 #include <strings.h>
 #include <yaml.h>
 
-#include "model/hub.h"
 #include "util/fileio.h"
 
 /* ---------------------------------------------------------------- key table */
@@ -595,29 +594,9 @@ int train_config_build(TrainConfig *c, const char *path, const char *test_config
     return train_config_validate(c, err);
 }
 
-int train_config_data_dir(const TrainConfig *c, char *out, size_t out_size, AlbError *err) {
-    char b1[ALB_SHOWN_SIZE];
-    if (c->data_dir[0]) {
-        if (!alb_dir_exists(c->data_dir)) return alb_fail(err, "data_dir '%s' is not a directory", alb_shown(c->data_dir, b1));
-        if ((size_t)snprintf(out, out_size, "%s", c->data_dir) >= out_size) return alb_fail(err, "data_dir: path too long");
-        return 0;
-    }
-    /* A directory or a hub id in the HF cache; Banking77 is first looked for where this project keeps it. */
-    if (strcmp(c->dataset_id, "banking77") && strcmp(c->dataset_id, "mteb/banking77"))
-        return hub_resolve(c->dataset_id, "datasets", out, out_size, err);
-    static const char *const local[] = {"../shared/data/banking77", "data/banking77"};
-    for (int i = 0; i < 2; i++)
-        if (alb_dir_exists(local[i])) {
-            snprintf(out, out_size, "%s", local[i]);
-            return 0;
-        }
-    AlbError hub_err;
-    if (hub_resolve("mteb/banking77", "datasets", out, out_size, &hub_err) == 0) return 0;
-    return alb_fail(err,
-                    "dataset '%s' not found: no %s, no %s; %s. To get it: put Banking77's train.jsonl, "
-                    "test.jsonl and labels.txt (or train.csv, test.csv) in data/banking77/ (relative to the current "
-                    "directory), or set data_dir: DIR, or download mteb/banking77 into the Hugging Face cache",
-                    c->dataset_id, local[0], local[1], hub_err.msg);
+DatasetSplits train_config_splits(const TrainConfig *c) {
+    return (DatasetSplits){c->data_dir, c->dataset_id, c->train_file, c->eval_file, c->labels_file,
+                           {DATA_AUTO, c->text_field, c->label_field, c->label_text_field, NULL, c->skip_bad_rows}};
 }
 
 /* ------------------------------------------------------------- json, print */
@@ -659,6 +638,25 @@ json_t *train_config_to_json(const TrainConfig *c) {
     return o;
 }
 
+/* A string as a YAML double-quoted scalar: JSON's escapes are YAML's too. */
+static void print_quoted(FILE *fp, const char *s) {
+    json_t *j = json_string(s);
+    char *text = j ? json_dumps(j, JSON_ENCODE_ANY) : NULL;
+    fputs(text ? text : "\"\"", fp);  /* only a string that is not UTF-8 has no JSON form */
+    free(text);
+    json_decref(j);
+}
+
+/* The shortest decimal that reads back as the same double. */
+static void print_double(FILE *fp, double x) {
+    char buf[32];
+    for (int digits = 1; digits <= 17; digits++) {
+        snprintf(buf, sizeof buf, "%.*g", digits, x);
+        if (strtod(buf, NULL) == x) break;
+    }
+    fputs(buf, fp);
+}
+
 void train_config_print(const TrainConfig *c, FILE *fp) {
     for (int i = 0; i < N_KEYS; i++) {
         const KeySpec *k = &KEYS[i];
@@ -667,14 +665,15 @@ void train_config_print(const TrainConfig *c, FILE *fp) {
         fprintf(fp, "%s: ", k->name);
         switch (k->kind) {
         case K_STR:
-        case K_CHOICE: fprintf(fp, "%s\n", *field ? field : "\"\""); break;
-        case K_INT: fprintf(fp, "%d\n", *(const int *)field); break;
-        case K_INT64: fprintf(fp, "%lld\n", (long long)*(const int64_t *)field); break;
-        case K_FLOAT: fprintf(fp, "%g\n", *(const double *)field); break;
-        case K_BOOL: fprintf(fp, "%s\n", *(const int *)field ? "true" : "false"); break;
-        case K_DTYPE: fprintf(fp, "%s\n", alb_dtype_name(c->dtype)); break;
-        case K_PROGRESS: fprintf(fp, "%s\n", c->progress < 0 ? "auto" : c->progress ? "true" : "false"); break;
+        case K_CHOICE: print_quoted(fp, field); break;
+        case K_INT: fprintf(fp, "%d", *(const int *)field); break;
+        case K_INT64: fprintf(fp, "%lld", (long long)*(const int64_t *)field); break;
+        case K_FLOAT: print_double(fp, *(const double *)field); break;
+        case K_BOOL: fputs(*(const int *)field ? "true" : "false", fp); break;
+        case K_DTYPE: fputs(alb_dtype_name(c->dtype), fp); break;
+        case K_PROGRESS: fputs(c->progress < 0 ? "auto" : c->progress ? "true" : "false", fp); break;
         case K_NOTE: break;
         }
+        fputc('\n', fp);
     }
 }

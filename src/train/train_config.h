@@ -39,6 +39,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <jansson.h>
+#include "data/dataset.h"
 #include "model/albert.h"
 #include "util/error.h"
 
@@ -56,7 +57,7 @@ typedef struct {
 typedef struct {
     /* --- data --- */
     char dataset_id[TC_STR];       /* "mteb/banking77"; "banking77" is the same set */
-    char data_dir[TC_STR];         /* "" = found from dataset_id (train_config_data_dir) */
+    char data_dir[TC_STR];         /* "" = found from dataset_id (data/data_location.h) */
     char train_file[TC_STR];       /* in data_dir; "" = train.jsonl, else train.csv */
     char eval_file[TC_STR];        /* in data_dir; "" = test.jsonl, else test.csv */
     char labels_file[TC_STR];      /* in data_dir; "labels.txt" (names in id order; optional for JSONL) */
@@ -132,11 +133,9 @@ int train_config_validate(TrainConfig *c, AlbError *err);
 int train_config_build(TrainConfig *c, const char *path, const char *test_config,
                        const char *const *sets, int n_sets, AlbError *err);
 
-/* The data directory: data_dir if set; for banking77 / mteb/banking77:
- * ../shared/data/banking77, else data/banking77, else the HF cache
- * (hub_resolve(dataset_id, "datasets")); any other dataset_id: a directory of
- * that name, else the HF cache. One error listing what was tried. */
-int train_config_data_dir(const TrainConfig *c, char *out, size_t out_size, AlbError *err);
+/* The dataset files this config names, for dataset_load_splits. The strings
+ * point into c. */
+DatasetSplits train_config_splits(const TrainConfig *c);
 
 /* One line for the log: "use_tt: True: not applicable here (no Tenstorrent device: ...)". */
 void train_config_describe_note(const TrainConfigNote *n, char *buf, size_t size);
@@ -144,7 +143,9 @@ void train_config_describe_note(const TrainConfigNote *n, char *buf, size_t size
 /* The effective config as a JSON object (every key, not_applicable included),
  * for checkpoint metadata. New reference; caller decrefs. */
 json_t *train_config_to_json(const TrainConfig *c);
-/* "key: value" lines, one per key, in the order of the struct. */
+/* The effective config as YAML that train_config_load reads back to the same
+ * values: "key: value" lines, one per key, in the order of the struct;
+ * strings double-quoted, numbers in their shortest exact form. */
 void train_config_print(const TrainConfig *c, FILE *fp);
 
 #endif

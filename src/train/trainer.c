@@ -2,6 +2,7 @@
 #include "train/trainer.h"
 
 #include <cblas.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <math.h>
@@ -10,12 +11,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "io/safetensors.h"
 #include "train/adamw.h"
 #include "train/checkpoint.h"
 #include "train/head.h"
 #include "util/clock.h"
+#include "util/fileio.h"
 #include "util/splitmix.h"
 
 uint64_t trainer_epoch_seed(uint64_t seed, long epoch) {
@@ -149,7 +152,7 @@ static int save_checkpoint(Trainer *t, int final, TrainSummary *sum, AlbError *e
     snprintf(rng, sizeof rng, "%016" PRIx64, trainer_epoch_seed((uint64_t)t->cfg->seed, t->epoch));
     CheckpointMeta m = {
         .step = t->step, .epoch = t->epoch, .epoch_position = t->position, .final = final,
-        .dtype = (char *)(t->head.bf16 ? "bfloat16" : "float32"),
+        .dtype = (char *)head_dtype_name(&t->head),
         .metrics_json = metrics_json(t), .label_names_json = t->labels_json, .config_json = t->config_json,
         .encoder_id = (char *)t->in->encoder_id, .encoder_hash = (char *)t->in->encoder_hash,
         .rng_state = rng, .data_order = data_order_json(t),
@@ -226,15 +229,20 @@ static int resume(Trainer *t, AlbError *err) {
         if (in->encoder_hash && in->encoder_hash[0] && m.encoder_hash && strcmp(m.encoder_hash, in->encoder_hash))
             log_msg(in->log, LOG_WARNING, "%s was trained on encoder %s (%s); this run uses %s (%s)", path,
                     m.encoder_id ? m.encoder_id : "?", m.encoder_hash, in->encoder_id, in->encoder_hash);
-        if (m.dtype && strcmp(m.dtype, t->head.bf16 ? "bfloat16" : "float32"))
+        if (m.dtype && strcmp(m.dtype, head_dtype_name(&t->head)))
             log_msg(in->log, LOG_WARNING, "%s was saved in %s; this run trains in %s", path, m.dtype,
-                    t->head.bf16 ? "bfloat16" : "float32");
+                    head_dtype_name(&t->head));
     }
     checkpoint_meta_free(&m);
     return rc;
 }
 
 /* ------------------------------------------------------------------ setup */
+
+static CheckpointPolicy checkpoint_policy(const TrainConfig *c) {
+    return (CheckpointPolicy){c->keep_last_n, c->keep_best_n, c->checkpoint_metric,
+                              !strcmp(c->checkpoint_metric_mode, "max")};
+}
 
 static int setup(Trainer *t, const TrainerInputs *in, AlbError *err) {
     const TrainConfig *c = in->cfg;
@@ -287,8 +295,7 @@ static int setup(Trainer *t, const TrainerInputs *in, AlbError *err) {
     t->epoch = 1;
     t->last_val_step = -1;
 
-    CheckpointPolicy policy = {c->keep_last_n, c->keep_best_n, c->checkpoint_metric,
-                               !strcmp(c->checkpoint_metric_mode, "max")};
+    CheckpointPolicy policy = checkpoint_policy(c);
     if (ckpt_store_open(&t->store, c->project_dir, &policy, c->remote_path, c->sync_to_storage, err)) return -1;
     if (c->resume_from_checkpoint) {
         if (resume(t, err)) return -1;
@@ -303,6 +310,47 @@ static int setup(Trainer *t, const TrainerInputs *in, AlbError *err) {
                     t->store.dir, archived);
     }
     return metrics_log_open(&t->metrics, c->project_dir, c->resume_from_checkpoint ? t->step : -1, err);
+}
+
+/* ------------------------------------------------------------------ preflight */
+
+/* dir exists (made when missing) and files can be created in it; key names the setting in errors. */
+static int writable_dir(const char *dir, const char *key, AlbError *err) {
+    AlbError why;
+    if (alb_mkdirs(dir, &why)) return alb_fail(err, "%s: %s", key, why.msg);
+    if (access(dir, W_OK | X_OK)) return alb_fail(err, "%s: %s is not writable: %s", key, dir, strerror(errno));
+    return 0;
+}
+
+/* init_head holds a head of the configured sizes; its input width is checked
+ * against the features when the trainer loads it. */
+static int check_init_head(const TrainConfig *c, AlbError *err) {
+    Head h;
+    if (head_create_from_file(&h, c->init_head, 0, 1, err)) return -1;
+    int rc = 0;
+    if (h.mlp != c->mlp_hidden_size || h.classes != c->num_labels)
+        rc = alb_fail(err, "init_head %s holds a head of %d hidden units and %d labels, the config asks for "
+                      "mlp_hidden_size %d and num_labels %d", c->init_head, h.mlp, h.classes, c->mlp_hidden_size,
+                      c->num_labels);
+    head_free(&h);
+    return rc;
+}
+
+int trainer_preflight(const TrainConfig *c, AlbError *err) {
+    if (writable_dir(c->project_dir, "project_dir", err)) return -1;
+    if (!c->train_features[0] && writable_dir(c->cache_dir, "cache_dir", err)) return -1;
+    CheckpointStore store;
+    CheckpointPolicy policy = checkpoint_policy(c);
+    if (ckpt_store_open(&store, c->project_dir, &policy, c->remote_path, c->sync_to_storage, err)) return -1;
+    int rc = writable_dir(store.dir, "project_dir", err);
+    if (!rc && store.sync_to_remote) rc = writable_dir(store.remote_dir, "remote_path", err);
+    char path[4096];
+    if (!rc && c->resume_from_checkpoint)
+        rc = ckpt_store_resolve(&store, c->resume_option, c->checkpoint_path, c->load_from_storage, path, sizeof path,
+                                err);
+    ckpt_store_close(&store);
+    if (!rc && c->init_head[0]) rc = check_init_head(c, err);
+    return rc;
 }
 
 /* ------------------------------------------------------------------ the loop */
@@ -368,7 +416,7 @@ int trainer_run(const TrainerInputs *in, TrainSummary *sum, AlbError *err) {
                 "training: %d train rows, %d eval rows, %ld steps per epoch x %d epochs = %ld steps (batch %d, "
                 "accumulation %d, %s)",
                 in->train.n, in->eval.n, t.steps_per_epoch, c->num_epochs, t.total_steps, t.batch, t.accum,
-                t.head.bf16 ? "bfloat16" : "float32");
+                head_dtype_name(&t.head));
         if (t.step == 0) rc = log_validation(&t, err);
     }
     int stopped = 0;

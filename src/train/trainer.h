@@ -74,6 +74,15 @@ typedef struct {
     double seconds;               /* training loop wall time */
 } TrainSummary;
 
+/* What can be checked before the feature pass, so that a run never fails late
+ * on its configuration: project_dir, <project_dir>/checkpoints/, remote_path
+ * (when syncing) and cache_dir (when features come from text) are made and
+ * writable; the checkpoint histories are valid; with resume_from_checkpoint
+ * the checkpoint to resume from exists (as trainer_run will look it up);
+ * init_head holds a head of mlp_hidden_size units and num_labels labels.
+ * 0, or -1 with the first problem in err. */
+int trainer_preflight(const TrainConfig *c, AlbError *err);
+
 /* 0: done; 1: stopped on request (checkpoint saved); -1: error (err set). */
 int trainer_run(const TrainerInputs *in, TrainSummary *sum, AlbError *err);
 

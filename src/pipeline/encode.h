@@ -15,8 +15,8 @@
  * just written (rows[0..B)) and the real tokens they held; a nonzero return
  * stops the pass and is returned (the caller's error, err untouched). This is
  * where callers draw progress and save partial results. */
-#ifndef ALB_MODEL_ENCODE_H
-#define ALB_MODEL_ENCODE_H
+#ifndef ALB_PIPELINE_ENCODE_H
+#define ALB_PIPELINE_ENCODE_H
 
 #include <stdint.h>
 #include "model/albert.h"

@@ -14,13 +14,13 @@
  *
  * feature_cache_get: features for n texts (duplicates encoded once), the
  * missing ones tokenized with max_length truncation and encoded in
- * length-sorted batches (model/encode.h); the file is rewritten every
+ * length-sorted batches (pipeline/encode.h); the file is rewritten every
  * save_every_s seconds of encoding (so a crash loses at most that much work)
  * and at the end when anything was computed. New entries are kept in encoding
  * order so the valid ones are always a prefix: saves write the table as it is,
  * and the result hands the table over: memory holds each feature once. */
-#ifndef ALB_TRAIN_FEATURE_CACHE_H
-#define ALB_TRAIN_FEATURE_CACHE_H
+#ifndef ALB_PIPELINE_FEATURE_CACHE_H
+#define ALB_PIPELINE_FEATURE_CACHE_H
 
 #include <signal.h>
 #include "model/albert.h"

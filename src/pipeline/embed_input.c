@@ -1,5 +1,5 @@
 /* Parsing the JSONL input of `albertc embed`; see embed_input.h. */
-#include "model/embed_input.h"
+#include "pipeline/embed_input.h"
 
 #include <jansson.h>
 #include <stdio.h>

@@ -1,4 +1,6 @@
-/* The input of `albertc embed`: JSON Lines, one sequence per line.
+/* The input of `albertc embed` and `albertc bench`: JSON Lines, one sequence
+ * per line, turned into token ids (the pipeline's text -> ids step for
+ * JSONL input; in the library, not cli/, so tests and the fuzz target link it).
  *
  *   {"input_ids": [...]}  optional "attention_mask" (0/1, same length) and
  *                         "token_type_ids" (all 0: pairs are not supported)
@@ -9,8 +11,8 @@
  * most max_length long. A bad line fails the whole parse with one error line
  * "<path>:<line>: what is wrong". A final "\n" ends the last line; "\r\n" is
  * accepted; an empty line is an error, and so is an input without lines. */
-#ifndef ALB_MODEL_EMBED_INPUT_H
-#define ALB_MODEL_EMBED_INPUT_H
+#ifndef ALB_PIPELINE_EMBED_INPUT_H
+#define ALB_PIPELINE_EMBED_INPUT_H
 
 #include <stddef.h>
 #include <stdint.h>

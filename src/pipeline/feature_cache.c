@@ -1,5 +1,5 @@
 /* Feature cache; see feature_cache.h. */
-#include "train/feature_cache.h"
+#include "pipeline/feature_cache.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -9,7 +9,7 @@
 #include <xxhash.h>
 
 #include "io/safetensors.h"
-#include "model/encode.h"
+#include "pipeline/encode.h"
 #include "util/clock.h"
 #include "util/fileio.h"
 
@@ -286,88 +286,106 @@ static void logf_(const FeatureCacheOptions *o, int warning, const char *fmt, ..
     o->log(o->ctx, warning, msg);
 }
 
+/* The namespace's entries as its cache file holds them; a file that cannot be
+ * trusted is reported and left for the end of the pass to replace. */
+static void load_table(const FeatureCacheOptions *o, const char *path, Table *t) {
+    if (!alb_file_exists(path)) return;
+    AlbError why;
+    if (load_file(t, o, path, &why)) logf_(o, 1, "feature cache ignored and rebuilt: %s", why.msg);
+}
+
+/* entry[i] = the table entry of texts[i]; a text not in the table gets a new
+ * entry (one per distinct text). Counts the distinct texts and those cached. */
+static void find_entries(const FeatureCacheOptions *o, Table *t, const char *const *texts, int n, int *entry,
+                         FeatureCacheStats *stats) {
+    int n_loaded = t->n;
+    char ns[512];
+    size_t ns_len = namespace_bytes(o, ns, sizeof ns);
+    XXH3_state_t *hs = XXH3_createState();
+    for (int i = 0; i < n; i++) {
+        Key k = text_key(hs, ns, ns_len, texts[i]);
+        int e = table_find(t, k);
+        if (e < 0) e = table_add(t, k);
+        entry[i] = e;
+    }
+    XXH3_freeState(hs);
+    unsigned char *seen = alb_xcalloc((size_t)t->n + 1, 1);
+    for (int i = 0; i < n; i++)
+        if (!seen[entry[i]]) {
+            seen[entry[i]] = 1;
+            stats->n_distinct++;
+            if (entry[i] < n_loaded) stats->n_cached++;
+        }
+    free(seen);
+    stats->n_texts = n;
+}
+
+/* seqs[s] = the token ids of entry first + s, from the first text that uses it. */
+static int tokenize_new(const FeatureCacheOptions *o, const char *const *texts, int n, const int *entry, int first,
+                        EncodeSeq *seqs, AlbError *err) {
+    int vocab = albert_config(o->model)->vocab_size, rc = 0;
+    for (int i = 0; i < n && !rc; i++) {
+        int s = entry[i] - first;
+        if (s < 0 || seqs[s].ids) continue;
+        TokenIds ids = {0};
+        tokenizer_encode(o->tok, texts[i], strlen(texts[i]), o->max_length, &ids);
+        for (int j = 0; j < ids.n && !rc; j++)
+            if (ids.ids[j] >= vocab)
+                rc = alb_fail(err, "text %d: the tokenizer gave id %d, outside the model's vocabulary [0, %d)", i,
+                              ids.ids[j], vocab);
+        int32_t *copy = alb_xmalloc(sizeof(int32_t) * (size_t)(ids.n ? ids.n : 1));
+        memcpy(copy, ids.ids, sizeof(int32_t) * (size_t)ids.n);
+        seqs[s] = (EncodeSeq){.n = ids.n, .ids = copy};
+        token_ids_free(&ids);
+    }
+    return rc;
+}
+
+/* Encodes the new entries [first, t->n) in length order into the table,
+ * saving the file as the pass goes (on_batch) and at its end. 0, 1 when
+ * stopped through o->stop, -1 on error. */
+static int encode_new(const FeatureCacheOptions *o, Table *t, int first, const char *const *texts, int n, int *entry,
+                      FeatureCacheStats *stats, AlbError *err) {
+    int n_missing = t->n - first;
+    EncodeSeq *seqs = alb_xcalloc((size_t)n_missing, sizeof *seqs);
+    int rc = tokenize_new(o, texts, n, entry, first, seqs, err);
+    Pass p = {.o = o, .t = t, .first = first, .path = stats->path, .n_missing = n_missing, .err = err};
+    p.start = p.last_save = monotonic_s();
+    if (!rc) {
+        sort_new_entries(t, first, seqs, entry, n);
+        rc = encode_cls(o->model, seqs, n_missing, o->batch_size, o->max_tokens, t->features + (size_t)first * t->H,
+                        on_batch, &p, err);
+    }
+    stats->seconds = monotonic_s() - p.start;
+    stats->n_computed = p.n_done;
+    stats->tokens_computed = p.tokens;
+    if (!rc) rc = save_file(t, t->n, o, stats->path, err);
+    double s = stats->seconds > 0 ? stats->seconds : 1e-9;
+    if (rc == 1)
+        logf_(o, 1, "feature cache: stopped after %d of %d texts (%ld tokens, %.1f s); they are saved in %s",
+              p.n_done, n_missing, p.tokens, stats->seconds, stats->path);
+    if (!rc)
+        logf_(o, 0, "feature cache: computed %d texts (%ld tokens) in %.1f s: %.0f texts/s, %.0f tokens/s", p.n_done,
+              p.tokens, stats->seconds, p.n_done / s, p.tokens / s);
+    for (int i = 0; i < n_missing; i++) free((void *)seqs[i].ids);
+    free(seqs);
+    return rc;
+}
+
 int feature_cache_get(const FeatureCacheOptions *o, const char *const *texts, int n, FeatureCacheResult *res,
                       FeatureCacheStats *stats, AlbError *err) {
     memset(stats, 0, sizeof *stats);
     memset(res, 0, sizeof *res);
-    const AlbertConfig *c = albert_config(o->model);
-    Table t = {.H = c->hidden_size};
+    Table t = {.H = albert_config(o->model)->hidden_size};
     feature_cache_path(o, stats->path, sizeof stats->path);
     if (alb_mkdirs(o->cache_dir, err)) return -1;
-    if (alb_file_exists(stats->path)) {
-        AlbError why;
-        if (load_file(&t, o, stats->path, &why)) logf_(o, 1, "feature cache ignored and rebuilt: %s", why.msg);
-    }
+    load_table(o, stats->path, &t);
     int n_loaded = t.n;
-
-    /* every text's entry; new distinct texts are appended after the loaded ones */
-    char ns[512];
-    size_t ns_len = namespace_bytes(o, ns, sizeof ns);
-    XXH3_state_t *hs = XXH3_createState();
     int *entry = alb_xmalloc(sizeof(int) * (size_t)(n ? n : 1));
-    int n_distinct = 0;
-    for (int i = 0; i < n; i++) {
-        Key k = text_key(hs, ns, ns_len, texts[i]);
-        int e = table_find(&t, k);
-        if (e < 0) e = table_add(&t, k);
-        entry[i] = e;
-    }
-    XXH3_freeState(hs);
-    /* distinct texts asked for = distinct entries referenced */
-    unsigned char *seen = alb_xcalloc((size_t)t.n + 1, 1);
-    for (int i = 0; i < n; i++)
-        if (!seen[entry[i]]) {
-            seen[entry[i]] = 1;
-            n_distinct++;
-            if (entry[i] < n_loaded) stats->n_cached++;
-        }
-    free(seen);
-    int n_missing = t.n - n_loaded;
-    stats->n_texts = n;
-    stats->n_distinct = n_distinct;
-    logf_(o, 0, "feature cache %s: %d texts, %d distinct: %d found, %d to compute", stats->path, n, n_distinct,
-          stats->n_cached, n_missing);
-
-    int rc = 0;
-    if (n_missing > 0) {
-        /* tokenize the missing texts (first occurrence of each): seqs[s] is entry n_loaded + s */
-        EncodeSeq *seqs = alb_xcalloc((size_t)n_missing, sizeof *seqs);
-        int vocab = c->vocab_size;
-        for (int i = 0; i < n && !rc; i++) {
-            int s = entry[i] - n_loaded;
-            if (s < 0 || seqs[s].ids) continue;
-            TokenIds ids = {0};
-            tokenizer_encode(o->tok, texts[i], strlen(texts[i]), o->max_length, &ids);
-            for (int j = 0; j < ids.n && !rc; j++)
-                if (ids.ids[j] >= vocab)
-                    rc = alb_fail(err, "text %d: the tokenizer gave id %d, outside the model's vocabulary [0, %d)", i,
-                                  ids.ids[j], vocab);
-            int32_t *copy = alb_xmalloc(sizeof(int32_t) * (size_t)(ids.n ? ids.n : 1));
-            memcpy(copy, ids.ids, sizeof(int32_t) * (size_t)ids.n);
-            seqs[s] = (EncodeSeq){.n = ids.n, .ids = copy};
-            token_ids_free(&ids);
-        }
-        Pass p = {.o = o, .t = &t, .first = n_loaded, .path = stats->path, .n_missing = n_missing, .err = err};
-        p.start = p.last_save = monotonic_s();
-        if (!rc) {
-            sort_new_entries(&t, n_loaded, seqs, entry, n);
-            rc = encode_cls(o->model, seqs, n_missing, o->batch_size, o->max_tokens,
-                            t.features + (size_t)n_loaded * t.H, on_batch, &p, err);
-        }
-        stats->seconds = monotonic_s() - p.start;
-        stats->n_computed = p.n_done;
-        stats->tokens_computed = p.tokens;
-        if (!rc) rc = save_file(&t, t.n, o, stats->path, err);
-        if (rc == 1)
-            logf_(o, 1, "feature cache: stopped after %d of %d texts (%ld tokens, %.1f s); they are saved in %s",
-                  p.n_done, n_missing, p.tokens, stats->seconds, stats->path);
-        if (!rc)
-            logf_(o, 0, "feature cache: computed %d texts (%ld tokens) in %.1f s: %.0f texts/s, %.0f tokens/s",
-                  p.n_done, p.tokens, stats->seconds, p.n_done / (stats->seconds > 0 ? stats->seconds : 1e-9),
-                  p.tokens / (stats->seconds > 0 ? stats->seconds : 1e-9));
-        for (int s = 0; s < n_missing; s++) free((void *)seqs[s].ids);
-        free(seqs);
-    }
+    find_entries(o, &t, texts, n, entry, stats);
+    logf_(o, 0, "feature cache %s: %d texts, %d distinct: %d found, %d to compute", stats->path, n,
+          stats->n_distinct, stats->n_cached, t.n - n_loaded);
+    int rc = t.n > n_loaded ? encode_new(o, &t, n_loaded, texts, n, entry, stats, err) : 0;
     if (!rc) {  /* hand the features over, without a copy */
         *res = (FeatureCacheResult){t.n, t.H, t.features, entry};
         t.features = NULL;

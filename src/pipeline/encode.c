@@ -1,5 +1,5 @@
 /* Length-sorted batched encoding; see encode.h. */
-#include "model/encode.h"
+#include "pipeline/encode.h"
 
 #include <stdlib.h>
 #include <string.h>
