@@ -52,7 +52,7 @@
 
 #include "io/safetensors.h"
 #include "model/albert.h"
-#include "model/encode.h"
+#include "pipeline/encode.h"
 #include "testutil.h"
 #include "tokenizer/tokenizer.h"
 
