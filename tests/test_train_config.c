@@ -5,6 +5,7 @@
 
 #include "testutil.h"
 #include "train/train_config.h"
+#include "util/fileio.h"
 
 /* Parses yaml (named "cfg.yaml" in messages) over the defaults. */
 static int parse(TrainConfig *c, const char *yaml, AlbError *err) {
@@ -295,4 +296,26 @@ Test(train_config, json_and_print) {
     cr_assert(strstr(buf, "\ndtype: bfloat16\n"), "%s", buf);
     cr_assert(strstr(buf, "\ncheckpoint_path: \"\"\n"), "%s", buf);
     free(buf);
+}
+
+/* docs/config.md documents every key the parser knows (train_config_print lists them all). */
+Test(train_config, every_key_is_documented) {
+    TrainConfig c;
+    train_config_defaults(&c);
+    char *keys = NULL, *doc;
+    size_t len = 0;
+    FILE *fp = open_memstream(&keys, &len);
+    train_config_print(&c, fp);
+    fclose(fp);
+    AlbError err;
+    cr_assert_eq(alb_read_file("docs/config.md", &doc, &len, &err), 0, "%s", err.msg);
+    int n = 0;
+    for (char *line = strtok(keys, "\n"); line; line = strtok(NULL, "\n"), n++) {
+        char row[128];
+        snprintf(row, sizeof row, "| `%.*s` |", (int)strcspn(line, ":"), line);
+        cr_expect(strstr(doc, row), "docs/config.md has no row %s", row);
+    }
+    cr_assert_gt(n, 40);
+    free(keys);
+    free(doc);
 }

@@ -1,6 +1,6 @@
-/* ALBERT forward pass. See albert.h for the contract and
- * ../shared/docs/reference.md for the math; tools/albert_ref.py is the PyTorch
- * reference this file is tested against (tests/test_albert.c). */
+/* ALBERT forward pass. See albert.h for the contract and docs/reference.md
+ * for the math; tools/albert_ref.py is the PyTorch reference this file is
+ * tested against (tests/test_albert.c). */
 #include "model/albert.h"
 
 #include <float.h>
