@@ -1,4 +1,4 @@
-#include "train/head.h"
+#include "model/head.h"
 
 #include <cblas.h>
 #include <math.h>

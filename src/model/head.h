@@ -19,8 +19,8 @@
  * head_backward(scale = 1/k) }; optimizer step. Gradients sum over the
  * micro-batches, each scaled by 1/k, so k batches of b rows give the same
  * update as one batch of k*b rows (up to rounding). */
-#ifndef ALB_TRAIN_HEAD_H
-#define ALB_TRAIN_HEAD_H
+#ifndef ALB_MODEL_HEAD_H
+#define ALB_MODEL_HEAD_H
 
 #include <stdint.h>
 #include "io/safetensors.h"

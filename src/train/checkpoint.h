@@ -34,7 +34,7 @@
 
 #include <stddef.h>
 #include "util/error.h"
-#include "train/head.h"
+#include "model/head.h"
 #include "train/adamw.h"
 
 #define CHECKPOINT_FORMAT_VERSION 1

@@ -16,7 +16,7 @@
 #include "io/safetensors.h"
 #include "train/adamw.h"
 #include "train/checkpoint.h"
-#include "train/head.h"
+#include "model/head.h"
 #include "util/clock.h"
 #include "util/fileio.h"
 #include "util/splitmix.h"
