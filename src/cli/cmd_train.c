@@ -21,6 +21,7 @@
 #include "model/hub.h"
 #include "model/init.h"
 #include "tokenizer/tokenizer.h"
+#include "pipeline/encode.h"
 #include "pipeline/feature_cache.h"
 #include "train/metrics_log.h"
 #include "train/train_config.h"
@@ -34,8 +35,6 @@ static const char SHARED_SPIECE[] = "../shared/models/albert-base-v2/spiece.mode
 static const char RANDOM_WARNING[] =
     "random weights: the encoder is a randomly initialised albert-base-v2 (no pretrained weights found); "
     "accuracy means little";
-#define ENCODE_BATCH 64     /* texts per encoder forward, at most */
-#define ENCODE_TOKENS 1024  /* padded tokens per forward, at most: ~31 MB of activations for albert-base */
 #define CACHE_SAVE_SECONDS 60.0
 
 static void help(void) {

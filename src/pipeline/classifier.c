@@ -1,0 +1,258 @@
+#include "pipeline/classifier.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model/hub.h"
+#include "pipeline/encode.h"
+#include "util/atomic_dir.h"
+#include "util/fileio.h"
+
+/* Rows per head forward: bounds the head's activation buffers. */
+#define HEAD_CHUNK 256
+
+static const char *const TOKENIZER_EXTRAS[] = {"tokenizer.json", "tokenizer_config.json"};
+
+/* ------------------------------------------------------------------ loading */
+
+static int dtype_from_name(const char *name, AlbDtype *out) {
+    if (!strcmp(name, "float32")) *out = ALB_F32;
+    else if (!strcmp(name, "bfloat16")) *out = ALB_BF16;
+    else return -1;
+    return 0;
+}
+
+/* id2label {"0": name, ...} -> labels[0..n); every id once. */
+static int read_labels(Classifier *c, json_t *id2label, const char *path, AlbError *err) {
+    int n = (int)json_object_size(id2label);
+    if (!json_is_object(id2label) || n < 2 || n > (1 << 20))
+        return alb_fail(err, "%s: id2label must map ids 0..N-1 (N >= 2) to label names", path);
+    c->labels = alb_xcalloc((size_t)n, sizeof(char *));
+    c->num_labels = n;
+    for (int i = 0; i < n; i++) {
+        char key[16];
+        snprintf(key, sizeof key, "%d", i);
+        json_t *name = json_object_get(id2label, key);
+        if (!json_is_string(name) || !json_string_length(name))
+            return alb_fail(err, "%s: id2label has no name for id %d", path, i);
+        c->labels[i] = alb_xstrdup(json_string_value(name));
+    }
+    return 0;
+}
+
+/* The "albertc" block: dtype, max_length, the labels; and the head's tensors
+ * in model.safetensors, whose shapes must agree with both. */
+static int load_head(Classifier *c, json_t *config, json_t *block, const char *dtype, AlbError *err) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/config.json", c->dir);
+    json_t *version = json_object_get(block, "format_version"), *head = json_object_get(block, "head");
+    json_t *max_length = json_object_get(block, "max_length"), *saved_dtype = json_object_get(block, "dtype");
+    AlbDtype dt;
+    if (json_integer_value(version) != CLASSIFIER_FORMAT_VERSION)
+        return alb_fail(err, "%s: albertc.format_version is not %d", path, CLASSIFIER_FORMAT_VERSION);
+    if (!json_is_object(head) || !json_is_integer(max_length) || !json_is_string(saved_dtype) ||
+        dtype_from_name(json_string_value(saved_dtype), &dt))
+        return alb_fail(err, "%s: albertc block lacks head, max_length or dtype (float32|bfloat16)", path);
+    if (read_labels(c, json_object_get(config, "id2label"), path, err)) return -1;
+    c->max_length = (int)json_integer_value(max_length);
+    c->random_encoder = json_is_true(json_object_get(block, "random_encoder"));
+    if (!dtype) dtype = json_string_value(saved_dtype);
+    char weights[4200];
+    snprintf(weights, sizeof weights, "%s/model.safetensors", c->dir);
+    if (head_create_from_file(&c->head, weights, !strcmp(dtype, "bfloat16"), HEAD_CHUNK, err)) return -1;
+    c->has_head = 1;
+    const AlbertConfig *ac = albert_config(c->encoder);
+    json_t *mlp = json_object_get(head, "hidden_size");
+    if (c->head.classes != c->num_labels || c->head.hidden != ac->hidden_size ||
+        (json_is_integer(mlp) && json_integer_value(mlp) != c->head.mlp))
+        return alb_fail(err, "%s: the head's tensors ([%d,%d] -> %d labels) disagree with config.json (hidden %d, %d "
+                             "labels, head hidden_size %lld)",
+                        weights, c->head.hidden, c->head.mlp, c->head.classes, ac->hidden_size, c->num_labels,
+                        (long long)json_integer_value(mlp));
+    return 0;
+}
+
+int classifier_load(Classifier *c, const char *dir_or_id, const char *dtype, int need_head, AlbError *err) {
+    memset(c, 0, sizeof *c);
+    if (hub_resolve(dir_or_id, "models", c->dir, sizeof c->dir, err)) return -1;
+    char path[4200];
+    snprintf(path, sizeof path, "%s/config.json", c->dir);
+    size_t len;
+    if (alb_read_file(path, &c->config_json, &len, err)) return -1;
+    json_error_t jerr;
+    json_t *config = json_loadb(c->config_json, len, 0, &jerr);
+    json_t *block = json_object_get(config, "albertc");
+    AlbDtype dt = ALB_F32;
+    const char *dir_dtype = json_string_value(json_object_get(block, "dtype"));
+    int rc = -1;
+    if (!json_is_object(config)) alb_fail(err, "%s:%d: invalid JSON: %s", path, jerr.line, jerr.text);
+    else if (need_head && !block) alb_fail(err, "%s: a plain encoder, not a classifier (no \"albertc\" head block): train one with albertc train, or export a checkpoint", path);
+    else if (dtype_from_name(dtype ? dtype : dir_dtype ? dir_dtype : "float32", &dt))
+        alb_fail(err, "%s: dtype '%s' is not float32 or bfloat16", path, dtype ? dtype : dir_dtype);
+    else if (albert_load(&c->encoder, c->dir, dt, err) == 0) {
+        snprintf(c->spiece_path, sizeof c->spiece_path, "%s/spiece.model", c->dir);
+        c->max_length = albert_config(c->encoder)->max_position_embeddings;
+        if (tokenizer_load(&c->tok, c->spiece_path, err) == 0)
+            rc = block ? load_head(c, config, block, dtype, err) : 0;
+    }
+    if (!rc && (c->max_length < 2 || c->max_length > albert_config(c->encoder)->max_position_embeddings))
+        rc = alb_fail(err, "%s: albertc.max_length %d is outside [2, max_position_embeddings]", path, c->max_length);
+    json_decref(config);
+    if (rc) classifier_free(c);
+    return rc;
+}
+
+void classifier_free(Classifier *c) {
+    if (c->encoder) albert_free(c->encoder);
+    if (c->tok) tokenizer_free(c->tok);
+    if (c->has_head) head_free(&c->head);
+    for (int i = 0; i < c->num_labels; i++) free(c->labels[i]);
+    free(c->labels);
+    free(c->config_json);
+    memset(c, 0, sizeof *c);
+}
+
+/* -------------------------------------------------------------- inference */
+
+int classifier_features(Classifier *c, const char *const *texts, int n, float *features, AlbError *err) {
+    TokenIds *ids = alb_xcalloc((size_t)(n ? n : 1), sizeof *ids);
+    EncodeSeq *seqs = alb_xcalloc((size_t)(n ? n : 1), sizeof *seqs);
+    for (int i = 0; i < n; i++) {
+        tokenizer_encode(c->tok, texts[i], strlen(texts[i]), c->max_length, &ids[i]);
+        seqs[i] = (EncodeSeq){.n = ids[i].n, .ids = ids[i].ids};
+    }
+    int rc = encode_cls(c->encoder, seqs, n, ENCODE_BATCH, ENCODE_TOKENS, features, NULL, NULL, err);
+    for (int i = 0; i < n; i++) token_ids_free(&ids[i]);
+    free(ids);
+    free(seqs);
+    return rc;
+}
+
+void classifier_head_logits(Classifier *c, const float *features, int n, float *logits) {
+    int H = c->head.hidden, C = c->head.classes;
+    for (int first = 0; first < n; first += HEAD_CHUNK) {
+        int B = n - first < HEAD_CHUNK ? n - first : HEAD_CHUNK;
+        head_forward(&c->head, features + (size_t)first * H, B);
+        memcpy(logits + (size_t)first * C, c->head.logits, sizeof(float) * (size_t)B * C);
+    }
+}
+
+/* ------------------------------------------------------------------ writing */
+
+static int copy_file(const char *from, const char *to, AlbError *err) {
+    char *data;
+    size_t len;
+    if (alb_read_file(from, &data, &len, err)) return -1;
+    int rc = atomic_write_file(to, data, len, err);
+    free(data);
+    return rc;
+}
+
+static int write_config(const ClassifierDirSpec *s, const char *to, AlbError *err) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/config.json", s->encoder_dir);
+    json_error_t jerr;
+    json_t *config = json_load_file(path, 0, &jerr);
+    if (!json_is_object(config)) {
+        json_decref(config);
+        return alb_fail(err, "%s:%d: invalid JSON: %s", path, jerr.line, jerr.text);
+    }
+    json_t *id2label = json_object(), *label2id = json_object();
+    for (int i = 0; i < s->num_labels; i++) {
+        char key[16];
+        snprintf(key, sizeof key, "%d", i);
+        json_object_set_new(id2label, key, json_string(s->labels[i]));
+        json_object_set_new(label2id, s->labels[i], json_integer(i));
+    }
+    const StTensor *w1 = st_find(s->head, HEAD_TENSOR_NAMES[0]);
+    json_t *source = s->source_json ? json_loads(s->source_json, 0, NULL) : NULL;
+    json_object_set_new(config, "architectures", json_pack("[s]", "AlbertModel"));
+    json_object_set_new(config, "num_labels", json_integer(s->num_labels));
+    json_object_set_new(config, "id2label", id2label);
+    json_object_set_new(config, "label2id", label2id);
+    json_object_set_new(
+        config, "albertc",
+        json_pack("{s:i, s:{s:s, s:I, s:s, s:[s,s,s,s]}, s:s, s:i, s:s, s:s, s:b, s:o}", "format_version",
+                  CLASSIFIER_FORMAT_VERSION, "head", "input", "cls", "hidden_size", (json_int_t)w1->shape[0],
+                  "activation", "gelu", "tensors", HEAD_TENSOR_NAMES[0], HEAD_TENSOR_NAMES[1], HEAD_TENSOR_NAMES[2],
+                  HEAD_TENSOR_NAMES[3], "dtype", s->dtype, "max_length", s->max_length, "encoder_id",
+                  s->encoder_id ? s->encoder_id : "", "encoder_hash", s->encoder_hash ? s->encoder_hash : "",
+                  "random_encoder", s->random_encoder, "source", source ? source : json_object()));
+    char *text = json_dumps(config, JSON_INDENT(2) | JSON_SORT_KEYS);
+    json_decref(config);
+    if (!text) return alb_fail(err, "%s: cannot serialise the configuration", to);
+    size_t n = strlen(text);
+    text = alb_xrealloc(text, n + 2);
+    text[n] = '\n';
+    int rc = atomic_write_file(to, text, n + 1, err);
+    free(text);
+    return rc;
+}
+
+/* The encoder's own tensors under hub names ("albert." + embeddings / encoder
+ * / pooler), borrowed from its file; anything else (an MLM head) is left out. */
+static void add_encoder_tensors(StWriter *w, const SafeTensors *st, char ***names, int *n_names) {
+    static const char *const parts[] = {"embeddings.", "encoder.", "pooler."};
+    for (int i = 0; i < st->n_tensors; i++) {
+        const StTensor *t = &st->tensors[i];
+        const char *base = strncmp(t->name, "albert.", 7) ? t->name : t->name + 7;
+        for (size_t p = 0; p < sizeof parts / sizeof *parts; p++) {
+            if (strncmp(base, parts[p], strlen(parts[p]))) continue;
+            size_t len = strlen(base) + 8;
+            char *name = alb_xmalloc(len);
+            snprintf(name, len, "albert.%s", base);
+            st_writer_add_borrowed(w, name, t->dtype, t->ndim, t->shape, t->data);
+            *names = alb_xrealloc(*names, sizeof(char *) * (size_t)(*n_names + 1));
+            (*names)[(*n_names)++] = name;
+        }
+    }
+}
+
+static int write_weights(const ClassifierDirSpec *s, const char *to, AlbError *err) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/model.safetensors", s->encoder_dir);
+    SafeTensors st;
+    if (st_open(&st, path, err)) return -1;
+    StWriter *w = st_writer_new();
+    char **names = NULL;
+    int n_names = 0, rc = 0;
+    add_encoder_tensors(w, &st, &names, &n_names);
+    for (int i = 0; i < HEAD_N_TENSORS && !rc; i++) {
+        const StTensor *t = st_find(s->head, HEAD_TENSOR_NAMES[i]);
+        if (!t) rc = alb_fail(err, "%s: no tensor %s", s->head->path, HEAD_TENSOR_NAMES[i]);
+        else st_writer_add_borrowed(w, t->name, t->dtype, t->ndim, t->shape, t->data);
+    }
+    st_writer_set_meta(w, "format", "pt");
+    if (!rc) rc = st_writer_save(w, to, err);
+    st_writer_free(w);
+    for (int i = 0; i < n_names; i++) free(names[i]);
+    free(names);
+    st_close(&st);
+    return rc;
+}
+
+int classifier_dir_write(const ClassifierDirSpec *s, const char *out_dir, AlbError *err) {
+    if (!st_find(s->head, HEAD_TENSOR_NAMES[0]))
+        return alb_fail(err, "%s: no tensor %s: not a classification head", s->head->path, HEAD_TENSOR_NAMES[0]);
+    AtomicDir d;
+    if (atomic_dir_open(&d, out_dir, err)) return -1;
+    const char *names[] = {"config.json", "model.safetensors", "spiece.model"};
+    char *files[3];
+    for (int i = 0; i < 3; i++) files[i] = atomic_dir_file(&d, names[i]);
+    int rc = write_config(s, files[0], err) || write_weights(s, files[1], err) ||
+             copy_file(s->spiece_path, files[2], err);
+    for (size_t i = 0; !rc && i < sizeof TOKENIZER_EXTRAS / sizeof *TOKENIZER_EXTRAS; i++) {
+        char *from = alb_path_join(s->encoder_dir, TOKENIZER_EXTRAS[i]), *to = atomic_dir_file(&d, TOKENIZER_EXTRAS[i]);
+        if (alb_file_exists(from)) rc = copy_file(from, to, err);
+        free(from);
+        free(to);
+    }
+    for (int i = 0; i < 3; i++) free(files[i]);
+    if (rc) {
+        atomic_dir_abort(&d);
+        return -1;
+    }
+    return atomic_dir_commit(&d, err);
+}

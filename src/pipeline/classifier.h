@@ -1,0 +1,81 @@
+/* The trained text classifier: an ALBERT encoder, its tokenizer, the MLP head
+ * on [CLS] and the label names, as one model directory. predict, eval and
+ * serve load it; train and export write it.
+ *
+ * A classifier directory (Hugging Face style, written atomically):
+ *   config.json        the encoder's ALBERT config as it was, with
+ *                      "architectures": ["AlbertModel"] (what transformers can
+ *                      load from it: the head is not one of its classes),
+ *                      "num_labels", "id2label", "label2id", and our block
+ *                      "albertc": {"format_version", "head": {"input": "cls",
+ *                      "hidden_size", "activation": "gelu", "tensors"},
+ *                      "dtype", "max_length", "encoder_id", "encoder_hash",
+ *                      "random_encoder", "source": {...}}
+ *   model.safetensors  the encoder's tensors under their hub names
+ *                      ("albert." prefix; an MLM head is left out) and the
+ *                      head's classifier.{0,2}.{weight,bias}
+ *   spiece.model       and tokenizer.json / tokenizer_config.json when the
+ *                      encoder's directory has them
+ * transformers' AlbertModel.from_pretrained(DIR) loads the encoder from it
+ * and ignores the head's tensors. A directory without the "albertc" block is
+ * a plain encoder: classifier_load takes it when no head is required.
+ *
+ * Texts go text -> ids (truncated to max_length as in training) -> length-
+ * sorted batches of ENCODE_BATCH sequences / ENCODE_TOKENS padded tokens ->
+ * encoder -> [CLS] -> head, the batching train's feature pass uses: the same
+ * texts give the same features, bit for bit. */
+#ifndef ALB_PIPELINE_CLASSIFIER_H
+#define ALB_PIPELINE_CLASSIFIER_H
+
+#include "io/safetensors.h"
+#include "model/albert.h"
+#include "model/head.h"
+#include "tokenizer/tokenizer.h"
+#include "util/error.h"
+
+#define CLASSIFIER_FORMAT_VERSION 1
+
+typedef struct {
+    char dir[4096];           /* the resolved directory */
+    AlbertModel *encoder;
+    AlbertTokenizer *tok;
+    char spiece_path[4200];
+    int has_head;
+    Head head;                /* when has_head */
+    int num_labels;
+    char **labels;            /* [num_labels] */
+    int max_length;           /* tokens per text, specials included */
+    int random_encoder;       /* the encoder was randomly initialised: its predictions mean little */
+    char *config_json;        /* config.json as read */
+} Classifier;
+
+/* dir_or_id: a directory or a hub id (model/hub.h). dtype: "float32",
+ * "bfloat16", or NULL for the directory's own (a plain encoder: float32).
+ * need_head: a directory without a head is then an error. */
+int classifier_load(Classifier *c, const char *dir_or_id, const char *dtype, int need_head, AlbError *err);
+void classifier_free(Classifier *c);
+
+/* [CLS] features [n, H] of n texts (NUL-terminated UTF-8). */
+int classifier_features(Classifier *c, const char *const *texts, int n, float *features, AlbError *err);
+/* logits [n, C] = head(features [n, H]). */
+void classifier_head_logits(Classifier *c, const float *features, int n, float *logits);
+
+/* What a classifier directory is made of. */
+typedef struct {
+    const char *encoder_dir;       /* config.json, model.safetensors (+ tokenizer files) */
+    const char *spiece_path;       /* the tokenizer the features were made with */
+    const SafeTensors *head;       /* holds classifier.{0,2}.{weight,bias} (a checkpoint) */
+    const char *const *labels;
+    int num_labels;
+    const char *dtype;             /* "float32" | "bfloat16" */
+    int max_length;
+    const char *encoder_id, *encoder_hash;
+    int random_encoder;
+    const char *source_json;       /* a JSON object: where the head came from (run, checkpoint, step) */
+} ClassifierDirSpec;
+
+/* Writes the directory out_dir atomically: built beside it, then renamed into
+ * place (an existing directory is replaced in one step). */
+int classifier_dir_write(const ClassifierDirSpec *spec, const char *out_dir, AlbError *err);
+
+#endif
