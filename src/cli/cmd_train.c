@@ -479,6 +479,7 @@ static int train_on(const TrainConfig *c, Logger *lg, const Features *f, double 
         .train = {f->train.n, f->train.x, f->train.y}, .eval = {f->eval.n, f->eval.x, f->eval.y},
         .num_labels = c->num_labels, .label_names = f->dtrain.n ? f->dtrain.label_names : NULL,
         .encoder_id = f->info.encoder_id, .encoder_hash = f->info.encoder_hash,
+        .random_encoder = f->info.random_encoder,
         .log = lg, .progress = c->progress < 0 ? cli_progress_enabled() : c->progress, .stop = &stop_requested,
         .kill_at_step = env_long("ALBERTC_TEST_KILL_AT_STEP", 0),
         .kill_signal = (int)env_long("ALBERTC_TEST_KILL_SIGNAL", SIGKILL),

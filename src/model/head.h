@@ -102,5 +102,7 @@ void head_backward(Head *h, const int *labels, float scale);
 void head_zero_grad(Head *h);
 /* argmax over the last forward's logits, first maximum on ties (torch.argmax). */
 void head_predict(const Head *h, int *pred);
+/* The same for one row of C logits; NaN counts as the maximum, as in torch. */
+int head_argmax(const float *z, int C);
 
 #endif

@@ -7,6 +7,7 @@
 
 #include "model/hub.h"
 #include "pipeline/encode.h"
+#include "pipeline/feature_cache.h"
 #include "util/atomic_dir.h"
 #include "util/fileio.h"
 
@@ -116,7 +117,21 @@ void classifier_free(Classifier *c) {
 
 /* -------------------------------------------------------------- inference */
 
-int classifier_features(Classifier *c, const char *const *texts, int n, float *features, AlbError *err) {
+static int cached_features(Classifier *c, const char *const *texts, int n, const char *cache_dir, float *features,
+                           AlbError *err) {
+    FeatureCacheOptions o = {.cache_dir = cache_dir, .model = c->encoder, .tok = c->tok, .max_length = c->max_length,
+                             .batch_size = ENCODE_BATCH, .max_tokens = ENCODE_TOKENS, .save_every_s = 60.0};
+    FeatureCacheResult res;
+    FeatureCacheStats stats;
+    if (feature_cache_get(&o, texts, n, &res, &stats, err)) return -1;
+    feature_cache_gather(&res, 0, n, features);
+    feature_cache_result_free(&res);
+    return 0;
+}
+
+int classifier_features(Classifier *c, const char *const *texts, int n, const char *cache_dir, float *features,
+                        AlbError *err) {
+    if (cache_dir) return cached_features(c, texts, n, cache_dir, features, err);
     TokenIds *ids = alb_xcalloc((size_t)(n ? n : 1), sizeof *ids);
     EncodeSeq *seqs = alb_xcalloc((size_t)(n ? n : 1), sizeof *seqs);
     for (int i = 0; i < n; i++) {

@@ -55,8 +55,12 @@ typedef struct {
 int classifier_load(Classifier *c, const char *dir_or_id, const char *dtype, int need_head, AlbError *err);
 void classifier_free(Classifier *c);
 
-/* [CLS] features [n, H] of n texts (NUL-terminated UTF-8). */
-int classifier_features(Classifier *c, const char *const *texts, int n, float *features, AlbError *err);
+/* [CLS] features [n, H] of n texts (NUL-terminated UTF-8). cache_dir: look
+ * the texts up in the feature cache there and add the missing ones, as train
+ * does (pipeline/feature_cache.h: the features train used, bit for bit);
+ * NULL: encode every text. */
+int classifier_features(Classifier *c, const char *const *texts, int n, const char *cache_dir, float *features,
+                        AlbError *err);
 /* logits [n, C] = head(features [n, H]). */
 void classifier_head_logits(Classifier *c, const float *features, int n, float *logits);
 
