@@ -22,7 +22,10 @@
 #include "model/init.h"
 #include "tokenizer/tokenizer.h"
 #include "pipeline/encode.h"
+#include "pipeline/classifier.h"
 #include "pipeline/feature_cache.h"
+#include "report/evaluate.h"
+#include "train/export.h"
 #include "train/metrics_log.h"
 #include "train/train_config.h"
 #include "train/trainer.h"
@@ -471,6 +474,36 @@ static void log_not_applicable(const TrainConfig *c, Logger *lg) {
                 "cached, so no activations are kept for a backward pass)");
 }
 
+/* The trained classifier as <project_dir>/model/ (from the final checkpoint)
+ * and its evaluation on the eval split as <project_dir>/eval/. The eval split's
+ * features come from the cache the feature pass filled: its accuracy is the
+ * final val/accuracy. */
+static int publish(const TrainConfig *c, Logger *lg, const TrainSummary *s, const Features *f, AlbError *err) {
+    if (!strncmp(f->info.encoder_id, "features:", 9)) {
+        log_msg(lg, LOG_INFO, "no model directory: the features were given as files, without their encoder");
+        return 0;
+    }
+    char *model_dir = alb_path_join(c->project_dir, "model"), *eval_dir = alb_path_join(c->project_dir, "eval");
+    ExportSpec spec = {.checkpoint = s->last_checkpoint, .run_dir = c->project_dir};
+    Classifier cl;
+    Evaluation ev;
+    int rc = export_checkpoint(&spec, model_dir, err) || classifier_load(&cl, model_dir, NULL, 1, err);
+    if (!rc) {
+        rc = evaluate(&cl, &f->deval, c->cache_dir, &ev, err);
+        if (!rc) {
+            rc = evaluation_write_dir(&ev, &cl, &f->deval, eval_dir, err);
+            if (!rc)
+                log_msg(lg, LOG_INFO, "model: %s; eval on %d texts: accuracy %.4f, macro F1 %.4f (%s)", model_dir,
+                        f->deval.n, class_report_accuracy(&ev.report), ev.report.macro.f1, eval_dir);
+            evaluation_free(&ev);
+        }
+        classifier_free(&cl);
+    }
+    free(model_dir);
+    free(eval_dir);
+    return rc;
+}
+
 /* Training on the features, then the summary. */
 static int train_on(const TrainConfig *c, Logger *lg, const Features *f, double t0, double feature_s, int as_json,
                     AlbError *err) {
@@ -486,7 +519,7 @@ static int train_on(const TrainConfig *c, Logger *lg, const Features *f, double 
     };
     TrainSummary sum;
     int r = trainer_run(&in, &sum, err);
-    if (r < 0) return EXIT_FAILURE_RUN;
+    if (r < 0 || (r == 0 && publish(c, lg, &sum, f, err))) return EXIT_FAILURE_RUN;
     print_summary(c, lg, &sum, &f->info, feature_s, monotonic_s() - t0, r == 1, as_json);
     return r == 1 ? EXIT_INTERRUPTED : EXIT_OK;
 }
