@@ -448,6 +448,7 @@ static int configure(const TrainArgs *a, TrainConfig *c, AlbError *err) {
     return 0;
 }
 
+/* --print-config: YAML that reads back as a config, or JSON (not-applicable keys included). */
 static void print_config(const TrainConfig *c, int as_json) {
     if (!as_json) {
         train_config_print(c, stdout);
