@@ -9,8 +9,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     AlbertConfig c;
     AlbError err;
     if (albert_config_parse(&c, (const char *)data, size, "fuzz.json", &err)) return 0;
-    if (c.hidden_size % c.num_attention_heads || c.num_hidden_layers % c.num_hidden_groups ||
-        c.pad_token_id >= c.vocab_size || !memchr(c.hidden_act, '\0', sizeof c.hidden_act))
-        abort();
+    if (albert_config_check(&c, "fuzz.json", &err) || !memchr(c.hidden_act, '\0', sizeof c.hidden_act)) abort();
     return 0;
 }

@@ -172,12 +172,36 @@ Test(config, rejects_non_positive_sizes) {
     expect_reject("{\"inner_group_num\": 0}", "inner_group_num must be a positive integer");
     expect_reject("{\"max_position_embeddings\": 0}", "max_position_embeddings must be a positive integer");
     expect_reject("{\"type_vocab_size\": 0}", "type_vocab_size must be a positive integer");
-    expect_reject("{\"hidden_size\": 4294967296}", "hidden_size must be a positive integer, got 4294967296");
+    expect_reject("{\"hidden_size\": 4294967296}", "hidden_size must be at most 16384 (this program's bound), got 4294967296");
     expect_reject("{\"pad_token_id\": -1}", "pad_token_id must be a non-negative integer, got -1");
     expect_reject("{\"pad_token_id\": 30000}", "pad_token_id 30000 is outside the vocabulary (vocab_size 30000)");
     expect_reject("{\"layer_norm_eps\": 0}", "layer_norm_eps must be > 0");
     expect_reject("{\"layer_norm_eps\": 1e300}", "layer_norm_eps must be > 0 and finite");
     expect_reject("{\"initializer_range\": -0.1}", "initializer_range must be >= 0");
+}
+
+/* Sizes are bounded before anything is allocated from them (a hostile config.json used to abort). */
+Test(config, rejects_sizes_beyond_the_bounds) {
+    expect_reject("{\"vocab_size\": 2147483647}", "vocab_size must be at most 1048576 (this program's bound), got 2147483647");
+    expect_reject("{\"embedding_size\": 16385}", "embedding_size must be at most 16384");
+    expect_reject("{\"hidden_size\": 32768, \"num_attention_heads\": 64}", "hidden_size must be at most 16384");
+    expect_reject("{\"num_hidden_layers\": 2147483646, \"num_hidden_groups\": 2147483646}",
+                  "num_hidden_layers must be at most 1024");
+    expect_reject("{\"num_hidden_groups\": 1025}", "num_hidden_groups must be at most 1024");
+    expect_reject("{\"num_attention_heads\": 2048}", "num_attention_heads must be at most 1024");
+    expect_reject("{\"intermediate_size\": 65537}", "intermediate_size must be at most 65536");
+    expect_reject("{\"inner_group_num\": 2147483647}", "inner_group_num must be at most 64");
+    expect_reject("{\"max_position_embeddings\": 2147483647}", "max_position_embeddings must be at most 65536");
+    expect_reject("{\"type_vocab_size\": 1025}", "type_vocab_size must be at most 1024");
+    /* each size within its bound, the whole too big: 24 unshared layers of hidden 16384 */
+    expect_reject("{\"hidden_size\": 16384, \"num_attention_heads\": 16, \"intermediate_size\": 65536, "
+                  "\"num_hidden_layers\": 24, \"num_hidden_groups\": 24}",
+                  "the model would have 77588994560 parameters, more than the 4294967296 (16 GiB as float32)");
+    /* the bounds leave room: xxlarge (the defaults) without layer sharing, a 1M vocabulary, 64K positions */
+    AlbertConfig c;
+    AlbError err;
+    cr_expect_eq(parse(&c, "{\"num_hidden_groups\": 12, \"vocab_size\": 1048576, "
+                           "\"max_position_embeddings\": 65536}", &err), 0, "%s", err.msg);
 }
 
 Test(config, rejects_indivisible_geometry) {

@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "io/safetensors.h"
 #include "model/albert.h"
@@ -85,7 +87,7 @@ Test(init_model, same_seed_same_file, .init = setup, .fini = test_tmp_teardown) 
     char cmd[2048], *a, *b;
     size_t na, nb;
     AlbError err;
-    snprintf(cmd, sizeof cmd, "%s init-model --config tiny --seed 3 --out %s", test_albertc(), test_tmp_path("again"));
+    snprintf(cmd, sizeof cmd, "%s init-model --config tiny --seed 3 --out %s/", test_albertc(), test_tmp_path("again"));
     run_ok(cmd);
     char pa[700], pb[700];
     snprintf(pa, sizeof pa, "%s/model.safetensors", model);
@@ -123,6 +125,80 @@ Test(init_model, usage_errors, .init = setup, .fini = test_tmp_teardown) {
     cr_expect(strstr(err, "/nonexistent.model"), "%s", err);
     cr_expect(!alb_dir_exists(test_tmp_path("y")), "nothing is written when the tokenizer is missing");
     free(err);
+}
+
+/* Runs `init-model ARGS` (after `pre` in the same shell); returns the exit code, stderr in *err. */
+static int init_model(const char *pre, const char *args, char **err) {
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "%s %s init-model %s", pre, test_albertc(), args);
+    return test_run(cmd, NULL, err);
+}
+
+/* Nothing but `keep` in the test directory: no staging directory or temporary file left. */
+static void expect_only(const char *keep) {
+    char cmd[1400], *out;
+    snprintf(cmd, sizeof cmd, "ls -A %s", test_tmp_dir);
+    cr_assert_eq(test_run(cmd, &out, NULL), 0);
+    cr_expect_str_eq(out, keep);
+    free(out);
+}
+
+Test(init_model, bad_inputs_leave_nothing, .init = setup, .fini = test_tmp_teardown) {
+    char args[2048], *err;
+    /* sizes beyond the bounds: a clear error, not an abort, and no DIR/config.json */
+    test_write_file(test_tmp_path("big.json"), "{\"vocab_size\": 2147483647}", 26);
+    snprintf(args, sizeof args, "--config %s --out %s", test_tmp_path("big.json"), test_tmp_path("out"));
+    cr_expect_eq(init_model("", args, &err), 2, "%s", err);
+    cr_expect(strstr(err, "big.json: vocab_size must be at most 1048576"), "%s", err);
+    free(err);
+    /* a --tokenizer that is not a spiece.model */
+    snprintf(args, sizeof args, "--config tiny --out %s --tokenizer %s", test_tmp_path("out"), test_tmp_path("big.json"));
+    cr_expect_eq(init_model("", args, &err), 1, "%s", err);
+    cr_expect(strstr(err, "big.json: malformed spiece.model"), "%s", err);
+    free(err);
+    /* a tokenizer with more pieces than the model has embeddings */
+    const char *small = "{\"vocab_size\": 100, \"hidden_size\": 32, \"num_attention_heads\": 2}";
+    test_write_file(test_tmp_path("small.json"), small, strlen(small));
+    snprintf(args, sizeof args, "--config %s --out %s --tokenizer %s", test_tmp_path("small.json"),
+             test_tmp_path("out"), test_shared_path("models/albert-base-v2/spiece.model"));
+    cr_expect_eq(init_model("", args, &err), 2, "%s", err);
+    cr_expect(strstr(err, "spiece.model has 30000 pieces, more than the config's vocab_size 100"), "%s", err);
+    free(err);
+    /* --out a regular file */
+    snprintf(args, sizeof args, "--config tiny --out %s", test_tmp_path("big.json"));
+    cr_expect_eq(init_model("", args, &err), 2, "%s", err);
+    cr_expect(strstr(err, "big.json exists and is not a directory"), "%s", err);
+    free(err);
+    expect_only("big.json\nmodel\nsmall.json\n");
+}
+
+/* A write that fails half-way (file size limit: a full disk) leaves no half-made directory, and an
+ * existing one as it was. */
+Test(init_model, failed_write_leaves_no_half_made_directory, .init = setup, .fini = test_tmp_teardown) {
+    const char *limit = "trap '' XFSZ; ulimit -f 100;";  /* 50 KB: config.json fits, the weights do not */
+    char args[2048], *err, *before, *after, path[1400];
+    snprintf(args, sizeof args, "--config tiny --out %s", test_tmp_path("new"));
+    cr_expect_eq(init_model(limit, args, &err), 1, "%s", err);
+    cr_expect(strstr(err, "File too large"), "%s", err);
+    free(err);
+    expect_only("model\n");
+
+    size_t before_len, after_len;
+    AlbError e;
+    snprintf(path, sizeof path, "%s/model.safetensors", model);
+    cr_assert_eq(alb_read_file(path, &before, &before_len, &e), 0);
+    snprintf(args, sizeof args, "--config tiny --seed 9 --out %s", model);
+    cr_expect_eq(init_model(limit, args, &err), 1, "%s", err);
+    free(err);
+    cr_assert_eq(alb_read_file(path, &after, &after_len, &e), 0);
+    cr_expect(after_len == before_len && memcmp(after, before, before_len) == 0, "the old weights were changed");
+    free(before);
+    free(after);
+    char cmd[1400], *out;
+    snprintf(cmd, sizeof cmd, "ls -A %s", model);
+    cr_assert_eq(test_run(cmd, &out, NULL), 0);
+    cr_expect_str_eq(out, "config.json\nmodel.safetensors\nspiece.model\n");
+    free(out);
 }
 
 /* Reads a float tensor of the embed output. */
@@ -247,6 +323,9 @@ Test(embed, usage_errors, .init = setup, .fini = test_tmp_teardown) {
     free(err);
     cr_expect_eq(embed("{\"input_ids\": [2, 3]}\n", "--batch-size 0", &err), 2);
     free(err);
+    cr_expect_eq(embed("{\"text\": \"hi\"}\n", "--max-length 1", &err), 2);  /* below [CLS] [SEP]: no truncation */
+    cr_expect(strstr(err, "--max-length: expected an integer in [2, "), "%s", err);
+    free(err);
     cr_expect_eq(embed("{\"input_ids\": [2, 3]}\n", "--max-length 513", &err), 2);
     cr_expect(strstr(err, "max_position_embeddings 512"), "%s", err);
     free(err);
@@ -264,6 +343,81 @@ Test(embed, usage_errors, .init = setup, .fini = test_tmp_teardown) {
     cr_expect_eq(test_run(cmd, NULL, &err), 1);
     cr_expect(strstr(err, "missing.jsonl"), "%s", err);
     free(err);
+}
+
+/* embed --output OUT on "{input_ids: [2, 3]}"; returns the exit code, stderr in *err. `pre` runs first in the
+ * same shell (e.g. a reader started in the background), whose jobs are waited for. */
+static int embed_to(const char *out, const char *pre, char **err) {
+    write_text("in.jsonl", "{\"input_ids\": [2, 3]}\n");
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "%s %s embed --model %s --input %s --output %s; rc=$?; wait; exit $rc", pre,
+             test_albertc(), model, test_tmp_path("in.jsonl"), out);
+    return test_run(cmd, NULL, err);
+}
+
+static void expect_embed_file(const char *path) {
+    SafeTensors st;
+    AlbError e;
+    cr_assert_eq(st_open(&st, path, &e), 0, "%s", e.msg);
+    cr_expect(st_find(&st, "cls") != NULL);
+    st_close(&st);
+}
+
+static mode_t lmode(const char *path) {
+    struct stat st;
+    return lstat(path, &st) == 0 ? st.st_mode : 0;
+}
+
+Test(embed, output_fifo_symlink_device_stdout, .init = setup, .fini = test_tmp_teardown) {
+    char *err, pre[1400], out[1400];
+    /* a FIFO is streamed to (a reader gets the file) and stays a FIFO */
+    const char *fifo = test_tmp_path("fifo");
+    cr_assert_eq(mkfifo(fifo, 0600), 0);
+    snprintf(pre, sizeof pre, "cat %s > %s &", fifo, test_tmp_path("from_fifo"));
+    cr_expect_eq(embed_to(fifo, pre, &err), 0, "%s", err);
+    free(err);
+    cr_expect(S_ISFIFO(lmode(fifo)), "the FIFO was replaced");
+    expect_embed_file(test_tmp_path("from_fifo"));
+    /* a symbolic link stays a link; its target (relative, and a dangling one) gets the content */
+    test_write_file(test_tmp_path("target"), "old", 3);
+    chmod(test_tmp_path("target"), 0640);
+    cr_assert_eq(symlink("target", test_tmp_path("link")), 0);
+    cr_expect_eq(embed_to(test_tmp_path("link"), "", &err), 0, "%s", err);
+    free(err);
+    cr_expect(S_ISLNK(lmode(test_tmp_path("link"))));
+    cr_expect_eq(lmode(test_tmp_path("target")), S_IFREG | 0640, "the target keeps its permission bits");
+    expect_embed_file(test_tmp_path("target"));
+    cr_assert_eq(symlink("new", test_tmp_path("dangling")), 0);
+    cr_expect_eq(embed_to(test_tmp_path("dangling"), "", &err), 0, "%s", err);
+    free(err);
+    cr_expect(S_ISLNK(lmode(test_tmp_path("dangling"))));
+    expect_embed_file(test_tmp_path("new"));
+    /* a character device is written to, not replaced */
+    cr_expect_eq(embed_to("/dev/null", "", &err), 0, "%s", err);
+    free(err);
+    cr_expect(S_ISCHR(lmode("/dev/null")));
+    cr_expect_eq(embed_to("/dev/full", "", &err), 1);
+    cr_expect(strstr(err, "/dev/full: write failed: No space left on device"), "%s", err);
+    free(err);
+    cr_expect(S_ISCHR(lmode("/dev/full")));
+    /* - is stdout; so is /dev/stdout, a link to a pipe here */
+    snprintf(out, sizeof out, "- > %s", test_tmp_path("stdout"));
+    cr_expect_eq(embed_to(out, "", &err), 0, "%s", err);
+    free(err);
+    expect_embed_file(test_tmp_path("stdout"));
+    snprintf(out, sizeof out, "/dev/stdout | cat > %s", test_tmp_path("pipe"));
+    embed_to(out, "", &err);
+    cr_expect_eq(err[0], '\0', "%s", err);
+    free(err);
+    expect_embed_file(test_tmp_path("pipe"));
+    /* a directory is refused before any work, and left alone */
+    const char *dir = test_tmp_path("adir");
+    cr_assert_eq(mkdir(dir, 0755), 0);
+    cr_expect_eq(embed_to(dir, "", &err), 2);
+    cr_expect(strstr(err, dir) && strstr(err, "is a directory"), "%s", err);
+    cr_expect_eq(strchr(err, '\n'), err + strlen(err) - 1, "one line: %s", err);
+    free(err);
+    cr_expect(S_ISDIR(lmode(dir)));
 }
 
 Test(embed, input_parser_library) {

@@ -267,7 +267,7 @@ Test(feature_cache, cli_text_run_then_cached_run_same_metrics) {
     make_model(model, 3);
     free(write_data(dir, NULL));
     cr_assert_eq(train_text(dir, model, NULL, NULL, &err), 0, "%s", err);
-    cr_assert(strstr(err, "10 distinct: 0 found, 10 to compute") || strstr(err, "to compute"), "%s", err);
+    cr_assert(strstr(err, "10 distinct: 0 found, 10 to compute"), "%s", err);
     free(err);
     char a[4300], b[4300];
     snprintf(a, sizeof a, "%s/p/metrics.jsonl", dir);

@@ -163,8 +163,12 @@ Test(tokenizer, truncation_single) {
     cr_expect_str_eq(joined(&ids), "2 14 2231 886 2385 17659 84 14 16792 3");
     tokenizer_encode(tok, a, strlen(a), 100, &ids);
     cr_expect_str_eq(joined(&ids), "2 14 2231 886 2385 17659 84 14 16792 1952 3");
-    tokenizer_encode(tok, a, strlen(a), 1, &ids);
+    /* as the engine (tools/hf_tokenize.js): max_length 2 keeps only the specials; 1, below them,
+     * truncates nothing and only stops the text after its first piece */
+    tokenizer_encode(tok, a, strlen(a), 2, &ids);
     cr_expect_str_eq(joined(&ids), "2 3");
+    tokenizer_encode(tok, a, strlen(a), 1, &ids);
+    cr_expect_str_eq(joined(&ids), "2 14 3");
 }
 
 Test(tokenizer, pair_longest_first) {
@@ -173,6 +177,10 @@ Test(tokenizer, pair_longest_first) {
         int max;
         const char *ab, *ab_types, *ba;
     } cases[] = {
+        /* below the 3 specials the engine truncates nothing (each text stops early); at 3 only they remain */
+        {1, "2 14 3 10975 3", "0 0 0 1 1", "2 10975 3 14 3"},
+        {2, "2 14 2231 3 10975 126 3", "0 0 0 0 1 1 1", "2 10975 126 3 14 2231 3"},
+        {3, "2 3 3", "0 0 1", "2 3 3"},
         {5, "2 14 3 10975 3", "0 0 0 1 1", "2 10975 3 14 3"},
         {8, "2 14 2231 886 3 10975 126 3", "0 0 0 0 0 1 1 1", "2 10975 126 3 14 2231 886 3"},
         {10, "2 14 2231 886 2385 3 10975 126 184 3", "0 0 0 0 0 0 1 1 1 1", "2 10975 126 184 3 14 2231 886 2385 3"},
@@ -605,6 +613,16 @@ Test(tokenizer, cli_errors) {
     cr_expect_eq(run_cli(args, "", &out, &err), 1);
     cr_expect(strstr(err, path) != NULL && strchr(err, '\n') == err + strlen(err) - 1, "%s", err);
     free(out), free(err);
+    /* a read error on stdin (a directory) is an error, not an empty input */
+    for (int jsonl = 0; jsonl < 2; jsonl++) {
+        char cmd[4400];
+        snprintf(cmd, sizeof cmd, "%s tokenize --model %s %s < %s", test_albertc(), spiece(), jsonl ? "--jsonl" : "",
+                 dir);
+        cr_expect_eq(test_run(cmd, &out, &err), 1, "%s", cmd);
+        cr_expect_str_eq(err, "albertc tokenize: stdin: read error: Is a directory\n");
+        cr_expect_str_eq(out, "");
+        free(out), free(err);
+    }
     test_rmtree(dir);
     free(dir);
 }

@@ -29,6 +29,12 @@ int cmd_export(int argc, char **argv);
 int cli_error(const char *cmd, const AlbError *err, int code);
 /* Prints "albertc <cmd>: <fmt...>" + "Try 'albertc <cmd> --help'." and returns EXIT_USAGE. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* getopt_long's short options for every command: -h, and a leading ':' so that a
+ * missing value is told apart from an unknown option (main sets opterr = 0). */
+#define CLI_SHORT_OPTS ":h"
+/* The usage error for what getopt_long returned instead of an option ('?' or
+ * ':'), naming the option; returns EXIT_USAGE. */
+int cli_option_error(const char *cmd, int opt, char **argv);
 /* True when progress may be drawn: stderr is a terminal. */
 int cli_progress_enabled(void);
 /* Parses a whole decimal int in [lo, hi]; on failure prints a usage error. */

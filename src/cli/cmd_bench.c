@@ -12,9 +12,10 @@
 #include "cli/cli.h"
 #include "model/albert.h"
 #include "model/config.h"
+#include "model/hub.h"
+#include "model/init.h"
 #include "pipeline/embed_input.h"
 #include "pipeline/encode.h"
-#include "model/init.h"
 #include "tokenizer/tokenizer.h"
 #include "util/fileio.h"
 
@@ -27,7 +28,7 @@ static const char *CMD = "bench";
 #define DEFAULT_TOKENIZER "../shared/models/albert-base-v2/spiece.model"
 
 static void help(void) {
-    printf("Usage: albertc bench [--model DIR] [--input FILE.jsonl] [--limit N] [--json]\n"
+    printf("Usage: albertc bench [--model M] [--input FILE.jsonl] [--limit N] [--json]\n"
            "                     [--threads 1,2] [--dtype float32,bfloat16] [--batch-size 8]\n"
            "                     [--sorted-tokens 4096] [--repeat N] [--tokenizer spiece.model]\n"
            "\n"
@@ -42,11 +43,12 @@ static void help(void) {
            "the padding share of the [B, L] batches handed to the encoder (which computes only\n"
            "the real rows); cpu %% is CPU time / wall time.\n"
            "\n"
-           "  --model DIR         config.json + model.safetensors (default: random weights of\n"
-           "                      the base geometry, as 'albertc init-model --config base')\n"
+           "  --model M           a model directory (config.json + model.safetensors) or a hub\n"
+           "                      id (default: random weights of the base geometry, as\n"
+           "                      'albertc init-model --config base')\n"
            "  --input FILE        JSONL with \"text\" (tokenized with --tokenizer) or \"input_ids\"\n"
            "                      (default " DEFAULT_INPUT ")\n"
-           "  --tokenizer FILE    spiece.model (default DIR/spiece.model if present, else\n"
+           "  --tokenizer FILE    spiece.model (default M/spiece.model if present, else\n"
            "                      " DEFAULT_TOKENIZER ")\n"
            "  --limit N           only the first N lines\n"
            "  --threads LIST      thread counts, OpenBLAS and OpenMP alike (default 1,2)\n"
@@ -267,7 +269,7 @@ static int parse_options(int argc, char **argv, Options *o) {
                    .n_batchings = 2};
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, CLI_SHORT_OPTS, opts, NULL)) != -1) {
         switch (c) {
         case 'm': o->model = optarg; break;
         case 'i': o->input = optarg; break;
@@ -285,7 +287,7 @@ static int parse_options(int argc, char **argv, Options *o) {
         case 'r': if (cli_parse_int(CMD, "--repeat", optarg, 1, 1000, &o->repeat)) return EXIT_USAGE; break;
         case 'j': o->json = 1; break;
         case 'h': help(); return -1;
-        default: return cli_usage_error(CMD, "unknown option");
+        default: return cli_option_error(CMD, c, argv);
         }
     }
     if (optind < argc) return cli_usage_error(CMD, "unexpected argument '%s'", argv[optind]);
@@ -373,7 +375,9 @@ int cmd_bench(int argc, char **argv) {
 
     AlbError err;
     TempModel tmp = {{0}};
-    const char *model_dir = o.model;
+    char resolved[4096];
+    const char *model_dir = o.model ? resolved : NULL;
+    if (o.model && hub_resolve(o.model, "models", resolved, sizeof resolved, &err)) return cli_error(CMD, &err, EXIT_USAGE);
     if (!model_dir) {
         if (temp_model(&tmp, &err)) {
             temp_model_remove(&tmp);

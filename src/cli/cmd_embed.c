@@ -11,6 +11,7 @@
 #include "pipeline/embed_input.h"
 #include "pipeline/encode.h"
 #include "model/hub.h"
+#include "util/fileio.h"
 
 static const char *CMD = "embed";
 
@@ -34,8 +35,11 @@ static void help(void) {
            "  --all-tokens      also write last_hidden_state and lengths\n"
            "  --batch-size N    sequences per forward pass (default 16); inputs are sorted by\n"
            "                    length first, so little padding is computed\n"
-           "  --max-length N    texts are truncated to N tokens; longer input_ids are an error\n"
-           "                    (default and maximum: max_position_embeddings)\n"
+           "  --max-length N    texts are truncated to N tokens, [CLS] and [SEP] included (N >= 2);\n"
+           "                    longer input_ids are an error (default and maximum:\n"
+           "                    max_position_embeddings)\n"
+           "  --output OUT      a new or regular file (replaced atomically; through a symbolic\n"
+           "                    link, its target), a FIFO, a character device or - (stdout)\n"
            "  -h, --help        this help\n");
 }
 
@@ -107,7 +111,7 @@ int cmd_embed(int argc, char **argv) {
     long batch_size = 16, max_length = 0;
     int all_tokens = 0, opt;
     optind = 1;
-    while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, CLI_SHORT_OPTS, opts, NULL)) != -1) {
         switch (opt) {
         case 'm': model = optarg; break;
         case 'i': input = optarg; break;
@@ -122,10 +126,10 @@ int cmd_embed(int argc, char **argv) {
             if (cli_parse_int(CMD, "--batch-size", optarg, 1, 1 << 16, &batch_size)) return EXIT_USAGE;
             break;
         case 'l':
-            if (cli_parse_int(CMD, "--max-length", optarg, 1, 1 << 20, &max_length)) return EXIT_USAGE;
+            if (cli_parse_int(CMD, "--max-length", optarg, 2, 1 << 20, &max_length)) return EXIT_USAGE;
             break;
         case 'h': help(); return EXIT_OK;
-        default: return cli_usage_error(CMD, "unknown option");
+        default: return cli_option_error(CMD, opt, argv);
         }
     }
     if (optind < argc) return cli_usage_error(CMD, "unexpected argument '%s'", argv[optind]);
@@ -134,6 +138,7 @@ int cmd_embed(int argc, char **argv) {
     if (!output) return cli_usage_error(CMD, "--output is required");
 
     AlbError err = {{0}};
+    if (alb_output_check(output, &err)) return cli_error(CMD, &err, EXIT_USAGE);
     char dir[4096];
     if (hub_resolve(model, "models", dir, sizeof dir, &err)) return cli_error(CMD, &err, EXIT_USAGE);
     AlbertModel *m;

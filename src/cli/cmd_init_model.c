@@ -2,10 +2,13 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "model/config.h"
 #include "model/init.h"
+#include "tokenizer/tokenizer.h"
+#include "util/fileio.h"
 
 static const char *CMD = "init-model";
 
@@ -19,10 +22,17 @@ static void help(void) {
            "embeddings 0. Our own generator (xoshiro256**, Box-Muller): the same config and\n"
            "seed always give the same file.\n"
            "\n"
-           "  --config C        a config.json, or a built-in geometry: base (albert-base-v2), tiny\n"
-           "  --out DIR         the model directory (created if needed)\n"
+           "The files are written whole in a temporary directory first (beside a new DIR,\n"
+           "inside an existing one) and then moved into place: a failure (a full disk)\n"
+           "leaves no half-made DIR. An existing DIR is kept: its config.json,\n"
+           "model.safetensors (and spiece.model) are replaced, other files stay.\n"
+           "\n"
+           "  --config C        a config.json, or a built-in geometry: base (albert-base-v2), tiny;\n"
+           "                    sizes beyond this program's bounds are refused (exit 2)\n"
+           "  --out DIR         the model directory (created if needed, with its parents)\n"
            "  --seed N          random seed (default 0)\n"
-           "  --tokenizer FILE  copy this spiece.model into DIR\n"
+           "  --tokenizer FILE  copy this spiece.model into DIR (checked: it must load, and its\n"
+           "                    pieces must fit vocab_size)\n"
            "  -h, --help        this help\n");
 }
 
@@ -36,7 +46,7 @@ int cmd_init_model(int argc, char **argv) {
     long seed = 0;
     int opt;
     optind = 1;
-    while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, CLI_SHORT_OPTS, opts, NULL)) != -1) {
         switch (opt) {
         case 'c': config = optarg; break;
         case 'o': out = optarg; break;
@@ -45,7 +55,7 @@ int cmd_init_model(int argc, char **argv) {
             if (cli_parse_int(CMD, "--seed", optarg, 0, 0x7fffffffffffffffL, &seed)) return EXIT_USAGE;
             break;
         case 'h': help(); return EXIT_OK;
-        default: return cli_usage_error(CMD, "unknown option");
+        default: return cli_option_error(CMD, opt, argv);
         }
     }
     if (optind < argc) return cli_usage_error(CMD, "unexpected argument '%s'", argv[optind]);
@@ -56,6 +66,17 @@ int cmd_init_model(int argc, char **argv) {
     AlbError err;
     if (albert_config_preset(&c, config) != 0 && albert_config_load(&c, config, &err))
         return cli_error(CMD, &err, EXIT_USAGE);
+    if (access(out, F_OK) == 0 && !alb_dir_exists(out))
+        return cli_usage_error(CMD, "--out %s exists and is not a directory", out);
+    if (tokenizer) {
+        AlbertTokenizer *tok;
+        if (tokenizer_load(&tok, tokenizer, &err)) return cli_error(CMD, &err, EXIT_FAILURE_RUN);
+        int pieces = tokenizer_vocab_size(tok);
+        tokenizer_free(tok);
+        if (pieces > c.vocab_size)
+            return cli_usage_error(CMD, "--tokenizer %s has %d pieces, more than the config's vocab_size %d", tokenizer,
+                                   pieces, c.vocab_size);
+    }
     if (albert_init_model_dir(&c, (uint64_t)seed, out, tokenizer, &err)) return cli_error(CMD, &err, EXIT_FAILURE_RUN);
     return EXIT_OK;
 }

@@ -1,4 +1,5 @@
 /* albertc tokenize: text lines (or JSONL) to ALBERT token ids, one line per input. */
+#include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -21,10 +22,14 @@ static void help(void) {
            "  --model M         a model directory, a hub id (local cache), or a spiece.model file\n"
            "  --text TEXT       tokenize TEXT instead of reading stdin\n"
            "  --pieces          write the pieces instead of the ids\n"
-           "  --max-length N    truncate to N ids including [CLS] and [SEP] (0: no limit)\n"
+           "  --max-length N    truncate to at most N ids, [CLS] and [SEP] included (0: no limit).\n"
+           "                    As Hugging Face's engine: an N below the special tokens (1; for a\n"
+           "                    pair 1 or 2) truncates nothing, it only stops each text after the\n"
+           "                    piece that reaches N tokens\n"
            "  --jsonl           read {\"text\": ...} lines (optionally with \"text_pair\"), write\n"
-           "                    {\"input_ids\": [...], \"attention_mask\": [...]} lines (the input of\n"
-           "                    'albertc embed'; pairs add \"token_type_ids\", --pieces adds \"tokens\")\n"
+           "                    {\"input_ids\": [...], \"attention_mask\": [...]} lines (single texts:\n"
+           "                    the input of 'albertc embed'; pairs add \"token_type_ids\", which embed\n"
+           "                    does not take; --pieces adds \"tokens\")\n"
            "  -h, --help        this help\n"
            "\n"
            "Text lines lose their trailing \"\\n\" (and a \"\\r\" before it); invalid UTF-8 becomes U+FFFD.\n");
@@ -129,7 +134,7 @@ int cmd_tokenize(int argc, char **argv) {
     int pieces = 0, jsonl = 0, c;
     long max_length = 0;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, CLI_SHORT_OPTS, options, NULL)) != -1) {
         switch (c) {
         case 'm': model = optarg; break;
         case 'p': pieces = 1; break;
@@ -139,7 +144,7 @@ int cmd_tokenize(int argc, char **argv) {
         case 't': text = optarg; break;
         case 'j': jsonl = 1; break;
         case 'h': help(); return EXIT_OK;
-        default: return cli_usage_error(CMD, "unknown option");
+        default: return cli_option_error(CMD, c, argv);
         }
     }
     if (optind < argc) return cli_usage_error(CMD, "unexpected argument '%s'", argv[optind]);
@@ -177,6 +182,10 @@ int cmd_tokenize(int argc, char **argv) {
                 tokenizer_encode(tok, line, len, (int)max_length, &ids);
                 write_plain(tok, &ids, pieces, stdout);
             }
+        }
+        if (ferror(stdin) && rc == EXIT_OK) {
+            fprintf(stderr, "albertc %s: stdin: read error: %s\n", CMD, strerror(errno));
+            rc = EXIT_FAILURE_RUN;
         }
         free(line);
     }

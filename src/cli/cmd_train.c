@@ -424,7 +424,7 @@ static int parse_args(int argc, char **argv, TrainArgs *a) {
     };
     int opt;
     optind = 1;
-    while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, CLI_SHORT_OPTS, opts, NULL)) != -1) {
         switch (opt) {
         case 'c': a->config = optarg; break;
         case 't': a->test_config = optarg; break;
@@ -432,7 +432,7 @@ static int parse_args(int argc, char **argv, TrainArgs *a) {
         case 'j': a->as_json = 1; break;
         case 'p': a->print_config = 1; break;
         case 'h': help(); return EXIT_OK;
-        default: return cli_usage_error(CMD, "unknown option");
+        default: return cli_option_error(CMD, opt, argv);
         }
     }
     if (optind < argc) return cli_usage_error(CMD, "unexpected argument '%s'", argv[optind]);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <errno.h>
+#include <getopt.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
@@ -28,6 +29,12 @@ static const Command commands[] = {
 };
 static const int n_commands = sizeof commands / sizeof commands[0];
 
+static const Command *find_command(const char *name) {
+    for (int i = 0; i < n_commands; i++)
+        if (!strcmp(name, commands[i].name)) return &commands[i];
+    return NULL;
+}
+
 static void usage(FILE *out) {
     fprintf(out,
             "Usage: albertc <command> [options]\n"
@@ -39,7 +46,7 @@ static void usage(FILE *out) {
     for (int i = 0; i < n_commands; i++) fprintf(out, "  %-11s %s\n", commands[i].name, commands[i].summary);
     fprintf(out,
             "\n"
-            "Run 'albertc <command> --help' for a command's options.\n"
+            "Run 'albertc <command> --help' (or 'albertc help <command>') for a command's options.\n"
             "Exit codes: 0 success, 1 failure while running, 2 bad usage or configuration,\n"
             "130 interrupted.\n");
 }
@@ -59,6 +66,16 @@ int cli_usage_error(const char *cmd, const char *fmt, ...) {
     return EXIT_USAGE;
 }
 
+int cli_option_error(const char *cmd, int opt, char **argv) {
+    const char *arg = argv[optind - 1];
+    char name[64];
+    if (strncmp(arg, "--", 2) == 0) snprintf(name, sizeof name, "%.*s", (int)strcspn(arg, "="), arg);
+    else snprintf(name, sizeof name, "-%c", optopt);
+    if (opt == ':') return cli_usage_error(cmd, "option '%s' needs a value", name);
+    if (name[1] == '-' && optopt) return cli_usage_error(cmd, "option '%s' takes no value", name);
+    return cli_usage_error(cmd, "unknown option '%s'", name);
+}
+
 int cli_progress_enabled(void) { return isatty(STDERR_FILENO); }
 
 int cli_parse_int(const char *cmd, const char *opt, const char *s, long lo, long hi, long *out) {
@@ -74,22 +91,28 @@ int cli_parse_int(const char *cmd, const char *opt, const char *s, long lo, long
 }
 
 int main(int argc, char **argv) {
+    opterr = 0;  /* the commands report bad options themselves (cli_option_error) */
     if (argc < 2) {
         usage(stderr);
         return EXIT_USAGE;
     }
     const char *name = argv[1];
-    if (!strcmp(name, "--help") || !strcmp(name, "-h") || !strcmp(name, "help")) {
-        usage(stdout);
-        return EXIT_OK;
-    }
     if (!strcmp(name, "--version")) {
         printf("albertc %s\n", ALBERTC_VERSION);
         return EXIT_OK;
     }
-    for (int i = 0; i < n_commands; i++)
-        if (!strcmp(name, commands[i].name)) return commands[i].run(argc - 1, argv + 1);
-    fprintf(stderr, "albertc: unknown command '%s'\n", name);
-    usage(stderr);
-    return EXIT_USAGE;
+    int help = !strcmp(name, "--help") || !strcmp(name, "-h") || !strcmp(name, "help");
+    if (help && argc == 2) {
+        usage(stdout);
+        return EXIT_OK;
+    }
+    if (help) name = argv[2];  /* albertc help CMD: albertc CMD --help */
+    const Command *c = find_command(name);
+    if (!c) {
+        fprintf(stderr, "albertc: unknown command '%s'\n", name);
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    char *help_argv[] = {argv[2], "--help", NULL};
+    return help ? c->run(2, help_argv) : c->run(argc - 1, argv + 1);
 }

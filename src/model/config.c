@@ -51,19 +51,22 @@ int albert_config_preset(AlbertConfig *c, const char *name) {
     return -1;
 }
 
-/* The integer fields, by name, so parse and save walk the same table. */
-static const struct { const char *name; size_t offset; int min; } int_fields[] = {
-    {"vocab_size", offsetof(AlbertConfig, vocab_size), 1},
-    {"embedding_size", offsetof(AlbertConfig, embedding_size), 1},
-    {"hidden_size", offsetof(AlbertConfig, hidden_size), 1},
-    {"num_hidden_layers", offsetof(AlbertConfig, num_hidden_layers), 1},
-    {"num_hidden_groups", offsetof(AlbertConfig, num_hidden_groups), 1},
-    {"num_attention_heads", offsetof(AlbertConfig, num_attention_heads), 1},
-    {"intermediate_size", offsetof(AlbertConfig, intermediate_size), 1},
-    {"inner_group_num", offsetof(AlbertConfig, inner_group_num), 1},
-    {"max_position_embeddings", offsetof(AlbertConfig, max_position_embeddings), 1},
-    {"type_vocab_size", offsetof(AlbertConfig, type_vocab_size), 1},
-    {"pad_token_id", offsetof(AlbertConfig, pad_token_id), 0},
+/* The integer fields, by name, so parse and save walk the same table. The
+ * upper bounds are this program's, far above any published ALBERT (xxlarge:
+ * vocab 30000, hidden 4096, intermediate 16384, 64 heads, 12 layers, 512
+ * positions), low enough that no size computed from them overflows. */
+static const struct { const char *name; size_t offset; int min, max; } int_fields[] = {
+    {"vocab_size", offsetof(AlbertConfig, vocab_size), 1, 1 << 20},
+    {"embedding_size", offsetof(AlbertConfig, embedding_size), 1, 1 << 14},
+    {"hidden_size", offsetof(AlbertConfig, hidden_size), 1, 1 << 14},
+    {"num_hidden_layers", offsetof(AlbertConfig, num_hidden_layers), 1, 1024},
+    {"num_hidden_groups", offsetof(AlbertConfig, num_hidden_groups), 1, 1024},
+    {"num_attention_heads", offsetof(AlbertConfig, num_attention_heads), 1, 1024},
+    {"intermediate_size", offsetof(AlbertConfig, intermediate_size), 1, 1 << 16},
+    {"inner_group_num", offsetof(AlbertConfig, inner_group_num), 1, 64},
+    {"max_position_embeddings", offsetof(AlbertConfig, max_position_embeddings), 1, 1 << 16},
+    {"type_vocab_size", offsetof(AlbertConfig, type_vocab_size), 1, 1024},
+    {"pad_token_id", offsetof(AlbertConfig, pad_token_id), 0, INT_MAX},
 };
 #define N_INT_FIELDS (int)(sizeof int_fields / sizeof int_fields[0])
 
@@ -75,13 +78,27 @@ static int supported_act(const char *name) {
     return 0;
 }
 
+static int check_int_field(int i, long long x, const char *path, AlbError *err) {
+    if (x < int_fields[i].min)
+        return alb_fail(err, "%s: %s must be %s, got %lld", path, int_fields[i].name,
+                        int_fields[i].min ? "a positive integer" : "a non-negative integer", x);
+    if (x > int_fields[i].max)
+        return alb_fail(err, "%s: %s must be at most %d (this program's bound), got %lld", path, int_fields[i].name,
+                        int_fields[i].max, x);
+    return 0;
+}
+
+/* Weights of the model c describes (shared layers counted once). */
+static double parameter_count(const AlbertConfig *c) {
+    double V = c->vocab_size, E = c->embedding_size, H = c->hidden_size, F = c->intermediate_size;
+    double embeddings = (V + c->max_position_embeddings + c->type_vocab_size + 2) * E + E * H + H;
+    double layer = 4 * (H * H + H) + 2 * H + (H * F + F) + (F * H + H) + 2 * H;
+    return embeddings + (double)c->num_hidden_groups * c->inner_group_num * layer + H * H + H;
+}
+
 int albert_config_check(const AlbertConfig *c, const char *path, AlbError *err) {
-    for (int i = 0; i < N_INT_FIELDS; i++) {
-        int v = *int_field((AlbertConfig *)c, i);
-        if (v < int_fields[i].min)
-            return alb_fail(err, "%s: %s must be %s, got %d", path, int_fields[i].name,
-                            int_fields[i].min ? "a positive integer" : "a non-negative integer", v);
-    }
+    for (int i = 0; i < N_INT_FIELDS; i++)
+        if (check_int_field(i, *int_field((AlbertConfig *)c, i), path, err)) return -1;
     if (!supported_act(c->hidden_act))
         return alb_fail(err, "%s: hidden_act \"%s\" is not supported (supported: gelu_new, gelu, "
                              "gelu_pytorch_tanh, relu)", path, c->hidden_act);
@@ -94,6 +111,10 @@ int albert_config_check(const AlbertConfig *c, const char *path, AlbError *err) 
     if (c->pad_token_id >= c->vocab_size)
         return alb_fail(err, "%s: pad_token_id %d is outside the vocabulary (vocab_size %d)", path, c->pad_token_id,
                         c->vocab_size);
+    double params = parameter_count(c);
+    if (params > ALBERT_MAX_PARAMETERS)
+        return alb_fail(err, "%s: the model would have %.0f parameters, more than the %.0f (16 GiB as float32) this "
+                             "program accepts", path, params, (double)ALBERT_MAX_PARAMETERS);
     return 0;
 }
 
@@ -150,9 +171,7 @@ static int parse_fields(AlbertConfig *c, const json_t *root, const char *path, A
         if (!json_is_integer(v))
             return alb_fail(err, "%s: %s must be an integer, not %s", path, key, json_type_name(v));
         json_int_t x = json_integer_value(v);
-        if (x < int_fields[i].min || x > INT_MAX)
-            return alb_fail(err, "%s: %s must be %s, got %lld", path, key,
-                            int_fields[i].min ? "a positive integer" : "a non-negative integer", (long long)x);
+        if (check_int_field(i, (long long)x, path, err)) return -1;
         *int_field(c, i) = (int)x;
     }
     if (parse_float(root, "layer_norm_eps", &c->layer_norm_eps, 0, path, err)) return -1;

@@ -3,7 +3,8 @@
  * Absent fields take the Hugging Face AlbertConfig defaults (those are the
  * xxlarge values: hidden 4096, 64 heads, intermediate 16384, ...). Values the
  * forward pass cannot honour (another hidden_act, groups that do not divide
- * the layers, heads that do not divide hidden_size) are rejected by name. */
+ * the layers, heads that do not divide hidden_size) and sizes beyond this
+ * program's bounds are rejected by name. */
 #ifndef ALB_MODEL_CONFIG_H
 #define ALB_MODEL_CONFIG_H
 
@@ -29,6 +30,11 @@ typedef struct {
 void albert_config_defaults(AlbertConfig *c);
 /* Built-in geometries for init-model: "base" (albert-base-v2) and "tiny". */
 int albert_config_preset(AlbertConfig *c, const char *name);  /* -1: unknown name */
+/* Every integer within this program's bound (config.c: far above any
+ * published ALBERT), the geometry consistent, at most ALBERT_MAX_PARAMETERS
+ * weights; one error naming path, the key and the bound otherwise. */
+#define ALBERT_MAX_PARAMETERS (1LL << 32)
+int albert_config_check(const AlbertConfig *c, const char *path, AlbError *err);
 /* Unknown fields are ignored (HF files carry many); path only names the file in errors. */
 int albert_config_parse(AlbertConfig *c, const char *json, size_t len, const char *path, AlbError *err);
 int albert_config_load(AlbertConfig *c, const char *path, AlbError *err);

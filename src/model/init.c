@@ -1,10 +1,14 @@
 /* Random ALBERT initialisation; see init.h. */
 #include "model/init.h"
 
+#include <errno.h>
+#include <libgen.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "io/safetensors.h"
 #include "util/fileio.h"
@@ -135,26 +139,80 @@ int albert_init_weights(const AlbertConfig *c, uint64_t seed, const char *path, 
     return rc;
 }
 
+/* The files of a model directory, in the order they are written. */
+static const char *const MODEL_FILES[] = {"config.json", "model.safetensors", "spiece.model"};
+enum { N_MODEL_FILES = 3 };
+
+static int write_model_files(const AlbertConfig *c, uint64_t seed, const char *dir, const char *spiece,
+                             size_t spiece_len, AlbError *err) {
+    int rc = 0;
+    for (int i = 0; i < N_MODEL_FILES && !rc; i++) {
+        char *path = alb_path_join(dir, MODEL_FILES[i]);
+        if (i == 0) rc = albert_config_save(c, path, err);
+        else if (i == 1) rc = albert_init_weights(c, seed, path, err);
+        else if (spiece) rc = atomic_write_file(path, spiece, spiece_len, err);
+        free(path);
+    }
+    return rc;
+}
+
+/* Moves the written files from staging into dir (rename: the data is already
+ * on disk), then syncs dir. */
+static int move_model_files(const char *staging, const char *dir, AlbError *err) {
+    int rc = 0;
+    for (int i = 0; i < N_MODEL_FILES && !rc; i++) {
+        char *from = alb_path_join(staging, MODEL_FILES[i]), *to = alb_path_join(dir, MODEL_FILES[i]);
+        if (alb_file_exists(from) && rename(from, to) != 0)
+            rc = alb_fail(err, "%s: cannot move into place: %s", to, strerror(errno));
+        free(from);
+        free(to);
+    }
+    if (!rc && alb_fsync_dir(dir) != 0) rc = alb_fail(err, "%s: cannot sync the directory: %s", dir, strerror(errno));
+    return rc;
+}
+
+static void remove_staging(const char *staging) {
+    for (int i = 0; i < N_MODEL_FILES; i++) {
+        char *path = alb_path_join(staging, MODEL_FILES[i]);
+        unlink(path);
+        free(path);
+    }
+    rmdir(staging);
+}
+
 int albert_init_model_dir(const AlbertConfig *c, uint64_t seed, const char *dir, const char *tokenizer_path,
                           AlbError *err) {
+    if (albert_config_check(c, dir, err)) return -1;
     char *spiece = NULL;
     size_t spiece_len = 0;
     /* read the tokenizer first: a bad path must not leave a half-made directory */
     if (tokenizer_path && alb_read_file(tokenizer_path, &spiece, &spiece_len, err)) return -1;
-    char path[4096];
-    int rc = alb_mkdirs(dir, err);
-    if (!rc) {
-        snprintf(path, sizeof path, "%s/config.json", dir);
-        rc = albert_config_save(c, path, err);
+    char *target = alb_xstrdup(dir);  /* without trailing slashes: "DIR.tmp" must be beside it */
+    for (size_t k = strlen(target); k > 1 && target[k - 1] == '/'; k--) target[k - 1] = '\0';
+    char *copy = alb_xstrdup(target), *parent = alb_xstrdup(dirname(copy));
+    free(copy);
+    size_t n = strlen(target) + 64;
+    char *staging = alb_xmalloc(n);
+    struct stat st;
+    int exists = stat(target, &st) == 0, rc = 0;
+    /* staging: inside an existing DIR (its filesystem), else beside DIR, renamed into place whole */
+    snprintf(staging, n, exists ? "%s/.init-model.tmp.%ld" : "%s.tmp.%ld", target, (long)getpid());
+    if (exists && !S_ISDIR(st.st_mode)) rc = alb_fail(err, "%s: exists and is not a directory", dir);
+    else if (!exists) rc = alb_mkdirs(parent, err);
+    if (!rc && mkdir(staging, 0777) != 0) {
+        rc = alb_fail(err, "%s: cannot create: %s", staging, strerror(errno));
+    } else if (!rc) {
+        rc = write_model_files(c, seed, staging, spiece, spiece_len, err);
+        if (!rc && exists) rc = move_model_files(staging, target, err);
+        if (!rc && !exists && rename(staging, target) != 0)
+            rc = alb_fail(err, "%s: cannot rename to %s: %s", staging, target, strerror(errno));
+        if (!rc && !exists && alb_fsync_dir(parent) != 0)
+            rc = alb_fail(err, "%s: cannot sync the directory: %s", parent, strerror(errno));
+        if (rc || exists) remove_staging(staging);
     }
-    if (!rc) {
-        snprintf(path, sizeof path, "%s/model.safetensors", dir);
-        rc = albert_init_weights(c, seed, path, err);
-    }
-    if (!rc && spiece) {
-        snprintf(path, sizeof path, "%s/spiece.model", dir);
-        rc = atomic_write_file(path, spiece, spiece_len, err);
-    }
+    free(staging);
+    free(parent);
+    free(target);
     free(spiece);
     return rc;
 }

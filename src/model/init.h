@@ -19,7 +19,11 @@
 int albert_init_weights(const AlbertConfig *c, uint64_t seed, const char *path, AlbError *err);
 
 /* A model directory: DIR/config.json, DIR/model.safetensors and, when
- * tokenizer_path is not NULL, a copy of it as DIR/spiece.model. */
+ * tokenizer_path is not NULL, a copy of it as DIR/spiece.model (copied as is:
+ * the caller checks it). c must pass albert_config_check. The files are
+ * written whole in a staging directory (beside a new DIR, inside an existing
+ * one), then moved into place: a failure leaves no half-made DIR, and an
+ * existing DIR as it was (its other files are kept). */
 int albert_init_model_dir(const AlbertConfig *c, uint64_t seed, const char *dir, const char *tokenizer_path,
                           AlbError *err);
 

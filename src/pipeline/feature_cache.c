@@ -94,7 +94,7 @@ static void table_free(Table *t) {
 /* ------------------------------------------------------------------ file */
 
 static void checksum_hex(const Key *keys, const float *features, long n, int H, char out[33]) {
-    XXH3_state_t *s = XXH3_createState();
+    XXH3_state_t *s = alb_xnonnull(XXH3_createState(), "XXH3 state");
     XXH3_128bits_reset(s);
     XXH3_128bits_update(s, keys, sizeof(Key) * (size_t)n);
     XXH3_128bits_update(s, features, sizeof(float) * (size_t)n * H);
@@ -301,7 +301,7 @@ static void find_entries(const FeatureCacheOptions *o, Table *t, const char *con
     int n_loaded = t->n;
     char ns[512];
     size_t ns_len = namespace_bytes(o, ns, sizeof ns);
-    XXH3_state_t *hs = XXH3_createState();
+    XXH3_state_t *hs = alb_xnonnull(XXH3_createState(), "XXH3 state");
     for (int i = 0; i < n; i++) {
         Key k = text_key(hs, ns, ns_len, texts[i]);
         int e = table_find(t, k);

@@ -529,11 +529,8 @@ void tokenizer_encode(const AlbertTokenizer *t, const char *text, size_t len, in
     Scratch sc = {0};
     IdList a = {0};
     encode_ids(t, text, len, max_length, &sc, &a);
-    /* truncation keeps room for [CLS] and [SEP] */
-    if (max_length > 0) {
-        int budget = max_length > 2 ? max_length - 2 : 0;
-        if (a.n > budget) a.n = budget;
-    }
+    /* truncation keeps room for [CLS] and [SEP]; a max_length below them truncates nothing (see tokenizer.h) */
+    if (max_length >= 2 && a.n > max_length - 2) a.n = max_length - 2;
     out->n = 0;
     out_push(out, t->cls_id, 0);
     for (int i = 0; i < a.n; i++) out_push(out, a.v[i], 0);
@@ -571,7 +568,7 @@ void tokenizer_encode_pair(const AlbertTokenizer *t, const char *a, size_t alen,
     IdList ia = {0}, ib = {0};
     encode_ids(t, a, alen, max_length, &sc, &ia);
     encode_ids(t, b, blen, max_length, &sc, &ib);
-    if (max_length > 0) truncate_longest_first(&ia.n, &ib.n, max_length > 3 ? max_length - 3 : 0);
+    if (max_length >= 3) truncate_longest_first(&ia.n, &ib.n, max_length - 3);
     out->n = 0;
     out_push(out, t->cls_id, 0);
     for (int i = 0; i < ia.n; i++) out_push(out, ia.v[i], 0);

@@ -37,10 +37,14 @@ int tokenizer_cls_id(const AlbertTokenizer *t);
 int tokenizer_sep_id(const AlbertTokenizer *t);
 int tokenizer_pad_id(const AlbertTokenizer *t);
 
-/* [CLS] text [SEP]; max_length > 0 truncates the text side, keeping the specials
- * (a max_length below their count keeps only them). */
+/* [CLS] text [SEP]; max_length > 0 truncates the text side, keeping the
+ * specials: at most max_length ids in all. As the engine does, a max_length
+ * below the specials' count (1 here, 1 or 2 for a pair) truncates nothing
+ * (its max_length - specials wraps around); only the early stop of each text
+ * at max_length tokens applies (tokenizer.c, stop_here). */
 void tokenizer_encode(const AlbertTokenizer *t, const char *text, size_t len, int max_length, TokenIds *out);
-/* [CLS] a [SEP] b [SEP] with type ids 0..0 1..1; truncation longest-first. */
+/* [CLS] a [SEP] b [SEP] with type ids 0..0 1..1; truncation longest-first to
+ * max_length ids in all (max_length 1 and 2: see above). */
 void tokenizer_encode_pair(const AlbertTokenizer *t, const char *a, size_t alen, const char *b, size_t blen,
                            int max_length, TokenIds *out);
 const char *tokenizer_piece(const AlbertTokenizer *t, int id);

@@ -23,10 +23,19 @@ const char *alb_shown(const char *s, char buf[ALB_SHOWN_SIZE]) {
     return buf;
 }
 
+void *alb_xnonnull(void *p, const char *what) {
+    if (!p) {
+        fprintf(stderr, "albertc: out of memory (%s)\n", what);
+        abort();
+    }
+    return p;
+}
+
 static void *check_alloc(void *p, size_t n) {
     if (!p && n) {
-        fprintf(stderr, "albertc: out of memory (%zu bytes)\n", n);
-        abort();
+        char what[32];
+        snprintf(what, sizeof what, "%zu bytes", n);
+        alb_xnonnull(NULL, what);
     }
     return p;
 }

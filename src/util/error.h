@@ -26,5 +26,7 @@ void *alb_xmalloc(size_t n);
 void *alb_xcalloc(size_t count, size_t size);
 void *alb_xrealloc(void *p, size_t n);
 char *alb_xstrdup(const char *s);
+/* p, or the same out-of-memory exit when p is NULL: for other libraries' allocators. */
+void *alb_xnonnull(void *p, const char *what);
 
 #endif

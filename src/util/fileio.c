@@ -21,11 +21,11 @@ int alb_read_file(const char *path, char **data, size_t *len, AlbError *err) {
         n += got;
         if (got == 0) break;
     }
-    int failed = ferror(fp);
+    int failed = ferror(fp), e = errno;
     fclose(fp);
     if (failed) {
         free(buf);
-        return alb_fail(err, "%s: read error", path);
+        return alb_fail(err, "%s: read error: %s", path, strerror(e));
     }
     buf[n] = '\0';
     *data = buf;
@@ -33,26 +33,116 @@ int alb_read_file(const char *path, char **data, size_t *len, AlbError *err) {
     return 0;
 }
 
-static int fsync_parent_dir(const char *path) {
-    char *copy = alb_xstrdup(path);
-    int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY);
-    free(copy);
+int alb_fsync_dir(const char *dir) {
+    int fd = open(dir, O_RDONLY | O_DIRECTORY);
     if (fd < 0) return -1;
     int rc = fsync(fd);
+    int e = errno;
     close(fd);
+    errno = e;
     return rc;
+}
+
+static int fsync_parent_dir(const char *path) {
+    char *copy = alb_xstrdup(path);
+    int rc = alb_fsync_dir(dirname(copy));
+    int e = errno;
+    free(copy);
+    errno = e;
+    return rc;
+}
+
+/* path with its symbolic links followed, to the file a dangling one would
+ * create; malloc'ed, NULL (err set) on a loop or an unreadable link. */
+static char *follow_symlinks(const char *path, AlbError *err) {
+    char *cur = alb_xstrdup(path);
+    for (int hops = 0;; hops++) {
+        struct stat st;
+        if (lstat(cur, &st) != 0 || !S_ISLNK(st.st_mode)) return cur;
+        char link[4096];
+        ssize_t n = hops < 40 ? readlink(cur, link, sizeof link - 1) : -1;
+        if (n < 0) {
+            alb_fail(err, "%s: cannot follow the symbolic link: %s", path, strerror(hops < 40 ? errno : ELOOP));
+            free(cur);
+            return NULL;
+        }
+        link[n] = '\0';
+        char *next;
+        if (link[0] == '/') {
+            next = alb_xstrdup(link);
+        } else {
+            char *copy = alb_xstrdup(cur);
+            next = alb_path_join(dirname(copy), link);
+            free(copy);
+        }
+        free(cur);
+        cur = next;
+    }
+}
+
+typedef enum { OUT_REPLACE, OUT_STREAM, OUT_STDOUT } OutputKind;
+
+/* What atomic_open does with path: returns what to open (malloc'ed; NULL with
+ * err set when path is refused), *mode the existing file's mode (0: none). A
+ * FIFO or a device is opened through path itself (/dev/stdout's /proc links
+ * cannot be followed by readlink); a regular file's symlinks are followed to
+ * find where to rename. */
+static char *output_kind(const char *path, OutputKind *kind, mode_t *mode, AlbError *err) {
+    *kind = OUT_REPLACE;
+    *mode = 0;
+    if (strcmp(path, "-") == 0) {
+        *kind = OUT_STDOUT;
+        return alb_xstrdup(path);
+    }
+    struct stat st;
+    if (stat(path, &st) == 0) {
+        if (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode)) {
+            *kind = OUT_STREAM;
+            return alb_xstrdup(path);
+        }
+        if (!S_ISREG(st.st_mode)) {
+            const char *what = S_ISDIR(st.st_mode) ? "a directory" : S_ISSOCK(st.st_mode) ? "a socket"
+                             : S_ISBLK(st.st_mode) ? "a block device" : "not a file";
+            alb_fail(err, "%s: is %s; an output must be a regular file (replaced atomically), a FIFO, a "
+                          "character device or '-' (stdout)", path, what);
+            return NULL;
+        }
+        *mode = st.st_mode;
+    }
+    return follow_symlinks(path, err);
+}
+
+int alb_output_check(const char *path, AlbError *err) {
+    OutputKind kind;
+    mode_t mode;
+    char *dest = output_kind(path, &kind, &mode, err);
+    int ok = dest != NULL;
+    free(dest);
+    return ok ? 0 : -1;
 }
 
 int atomic_open(AtomicFile *af, const char *path, AlbError *err) {
     memset(af, 0, sizeof *af);
-    size_t n = strlen(path) + 32;
-    af->tmp_path = alb_xmalloc(n);
-    snprintf(af->tmp_path, n, "%s.tmp.%ld", path, (long)getpid());
-    af->fp = fopen(af->tmp_path, "wb");
+    OutputKind kind;
+    mode_t mode;
+    char *dest = output_kind(path, &kind, &mode, err);
+    if (!dest) return -1;
+    if (kind != OUT_REPLACE) {
+        af->fp = kind == OUT_STDOUT ? stdout : fopen(dest, "wb");
+        free(dest);
+    } else {
+        size_t n = strlen(dest) + 32;
+        af->tmp_path = alb_xmalloc(n);
+        snprintf(af->tmp_path, n, "%s.tmp.%ld", dest, (long)getpid());
+        af->dest = dest;
+        af->fp = fopen(af->tmp_path, "wb");
+        if (af->fp && mode) fchmod(fileno(af->fp), mode & 07777);  /* best effort: the old file's bits */
+    }
     if (!af->fp) {
         int e = errno;
+        free(af->dest);
         free(af->tmp_path);
-        af->tmp_path = NULL;
+        memset(af, 0, sizeof *af);
         return alb_fail(err, "%s: cannot create: %s", path, strerror(e));
     }
     af->path = alb_xstrdup(path);
@@ -61,29 +151,32 @@ int atomic_open(AtomicFile *af, const char *path, AlbError *err) {
 
 static void atomic_free(AtomicFile *af) {
     free(af->path);
+    free(af->dest);
     free(af->tmp_path);
     memset(af, 0, sizeof *af);
 }
 
 int atomic_commit(AtomicFile *af, AlbError *err) {
-    int ok = fflush(af->fp) == 0 && !ferror(af->fp) && fsync(fileno(af->fp)) == 0;
+    int ok = fflush(af->fp) == 0 && !ferror(af->fp) && (!af->tmp_path || fsync(fileno(af->fp)) == 0);
     int e = errno;
-    if (fclose(af->fp) != 0 && ok) { ok = 0; e = errno; }
+    if (af->fp != stdout && fclose(af->fp) != 0 && ok) { ok = 0; e = errno; }
     af->fp = NULL;
-    if (ok && rename(af->tmp_path, af->path) != 0) { ok = 0; e = errno; }
+    if (ok && af->tmp_path && rename(af->tmp_path, af->dest) != 0) { ok = 0; e = errno; }
     if (!ok) {
         alb_fail(err, "%s: write failed: %s", af->path, strerror(e));
-        unlink(af->tmp_path);
+        if (af->tmp_path) unlink(af->tmp_path);
         atomic_free(af);
         return -1;
     }
-    fsync_parent_dir(af->path);
+    int rc = 0;
+    if (af->tmp_path && fsync_parent_dir(af->dest) != 0)
+        rc = alb_fail(err, "%s: written, but its directory could not be synced: %s", af->path, strerror(errno));
     atomic_free(af);
-    return 0;
+    return rc;
 }
 
 void atomic_abort(AtomicFile *af) {
-    if (af->fp) fclose(af->fp);
+    if (af->fp && af->fp != stdout) fclose(af->fp);
     if (af->tmp_path) unlink(af->tmp_path);
     atomic_free(af);
 }

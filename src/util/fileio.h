@@ -1,9 +1,16 @@
 /* Files: whole-file reads and crash-safe writes.
  *
- * Every write that matters (checkpoints, caches, history, model files) goes
- * through AtomicFile: data is written to "<path>.tmp.<pid>", flushed and
- * fsync'ed, renamed over <path>, and the directory is fsync'ed. A crash at
- * any instant leaves either the old file or the new one, never a torn one. */
+ * Every output the tool writes (checkpoints, caches, history, model files,
+ * embed --output) is opened with atomic_open, which looks at what the path is:
+ *   - a regular file, or nothing yet: data is written to "<path>.tmp.<pid>",
+ *     flushed and fsync'ed, renamed over <path>, and the directory is
+ *     fsync'ed. A crash at any instant leaves either the old file or the new
+ *     one, never a torn one. An existing file's permission bits are kept.
+ *   - a symbolic link: followed (to the file a dangling one would create);
+ *     its target is replaced as above, the link stays a link.
+ *   - a FIFO, a character device (/dev/null, /dev/stdout) or "-" (stdout):
+ *     written in place as a stream (nothing to rename).
+ *   - anything else (a directory, a socket, a block device) is refused. */
 #ifndef ALB_UTIL_FILEIO_H
 #define ALB_UTIL_FILEIO_H
 
@@ -16,18 +23,26 @@ int alb_read_file(const char *path, char **data, size_t *len, AlbError *err);
 
 typedef struct {
     FILE *fp;          /* write through this */
-    char *path;        /* final path */
-    char *tmp_path;    /* temporary path in the same directory */
+    char *path;        /* the path as given (errors name it) */
+    char *dest;        /* the file renamed over: path with symlinks followed (NULL when streaming) */
+    char *tmp_path;    /* temporary beside dest (NULL when streaming) */
 } AtomicFile;
 
+/* Fails with one line naming path when it is not something atomic_open
+ * writes (see above); opens nothing, so a command can check its outputs
+ * before it starts working. */
+int alb_output_check(const char *path, AlbError *err);
 int atomic_open(AtomicFile *af, const char *path, AlbError *err);
-/* Flush, fsync, rename, fsync the directory. Closes af in every case. */
+/* Flush and, for a regular file, fsync, rename, fsync the directory. Closes af
+ * in every case (stdout is flushed, not closed). */
 int atomic_commit(AtomicFile *af, AlbError *err);
 /* Closes and deletes the temporary file. Safe to call after a failed commit. */
 void atomic_abort(AtomicFile *af);
 /* Convenience: the whole content at once. */
 int atomic_write_file(const char *path, const void *data, size_t len, AlbError *err);
 
+/* fsync of a directory (its entries: after a rename); -1 with errno on failure. */
+int alb_fsync_dir(const char *dir);
 /* mkdir -p */
 int alb_mkdirs(const char *path, AlbError *err);
 int alb_file_exists(const char *path);

@@ -6,7 +6,8 @@
 #   - every Unicode scalar value alone, between letters and in grapheme
 #     contexts (gen_adversarial.py --sweep),
 #   - 4,000 pairs of adversarial texts (--pairs: [CLS] a [SEP] b [SEP], type ids),
-#   - Banking77, adversarial and pairs again truncated (--max-length 16, 12, 6/10/20).
+#   - Banking77, adversarial and pairs again truncated (--max-length 16, 12, 6/10/20),
+#     and below or at the special tokens' count (adversarial 1/2, pairs 1/2/3).
 # Prints the first differences of each corpus and, last, exactly
 # "tokenizer-oracle: N passed, N failed"; exits 1 when any text differs.
 # Needs: node, `npm ci --prefix tools`, $ALBERTC (default build/albertc), $PYTHON.
@@ -64,5 +65,10 @@ check adversarial-max12 "$tmp/adversarial.jsonl" 12
 check pairs-max6 "$tmp/pairs.jsonl" 6
 check pairs-max10 "$tmp/pairs.jsonl" 10
 check pairs-max20 "$tmp/pairs.jsonl" 20
+check adversarial-max1 "$tmp/adversarial.jsonl" 1
+check adversarial-max2 "$tmp/adversarial.jsonl" 2
+check pairs-max1 "$tmp/pairs.jsonl" 1
+check pairs-max2 "$tmp/pairs.jsonl" 2
+check pairs-max3 "$tmp/pairs.jsonl" 3
 echo "tokenizer-oracle: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
