@@ -343,6 +343,24 @@ Test(checkpoint, final_save_is_last_and_resume_lookup) {
     head_free(&h);
 }
 
+/* JSON strings are UTF-8: a path that is not cannot be recorded. It was dropped from the history
+ * silently (json_pack failed, its NULL appended to nothing), and json_dumps' NULL went to strlen. */
+Test(checkpoint, history_of_a_path_that_is_not_utf8_is_an_error) {
+    CheckpointEntry e = {.path = "dir/\xff.safetensors", .step = 1, .epoch = 1, .metrics_json = "{}",
+                         .timestamp = "2026-11-27T05:10:00Z"};
+    CheckpointHistory hist = {.n = 1, .items = &e};
+    AlbError err = {{0}};
+    const char *path = test_tmp_path(CHECKPOINT_HISTORY_NAME);
+    cr_assert_eq(history_save(&hist, path, &err), -1, "saved without its only entry");
+    cr_expect(strstr(err.msg, path) && strstr(err.msg, "UTF-8"), "%s", err.msg);
+    cr_expect(!alb_file_exists(path));
+    /* and a store whose directory is such a path says so when it opens, before any training */
+    CheckpointStore s;
+    CheckpointPolicy pol = {.keep_last_n = 3, .keep_best_n = 1, .metric = "val/loss"};
+    cr_assert_eq(ckpt_store_open(&s, test_tmp_path("run\xff"), &pol, NULL, 0, &err), -1);
+    cr_expect(strstr(err.msg, "UTF-8"), "%s", err.msg);
+}
+
 Test(checkpoint, remote_mirror_and_load_from_storage) {
     Head h;
     AdamW opt;

@@ -213,6 +213,8 @@ Test(train_config, out_of_range_values) {
     expect_error("learning_rate: -1e-3\n", "cfg.yaml:1: learning_rate must be >= 0, got -0.001");
     expect_error("num_labels: 1\n", "cfg.yaml:1: num_labels must be >= 2, got 1");
     expect_error("keep_last_n: -1\n", "cfg.yaml:1: keep_last_n must be >= 0, got -1");
+    /* steps_freq sizes the train/loss window: INT_MAX allocated 16 GB */
+    expect_error("steps_freq: 2147483647\n", "cfg.yaml:1: steps_freq must be <= 1048576, got 2147483647");
     expect_error("resume_option: first\n", "cfg.yaml:1: resume_option must be one of last, best, path; got 'first'");
     expect_error("checkpoint_metric_mode: lowest\n",
                  "cfg.yaml:1: checkpoint_metric_mode must be one of min, max; got 'lowest'");

@@ -355,12 +355,12 @@ Test(trainer, checkpoints_step_strategy_keep_last_and_best) {
     cr_assert_eq(train_cli(&f, "p", NULL, NULL, NULL, &err), 0, "%s", err);
     json_t *h = history(&f, "p");
     json_t *items = json_object_get(h, "checkpoints"), *best = json_object_get(h, "best_checkpoints");
-    /* saves at 3, 6, ..., 24 and the final one; 2 newest kept plus the best */
+    /* saves at 3, 6, ..., 21 and the final one (step 24); 2 newest kept plus the best */
     size_t n = json_array_size(items);
     cr_assert_eq(n, 2, "%zu entries", n);
     cr_assert_eq(json_array_size(best), 1);
     cr_assert_eq(json_integer_value(json_object_get(json_array_get(items, n - 1), "step")), 24);
-    cr_assert_eq(json_integer_value(json_object_get(json_array_get(items, n - 2), "step")), 24);
+    cr_assert_eq(json_integer_value(json_object_get(json_array_get(items, n - 2), "step")), 21);
     /* files: the 2 newest and the best when it is not one of them */
     const char *best_path = json_string_value(json_object_get(json_array_get(best, 0), "path"));
     int best_listed = 0;
@@ -389,8 +389,8 @@ Test(trainer, checkpoints_keep_all_and_best_by_accuracy_max) {
     char *err;
     cr_assert_eq(train_cli(&f, "p", NULL, NULL, NULL, &err), 0, "%s", err);
     json_t *h = history(&f, "p");
-    cr_assert_eq(json_array_size(json_object_get(h, "checkpoints")), 9);
-    cr_assert_eq(n_files(&f, "p"), 9);
+    cr_assert_eq(json_array_size(json_object_get(h, "checkpoints")), 8);
+    cr_assert_eq(n_files(&f, "p"), 8);
     json_t *best = json_object_get(h, "best_checkpoints");
     cr_assert_eq(json_array_size(best), 2);
     double a0 = json_number_value(json_object_get(json_object_get(json_array_get(best, 0), "metrics"), "val/accuracy"));
@@ -419,19 +419,88 @@ Test(trainer, checkpoints_epoch_strategy_and_final) {
     fixture_free(&f);
 }
 
-/* A second fresh run in the same project starts its own history; the first's is archived, its files kept. */
+/* When the last step is also a step or epoch checkpoint, the final save is its only checkpoint: it was
+ * saved twice (checkpoint_step24_... and ..._2), the copy taking one of the keep_last_n slots. */
+Test(trainer, last_step_is_saved_once) {
+    const char *overlays[] = {"save_strategy: epoch\nkeep_last_n: 0\n", "save_strategy: step\nkeep_last_n: 0\n"};
+    const long n_saves[] = {3, 8};  /* epochs 1, 2 and the final; steps 3, 6, ..., 21 and the final */
+    for (int k = 0; k < 2; k++) {
+        Fixture f = fixture(overlays[k]);
+        char *err;
+        cr_assert_eq(train_cli(&f, "p", NULL, NULL, NULL, &err), 0, "%s", err);
+        free(err);
+        json_t *h = history(&f, "p"), *items = json_object_get(h, "checkpoints");
+        cr_assert_eq((long)json_array_size(items), n_saves[k], "%s: %zu entries", overlays[k], json_array_size(items));
+        for (size_t i = 1; i < json_array_size(items); i++)
+            cr_assert_lt(json_integer_value(json_object_get(json_array_get(items, i - 1), "step")),
+                         json_integer_value(json_object_get(json_array_get(items, i), "step")), "%s", overlays[k]);
+        cr_assert_eq(n_files(&f, "p"), n_saves[k]);
+        char *last = final_checkpoint(&f, "p");
+        CheckpointMeta m;
+        AlbError e;
+        cr_assert_eq(checkpoint_read_meta(last, &m, &e), 0, "%s", e.msg);
+        cr_assert(m.final && m.step == 24);
+        checkpoint_meta_free(&m);
+        free(last);
+        json_decref(h);
+        fixture_free(&f);
+    }
+}
+
+static const char *const METRIC_FILES[4][2] = {
+    {"metrics", ".jsonl"}, {"train_loss", ".csv"}, {"val_loss", ".csv"}, {"val_accuracy", ".csv"}};
+
+/* The suffix of the one archived history in <project>/checkpoints ("" when there is none). */
+static void archive_suffix(const Fixture *f, const char *project, char *suffix, size_t size) {
+    char cmd[4096], *out;
+    snprintf(cmd, sizeof cmd, "cd %s/%s/checkpoints && ls checkpoint_history.*.json metrics.*.jsonl 2>/dev/null | head -1",
+             f->dir, project);
+    test_run(cmd, &out, NULL);
+    char *dot = strchr(out, '.'), *end = strrchr(out, '.');
+    snprintf(suffix, size, "%.*s", dot && end > dot ? (int)(end - dot - 1) : 0, dot ? dot + 1 : "");
+    free(out);
+}
+
+/* Each metric file of project as the earlier run left it (first[i]), archived beside the history. */
+static void expect_metrics_archived(const Fixture *f, const char *project, char *const first[4]) {
+    char suffix[64];
+    archive_suffix(f, project, suffix, sizeof suffix);
+    cr_assert(suffix[0], "nothing archived in %s/%s/checkpoints", f->dir, project);
+    for (int i = 0; i < 4; i++) {
+        char p[4200];
+        snprintf(p, sizeof p, "%s/%s/checkpoints/%s.%s%s", f->dir, project, METRIC_FILES[i][0], suffix, METRIC_FILES[i][1]);
+        char *kept = slurp(p);
+        cr_assert_not_null(kept, "%s missing", p);
+        cr_expect_str_eq(kept, first[i], "%s", p);
+        free(kept);
+    }
+}
+
+static void read_metric_files(const Fixture *f, const char *project, char *text[4]) {
+    for (int i = 0; i < 4; i++) {
+        char p[4200];
+        snprintf(p, sizeof p, "%s/%s/%s%s", f->dir, project, METRIC_FILES[i][0], METRIC_FILES[i][1]);
+        text[i] = slurp(p);
+        cr_assert_not_null(text[i], "%s", p);
+    }
+}
+
+/* A second fresh run in the same project starts its own history; the first's is archived, its files
+ * kept, and its metric files (they were truncated) archived beside the history with the same suffix. */
 Test(trainer, fresh_run_archives_earlier_history) {
     Fixture f = fixture("save_strategy: epoch\nkeep_last_n: 0\n");
     char *err;
     cr_assert_eq(train_cli(&f, "p", NULL, NULL, NULL, &err), 0, "%s", err);
     free(err);
     int files_first = n_files(&f, "p");
-    cr_assert_eq(files_first, 4);  /* epochs 1-3 + final */
-    cr_assert_eq(train_cli(&f, "p", NULL, NULL, NULL, &err), 0, "%s", err);
+    cr_assert_eq(files_first, 3);  /* epochs 1, 2 + final */
+    char *first[4];
+    read_metric_files(&f, "p", first);
+    cr_assert_eq(train_cli(&f, "p", NULL, "--set learning_rate=0.02", NULL, &err), 0, "%s", err);
     cr_assert(strstr(err, "starts a new history") != NULL, "%s", err);
     free(err);
     json_t *h = history(&f, "p");
-    cr_assert_eq(json_array_size(json_object_get(h, "checkpoints")), 4);
+    cr_assert_eq(json_array_size(json_object_get(h, "checkpoints")), 3);
     cr_assert_eq(json_array_size(json_object_get(h, "best_checkpoints")), 1);
     json_decref(h);
     cr_assert_eq(n_files(&f, "p"), 2 * files_first);
@@ -439,6 +508,50 @@ Test(trainer, fresh_run_archives_earlier_history) {
     snprintf(cmd, sizeof cmd, "ls %s/p/checkpoints/checkpoint_history.*.json | wc -l", f.dir);
     test_run(cmd, &out, NULL);
     cr_assert_eq(atoi(out), 1);
+    free(out);
+    expect_metrics_archived(&f, "p", first);
+    char *now[4];
+    read_metric_files(&f, "p", now);
+    cr_expect_str_neq(now[0], first[0], "metrics.jsonl is the second run's");
+    for (int i = 0; i < 4; i++) free(first[i]), free(now[i]);
+    fixture_free(&f);
+}
+
+/* A run killed before its first checkpoint has metrics but no history: a fresh run keeps them too. */
+Test(trainer, fresh_run_keeps_metrics_of_a_run_without_checkpoints) {
+    Fixture f = fixture(NULL);
+    cr_assert_eq(train_cli(&f, "p", "ALBERTC_TEST_KILL_AT_STEP=2", NULL, NULL, NULL), 128 + SIGKILL);
+    char *first[4], *err;
+    read_metric_files(&f, "p", first);
+    cr_assert(strstr(first[0], "\"step\": 0"), "%s", first[0]);
+    cr_assert_eq(train_cli(&f, "p", NULL, NULL, NULL, &err), 0, "%s", err);
+    free(err);
+    expect_metrics_archived(&f, "p", first);
+    for (int i = 0; i < 4; i++) free(first[i]);
+    fixture_free(&f);
+}
+
+/* Temporary files that killed runs left (name.tmp.<pid>) are removed when the next run starts, in the
+ * project and its checkpoint directory; one whose process is alive is another writer's: it stays. */
+Test(trainer, next_run_removes_temporary_files_of_dead_runs) {
+    Fixture f = fixture(NULL);
+    pid_t child = fork();
+    if (child == 0) _exit(0);
+    waitpid(child, NULL, 0);  /* a pid that is no longer alive */
+    char cmd[8192];
+    snprintf(cmd, sizeof cmd,
+             "mkdir -p %s/p/checkpoints && cd %s/p && touch metrics.jsonl.tmp.%d checkpoints/checkpoint_history.json.tmp.%d "
+             "checkpoints/c.safetensors.tmp.%d checkpoints/c.safetensors.tmp.%d checkpoints/keep.tmp.x",
+             f.dir, f.dir, (int)child, (int)child, (int)child, (int)getpid());
+    cr_assert_eq(test_run(cmd, NULL, NULL), 0);
+    char *err, *out;
+    cr_assert_eq(train_cli(&f, "p", NULL, NULL, NULL, &err), 0, "%s", err);
+    free(err);
+    snprintf(cmd, sizeof cmd, "cd %s/p && ls *.tmp.* checkpoints/*.tmp.* 2>/dev/null", f.dir);
+    test_run(cmd, &out, NULL);
+    char want[256];
+    snprintf(want, sizeof want, "checkpoints/c.safetensors.tmp.%d\ncheckpoints/keep.tmp.x\n", (int)getpid());
+    cr_expect_str_eq(out, want);
     free(out);
     fixture_free(&f);
 }
@@ -465,27 +578,28 @@ Test(trainer, kill_with_accumulation_resume_equal) {
     kill_and_resume(7, "gradient_accumulation_steps: 2\nmax_steps_per_epoch: 7\nsteps_freq: 2\n");
 }
 
+/* SIGKILL at a random moment of the run, resumed: equal to an uninterrupted run. The kill falls 0-200 ms
+ * after the first checkpoint is in the history, and ALBERTC_TEST_STEP_DELAY_MS=1 makes the 235 steps
+ * left after it last at least 235 ms: the kill always lands mid-run and the resume always happens (the
+ * run could end before the kill, or be killed before any checkpoint, and the test passed without one). */
 Test(trainer, kill_at_random_moment_resume_equal) {
     Fixture f = fixture("num_epochs: 30\nsteps_freq: 5\nval_steps_freq: 20\n");
     char *err;
     cr_assert_eq(train_cli(&f, "full", NULL, NULL, NULL, &err), 0, "%s", err);
     free(err);
     srand((unsigned)time(NULL) ^ (unsigned)getpid());
-    int delay_ms = 20 + rand() % 300;
+    int delay_ms = rand() % 200;
     char cmd[8192];
     snprintf(cmd, sizeof cmd,
-             "OMP_NUM_THREADS=1 %s train --config %s %s --set project_dir=%s/k & pid=$!; sleep %d.%03d; "
-             "kill -9 $pid; wait $pid",
-             test_albertc(), f.config, f.options, f.dir, delay_ms / 1000, delay_ms % 1000);
+             "ALBERTC_TEST_STEP_DELAY_MS=1 OMP_NUM_THREADS=1 %s train --config %s %s --set project_dir=%s/k & pid=$!; "
+             "while [ ! -s %s/k/checkpoints/checkpoint_history.json ] && kill -0 $pid 2>/dev/null; do sleep 0.001; done; "
+             "sleep %d.%03d; kill -9 $pid; wait $pid",
+             test_albertc(), f.config, f.options, f.dir, f.dir, delay_ms / 1000, delay_ms % 1000);
     int rc = test_run(cmd, NULL, NULL);
-    cr_assert(rc == 128 + SIGKILL || rc == 0, "rc %d", rc);
-    char hist[4096];
-    snprintf(hist, sizeof hist, "%s/k/checkpoints/checkpoint_history.json", f.dir);
-    json_t *h = json_load_file(hist, 0, NULL);
-    int resumable = h && json_array_size(json_object_get(h, "checkpoints")) > 0;
-    json_decref(h);
-    cr_assert_eq(train_cli(&f, "k", NULL, resumable ? "--set resume_from_checkpoint=true" : NULL, NULL, &err), 0,
+    cr_assert_eq(rc, 128 + SIGKILL, "rc %d: the run was not killed %d ms after its first checkpoint", rc, delay_ms);
+    cr_assert_eq(train_cli(&f, "k", NULL, "--set resume_from_checkpoint=true", NULL, &err), 0,
                  "after a kill at %d ms: %s", delay_ms, err);
+    cr_assert(strstr(err, "resumed from"), "%s", err);
     free(err);
     expect_same_outputs(&f, "full", "k");
     fixture_free(&f);
@@ -565,6 +679,98 @@ Test(trainer, resume_with_nothing_to_resume_fails_before_the_features) {
     fixture_free(&f);
 }
 
+/* A resume must continue the interrupted run's data order and schedule: every key that shapes them,
+ * changed, is refused (exit 2, naming the key and both values) before anything is read past perm[] or
+ * written past the train/loss window. The checkpoint is epoch 1's (step 8), whose window holds the
+ * losses of steps 7 and 8: resumed with steps_freq 4, steps 9-11 were written into a window of 4
+ * (a heap overflow under ASan). */
+Test(trainer, resume_with_a_different_data_order_or_schedule_exits_2) {
+    Fixture f = fixture("save_strategy: epoch\n");
+    cr_assert_eq(train_cli(&f, "k", "ALBERTC_TEST_KILL_AT_STEP=13", NULL, NULL, NULL), 128 + SIGKILL);
+    char fewer_rows[4200];  /* the eval split's 21 rows as the train split: 2 batches an epoch instead of 8 */
+    snprintf(fewer_rows, sizeof fewer_rows, "--set train_features=%s/eval.safetensors", f.dir);
+    const struct { const char *set, *key, *saved, *now; } cases[] = {
+        {"--set steps_freq=4", "steps_freq", "3", "4"},
+        {"--set val_steps_freq=5", "val_steps_freq", "4", "5"},
+        {"--set batch_size=4", "batch_size", "8", "4"},
+        {"--set gradient_accumulation_steps=2", "gradient_accumulation_steps", "1", "2"},
+        {"--set max_steps_per_epoch=5", "max_steps_per_epoch", "0", "5"},
+        {"--set num_epochs=4", "num_epochs", "3", "4"},
+        {"--set seed=6", "seed", "5", "6"},
+        {"--set shuffle=false", "shuffle", "1", "0"},
+        {fewer_rows, "train_rows", "70", "21"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char more[4400], *err;
+        snprintf(more, sizeof more, "--set resume_from_checkpoint=true %s", cases[i].set);
+        int rc = train_cli(&f, "k", NULL, more, NULL, &err);
+        cr_assert_eq(rc, 2, "%s: exit %d: %s", cases[i].key, rc, err);
+        char want[256];
+        snprintf(want, sizeof want, "%s %s, this run has %s", cases[i].key, cases[i].saved, cases[i].now);
+        cr_assert(strstr(err, want) && strstr(err, "checkpoint_step8_"), "%s: expected '%s' in: %s",
+                  cases[i].key, want, err);
+        free(err);
+    }
+    /* nothing was changed: the same configuration still resumes and ends equal to an uninterrupted run */
+    char *err;
+    cr_assert_eq(train_cli(&f, "full", NULL, NULL, NULL, &err), 0, "%s", err);
+    free(err);
+    cr_assert_eq(train_cli(&f, "k", NULL, "--set resume_from_checkpoint=true", NULL, &err), 0, "%s", err);
+    free(err);
+    expect_same_outputs(&f, "full", "k");
+    fixture_free(&f);
+}
+
+/* Rewrites the last checkpoint of project (killed at step 13: step 12's) with edit applied to its metadata. */
+static char *edit_last_checkpoint(const Fixture *f, const char *project, void (*edit)(CheckpointMeta *)) {
+    char *last = final_checkpoint(f, project);
+    Head h;
+    AdamW opt;
+    CheckpointMeta m;
+    AlbError e;
+    cr_assert_eq(head_create_from_file(&h, last, 1, 8, &e), 0, "%s", e.msg);
+    adamw_create(&opt, HEAD_N_TENSORS, h.numel, 0.01, 0.9, 0.999, 1e-8, 0.05, 1);
+    cr_assert_eq(checkpoint_load(last, &h, &opt, &m, &e), 0, "%s", e.msg);
+    edit(&m);
+    cr_assert_eq(checkpoint_save(last, &h, &opt, &m, &e), 0, "%s", e.msg);
+    checkpoint_meta_free(&m);
+    adamw_free(&opt);
+    head_free(&h);
+    return last;
+}
+
+static void drop_steps_freq(CheckpointMeta *m) {
+    json_t *order = json_loads(m->data_order, 0, NULL);
+    cr_assert_eq(json_object_del(order, "steps_freq"), 0, "data_order has no steps_freq: %s", m->data_order);
+    free(m->data_order);
+    m->data_order = json_dumps(order, JSON_COMPACT);
+    json_decref(order);
+}
+
+static void position_past_the_epoch(CheckpointMeta *m) { m->epoch_position = 1000; }
+
+/* Resuming the edited last checkpoint fails with exit 1 and an error naming it and containing needle. */
+static void expect_resume_fails(void (*edit)(CheckpointMeta *), const char *needle) {
+    Fixture f = fixture(NULL);
+    cr_assert_eq(train_cli(&f, "k", "ALBERTC_TEST_KILL_AT_STEP=13", NULL, NULL, NULL), 128 + SIGKILL);
+    char *last = edit_last_checkpoint(&f, "k", edit), *err;
+    cr_assert_eq(train_cli(&f, "k", NULL, "--set resume_from_checkpoint=true", NULL, &err), 1, "%s", err);
+    cr_assert(strstr(err, last) && strstr(err, needle), "expected '%s' in: %s", needle, err);
+    free(err);
+    free(last);
+    fixture_free(&f);
+}
+
+/* A checkpoint written before data_order recorded the schedule cannot be checked: a clear error. */
+Test(trainer, resume_from_a_checkpoint_without_the_schedule_fails) {
+    expect_resume_fails(drop_steps_freq, "data_order has no steps_freq (written by an older albertc)");
+}
+
+/* step, epoch and epoch_position index perm[]: ones that do not fit the schedule are refused. */
+Test(trainer, resume_from_a_position_outside_the_schedule_fails) {
+    expect_resume_fails(position_past_the_epoch, "epoch_position 1000 do not fit the schedule");
+}
+
 Test(trainer, remote_mirror_and_load_from_storage) {
     Fixture f = fixture(NULL);
     char *err, more[4096];
@@ -589,6 +795,176 @@ Test(trainer, remote_mirror_and_load_from_storage) {
     free(ta);
     free(tb);
     fixture_free(&f);
+}
+
+/* Every file of a project's checkpoint directory holds finite weights. */
+static void expect_finite_checkpoints(const Fixture *f, const char *project) {
+    char cmd[4200], *out;
+    snprintf(cmd, sizeof cmd, "ls %s/%s/checkpoints/*.safetensors 2>/dev/null", f->dir, project);
+    test_run(cmd, &out, NULL);
+    for (char *path = strtok(out, "\n"); path; path = strtok(NULL, "\n")) {
+        Head h;
+        AlbError e;
+        cr_assert_eq(head_create_from_file(&h, path, 1, 8, &e), 0, "%s", e.msg);
+        cr_assert_eq(head_load(&h, path, &e), 0, "%s", e.msg);
+        for (long i = 0; i < h.n_params; i++) cr_assert(isfinite(h.params[i]), "%s: params[%ld] = %g", path, i, h.params[i]);
+        head_free(&h);
+    }
+    free(out);
+}
+
+/* A learning rate this large (with weight decay 0.05 each step multiplies the weights by -5e4) overflows
+ * within a few steps: the run stops with exit 1, naming the step, keeps its last good checkpoint, writes
+ * none of the diverged weights, and every metrics.jsonl line stays JSON (jansson refuses nan). With
+ * validation at every step the validation loss goes first; without it, the next step's train loss,
+ * before that step's checkpoint. */
+Test(trainer, diverging_run_stops_with_valid_metrics) {
+    const char *overlays[] = {"learning_rate: 1000000\nsteps_freq: 1\nval_steps_freq: 1\nkeep_last_n: 0\n",
+                              "learning_rate: 1000000\nsteps_freq: 1\nval_steps_freq: 1000\nkeep_last_n: 0\n"};
+    for (int k = 0; k < 2; k++) {
+        Fixture f = fixture(overlays[k]);
+        char *err;
+        int rc = train_cli(&f, "p", NULL, NULL, NULL, &err);
+        cr_assert_eq(rc, 1, "exit %d: %s", rc, err);
+        cr_assert(strstr(err, "albertc train: ") && strstr(err, "diverged at step "), "%s", err);
+        free(err);
+        char *path = path_in(f.dir, "p/metrics.jsonl"), *text = slurp(path);
+        cr_assert_not_null(text);
+        int lines = 0;
+        for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n"), lines++) {
+            json_error_t je;
+            json_t *o = json_loads(line, 0, &je);
+            cr_assert(json_is_object(o), "%s: line %d is not JSON (%s): %s", path, lines + 1, je.text, line);
+            json_decref(o);
+        }
+        cr_assert_gt(lines, 2, "%s", path);
+        free(text);
+        free(path);
+        json_t *h = history(&f, "p");
+        cr_assert_gt(json_array_size(json_object_get(h, "checkpoints")), 0, "the last good checkpoint is kept");
+        json_decref(h);
+        expect_finite_checkpoints(&f, "p");
+        fixture_free(&f);
+    }
+}
+
+/* Features of 1e30 (finite: accepted) square to inf in AdamW's second moment while the loss stays finite:
+ * no checkpoint may hold that state (the first step checkpoint did). */
+Test(trainer, overflowing_optimizer_state_is_not_saved) {
+    Fixture f = fixture(NULL);
+    const char *names[2] = {"train.safetensors", "eval.safetensors"};
+    for (int s = 0; s < 2; s++) {
+        char *p = path_in(f.dir, names[s]);
+        SafeTensors st;
+        AlbError e;
+        cr_assert_eq(st_open(&st, p, &e), 0, "%s", e.msg);
+        const StTensor *x = st_find(&st, "features"), *y = st_find(&st, "labels");
+        float *big = malloc(x->nbytes);
+        for (int64_t i = 0; i < x->numel; i++) big[i] = ((const float *)x->data)[i] * 1e30f;
+        StWriter *w = st_writer_new();
+        st_writer_add_f32(w, "features", 2, x->shape, big);
+        st_writer_add(w, "labels", ST_I64, 1, y->shape, y->data);
+        char *q = path_in(f.dir, s ? "eval_big.safetensors" : "train_big.safetensors");
+        cr_assert_eq(st_writer_save(w, q, &e), 0, "%s", e.msg);
+        st_writer_free(w);
+        st_close(&st);
+        free(big);
+        free(p);
+        free(q);
+    }
+    char more[4200], *err;
+    snprintf(more, sizeof more, "--set train_features=%s/train_big.safetensors --set eval_features=%s/eval_big.safetensors",
+             f.dir, f.dir);
+    cr_assert_eq(train_cli(&f, "p", NULL, more, NULL, &err), 1, "%s", err);
+    cr_assert(strstr(err, "diverged at step 3: an AdamW moment is inf"), "%s", err);
+    free(err);
+    char cmd[4200], *out;
+    snprintf(cmd, sizeof cmd, "ls %s/p/checkpoints/*.safetensors 2>/dev/null | wc -l", f.dir);
+    test_run(cmd, &out, NULL);
+    cr_assert_eq(atoi(out), 0, "a checkpoint was saved");
+    free(out);
+    fixture_free(&f);
+}
+
+Test(trainer, huge_batch_validates_on_small_thread_stacks) {
+    char *dir = test_mkdtemp();
+    const int n = 1 << 19;
+    float *x = malloc(sizeof(float) * (size_t)n);
+    int64_t *y = malloc(sizeof(int64_t) * (size_t)n);
+    for (int i = 0; i < n; i++) x[i] = (float)(i % 7) * 0.25f, y[i] = i % 2;
+    const char *names[2] = {"train.safetensors", "eval.safetensors"};
+    for (int s = 0; s < 2; s++) {
+        StWriter *w = st_writer_new();
+        int64_t xs[2] = {n, 1}, ys[1] = {n};
+        st_writer_add_f32(w, "features", 2, xs, x);
+        st_writer_add(w, "labels", ST_I64, 1, ys, y);
+        char *p = path_in(dir, names[s]);
+        AlbError e;
+        cr_assert_eq(st_writer_save(w, p, &e), 0, "%s", e.msg);
+        st_writer_free(w);
+        free(p);
+    }
+    free(x);
+    free(y);
+    char cmd[8192], *err;
+    snprintf(cmd, sizeof cmd,
+             "ulimit -s 1024 && OMP_NUM_THREADS=2 %s train --config /dev/null --set train_features=%s/train.safetensors "
+             "--set eval_features=%s/eval.safetensors --set num_labels=2 --set mlp_hidden_size=1 --set batch_size=%d "
+             "--set num_epochs=1 --set dtype=float32 --set progress=false --set project_dir=%s/p",
+             test_albertc(), dir, dir, n, dir);
+    int rc = test_run(cmd, NULL, &err);
+    cr_assert_eq(rc, 0, "exit %d: %s", rc, err);
+    free(err);
+    test_rmtree(dir);
+    free(dir);
+}
+
+/* threads is applied (it was parsed, validated and saved, never used): it overrides OMP_NUM_THREADS. */
+Test(trainer, threads_setting_is_applied) {
+    Fixture f = fixture(NULL);
+    char *err;
+    cr_assert_eq(train_cli(&f, "p", NULL, "--set threads=3", NULL, &err), 0, "%s", err);
+    cr_assert(strstr(err, ", 3 threads)"), "%s", err);
+    free(err);
+    fixture_free(&f);
+}
+
+/* metrics.jsonl and the CSVs print doubles so that they read back to the same bits (%.9g did not). */
+Test(trainer, metric_files_round_trip_doubles) {
+    char *dir = test_mkdtemp();
+    MetricsLog ml;
+    AlbError e;
+    const double loss = 1.0 / 3.0, accuracy = 0.1 + 0.2;
+    cr_assert_eq(metrics_log_open(&ml, dir, -1, &e), 0, "%s", e.msg);
+    cr_assert_eq(metrics_log_val(&ml, 7, loss, accuracy, &e), 0, "%s", e.msg);
+    cr_assert_eq(metrics_log_train(&ml, 7, loss, &e), 0, "%s", e.msg);
+    metrics_log_close(&ml);
+    char *path = path_in(dir, "metrics.jsonl"), *text = slurp(path);
+    char *second = strchr(text, '\n');
+    cr_assert_not_null(second);
+    *second++ = '\0';
+    json_t *val = json_loads(text, 0, NULL), *train = json_loads(second, 0, NULL);
+    cr_assert(json_is_object(val) && json_is_object(train), "%s", path);
+    cr_expect_eq(json_real_value(json_object_get(val, "val/loss")), loss);
+    cr_expect_eq(json_real_value(json_object_get(val, "val/accuracy")), accuracy);
+    cr_expect_eq(json_real_value(json_object_get(train, "train/loss")), loss);
+    json_decref(val);
+    json_decref(train);
+    free(text);
+    free(path);
+    const char *csvs[3] = {"val_loss.csv", "val_accuracy.csv", "train_loss.csv"};
+    const double want[3] = {loss, accuracy, loss};
+    for (int i = 0; i < 3; i++) {
+        path = path_in(dir, csvs[i]);
+        text = slurp(path);
+        char *comma = strchr(text, ',') ? strchr(strchr(text, '\n'), ',') : NULL;
+        cr_assert_not_null(comma, "%s", path);
+        cr_expect_eq(strtod(comma + 1, NULL), want[i], "%s: %s", path, text);
+        free(text);
+        free(path);
+    }
+    test_rmtree(dir);
+    free(dir);
 }
 
 Test(trainer, determinism_across_thread_counts) {

@@ -72,7 +72,9 @@ static void help(void) {
         "     model+tokenizer+dtype+max_length): later runs compute nothing.\n"
         "  2. Training: AdamW, validation at step 0 and every val_steps_freq steps, metric lines\n"
         "     'Step N | train/loss: x' on stderr, and <project_dir>/metrics.jsonl, train_loss.csv,\n"
-        "     val_loss.csv, val_accuracy.csv.\n"
+        "     val_loss.csv, val_accuracy.csv. A train or validation loss that is not finite (the\n"
+        "     run diverged) stops training with exit 1 before it is logged or saved: metrics.jsonl\n"
+        "     stays JSON and the last checkpoint stays the last good one.\n"
         "  3. Checkpoints in <project_dir>/checkpoints/ (checkpoint_history.json; save_strategy,\n"
         "     keep_last_n, keep_best_n, save_optim; a final one always). resume_from_checkpoint\n"
         "     continues at the saved step and position in the epoch; with save_optim the result\n"
@@ -86,7 +88,8 @@ static void help(void) {
         "2 bad command line or configuration (nothing was done); 130 interrupted.\n"
         "\n"
         "Test hooks (environment): ALBERTC_TEST_KILL_AT_STEP=N raises SIGKILL (or signal number\n"
-        "ALBERTC_TEST_KILL_SIGNAL) right after step N's work; ALBERTC_TEST_KILL_AFTER_BATCHES=N\n"
+        "ALBERTC_TEST_KILL_SIGNAL) right after step N's work; ALBERTC_TEST_STEP_DELAY_MS=MS sleeps\n"
+        "after each step (so a run outlasts a test's kill); ALBERTC_TEST_KILL_AFTER_BATCHES=N\n"
         "raises SIGKILL after N encoder batches of the feature pass; ALBERTC_CACHE_SAVE_SECONDS=S\n"
         "saves the feature cache every S seconds of encoding (default 60).\n");
 }
@@ -517,10 +520,12 @@ static int train_on(const TrainConfig *c, Logger *lg, const Features *f, double 
         .log = lg, .progress = c->progress < 0 ? cli_progress_enabled() : c->progress, .stop = &stop_requested,
         .kill_at_step = env_long("ALBERTC_TEST_KILL_AT_STEP", 0),
         .kill_signal = (int)env_long("ALBERTC_TEST_KILL_SIGNAL", SIGKILL),
+        .step_delay_ms = env_long("ALBERTC_TEST_STEP_DELAY_MS", 0),
     };
     TrainSummary sum;
     int r = trainer_run(&in, &sum, err);
-    if (r < 0 || (r == 0 && publish(c, lg, &sum, f, err))) return EXIT_FAILURE_RUN;
+    if (r < 0) return r == TRAINER_CONFIG_MISMATCH ? EXIT_USAGE : EXIT_FAILURE_RUN;
+    if (r == 0 && publish(c, lg, &sum, f, err)) return EXIT_FAILURE_RUN;
     print_summary(c, lg, &sum, &f->info, feature_s, monotonic_s() - t0, r == 1, as_json);
     return r == 1 ? EXIT_INTERRUPTED : EXIT_OK;
 }
@@ -529,6 +534,7 @@ static int train_on(const TrainConfig *c, Logger *lg, const Features *f, double 
 static int run(const TrainConfig *c, int as_json, AlbError *err) {
     if (trainer_preflight(c, err)) return EXIT_USAGE;
     if (catch_signals(err)) return EXIT_FAILURE_RUN;
+    trainer_use_threads(c->threads);
     Logger lg = {stderr, log_level_parse(c->log_level), 0};
     double t0 = monotonic_s();
     log_not_applicable(c, &lg);

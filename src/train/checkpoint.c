@@ -310,6 +310,7 @@ int history_load(CheckpointHistory *hist, const char *path, AlbError *err) {
     return rc;
 }
 
+/* NULL when an entry cannot be JSON (a path that is not UTF-8): never a history without it. */
 static json_t *entries_json(const CheckpointEntry *items, int n) {
     json_t *arr = json_array();
     for (int i = 0; i < n; i++) {
@@ -319,18 +320,28 @@ static json_t *entries_json(const CheckpointEntry *items, int n) {
             json_decref(metrics);
             metrics = json_object();
         }
-        json_array_append_new(arr, json_pack("{s:s, s:I, s:I, s:o, s:s}", "path", e->path, "step",
-                                             (json_int_t)e->step, "epoch", (json_int_t)e->epoch, "metrics",
-                                             metrics, "timestamp", e->timestamp ? e->timestamp : ""));
+        json_t *entry = json_pack("{s:s, s:I, s:I, s:o, s:s}", "path", e->path, "step", (json_int_t)e->step,
+                                  "epoch", (json_int_t)e->epoch, "metrics", metrics, "timestamp",
+                                  e->timestamp ? e->timestamp : "");
+        if (json_array_append_new(arr, entry)) {
+            json_decref(arr);
+            return NULL;
+        }
     }
     return arr;
 }
 
 int history_save(const CheckpointHistory *hist, const char *path, AlbError *err) {
-    json_t *root = json_pack("{s:o, s:o}", "checkpoints", entries_json(hist->items, hist->n), "best_checkpoints",
-                             entries_json(hist->best, hist->n_best));
-    char *text = json_dumps(root, JSON_INDENT(2));
-    json_decref(root);
+    json_t *items = entries_json(hist->items, hist->n), *best = entries_json(hist->best, hist->n_best);
+    char *text = NULL;
+    if (items && best) {
+        json_t *root = json_pack("{s:O, s:O}", "checkpoints", items, "best_checkpoints", best);
+        text = json_dumps(root, JSON_INDENT(2));
+        json_decref(root);
+    }
+    json_decref(items);
+    json_decref(best);
+    if (!text) return alb_fail(err, "%s: cannot write the history as JSON (a checkpoint path that is not UTF-8?)", path);
     size_t len = strlen(text);
     text[len] = '\n';  /* json_dumps leaves no newline; overwrite the NUL, write len + 1 */
     int rc = atomic_write_file(path, text, len + 1, err);
@@ -348,7 +359,12 @@ int ckpt_store_open(CheckpointStore *s, const char *project_dir, const Checkpoin
     s->policy.metric = alb_xstrdup(policy->metric ? policy->metric : "val/loss");
     s->remote_dir = remote_dir && *remote_dir ? alb_xstrdup(remote_dir) : NULL;
     s->sync_to_remote = sync_to_remote && s->remote_dir;
-    int rc = alb_mkdirs(s->dir, err);
+    /* The history records paths as JSON strings: find a directory it cannot record now, not after training. */
+    json_t *probe = json_pack("[s, s?]", s->dir, s->remote_dir);
+    int rc = probe ? 0 : alb_fail(err, "%s: the checkpoint directory (or remote_path) is not valid UTF-8, which "
+                                       "checkpoint_history.json cannot record", s->dir);
+    json_decref(probe);
+    if (rc == 0) rc = alb_mkdirs(s->dir, err);
     if (rc == 0 && s->sync_to_remote) rc = alb_mkdirs(s->remote_dir, err);
     char *hist_path = alb_path_join(s->dir, CHECKPOINT_HISTORY_NAME);
     if (rc == 0) rc = history_load(&s->history, hist_path, err);
@@ -371,41 +387,64 @@ void ckpt_store_close(CheckpointStore *s) {
     memset(s, 0, sizeof *s);
 }
 
-/* Renames dir/checkpoint_history.json to an unused checkpoint_history.<stamp>[_k].json. */
-static int archive_history(const char *dir, char *archived, size_t archived_size, AlbError *err) {
-    char *from = alb_path_join(dir, CHECKPOINT_HISTORY_NAME);
-    time_t now = time(NULL);
-    struct tm utc;
-    gmtime_r(&now, &utc);
-    char stamp[32], name[96];
-    strftime(stamp, sizeof stamp, "%Y%m%d_%H%M%S", &utc);
-    char *to = NULL;
-    for (int k = 1; ; k++) {
-        if (k == 1) snprintf(name, sizeof name, "checkpoint_history.%s.json", stamp);
-        else snprintf(name, sizeof name, "checkpoint_history.%s_%d.json", stamp, k);
-        free(to);
-        to = alb_path_join(dir, name);
-        if (!alb_file_exists(to)) break;
-    }
-    int rc = 0;
-    if (rename(from, to) != 0) rc = alb_fail(err, "%s: cannot rename to %s: %s", from, to, strerror(errno));
-    else if (archived) snprintf(archived, archived_size, "%s", to);
-    free(from);
+/* dir/<stem>.<suffix><ext> for path's base name <stem><ext> (ext: from the last dot). */
+static char *archived_path(const char *dir, const char *path, const char *suffix) {
+    const char *base = base_name(path), *dot = strrchr(base, '.');
+    size_t n = strlen(base) + strlen(suffix) + 2;
+    char *name = alb_xmalloc(n);
+    snprintf(name, n, "%.*s.%s%s", (int)(dot ? (size_t)(dot - base) : strlen(base)), base, suffix, dot ? dot : "");
+    char *p = alb_path_join(dir, name);
+    free(name);
+    return p;
+}
+
+static int archive_taken(const char *dir, const char *path, const char *suffix) {
+    char *p = archived_path(dir, path, suffix);
+    int taken = alb_file_exists(p);
+    free(p);
+    return taken;
+}
+
+static int archive(const char *from, const char *dir, const char *suffix, AlbError *err) {
+    char *to = archived_path(dir, from, suffix);
+    int rc = rename(from, to) ? alb_fail(err, "%s: cannot rename to %s: %s", from, to, strerror(errno)) : 0;
     free(to);
     return rc;
 }
 
-int ckpt_store_start_new_run(CheckpointStore *s, char *archived, size_t archived_size, AlbError *err) {
-    if (archived && archived_size) archived[0] = '\0';
-    if (s->history.n || s->history.n_best) {
-        if (archive_history(s->dir, archived, archived_size, err)) return -1;
-        history_free(&s->history);
+int ckpt_store_start_new_run(CheckpointStore *s, char *const *also, int n_also, char *suffix, size_t suffix_size,
+                             AlbError *err) {
+    suffix[0] = '\0';
+    int local = s->history.n || s->history.n_best;
+    int remote = s->remote_dir && (s->remote_history.n || s->remote_history.n_best);
+    int files = 0;
+    for (int i = 0; i < n_also; i++) files += alb_file_exists(also[i]);
+    if (!local && !remote && !files) return 0;
+    char *hist = alb_path_join(s->dir, CHECKPOINT_HISTORY_NAME);
+    char *remote_hist = s->remote_dir ? alb_path_join(s->remote_dir, CHECKPOINT_HISTORY_NAME) : NULL;
+    time_t now = time(NULL);
+    struct tm utc;
+    gmtime_r(&now, &utc);
+    char stamp[32];
+    strftime(stamp, sizeof stamp, "%Y%m%d_%H%M%S", &utc);
+    for (int k = 1;; k++) {  /* one suffix for every archived file: they are one run's records */
+        if (k == 1) snprintf(suffix, suffix_size, "%s", stamp);
+        else snprintf(suffix, suffix_size, "%s_%d", stamp, k);
+        int taken = archive_taken(s->dir, hist, suffix) || (remote_hist && archive_taken(s->remote_dir, remote_hist, suffix));
+        for (int i = 0; i < n_also; i++) taken |= archive_taken(s->dir, also[i], suffix);
+        if (!taken) break;
     }
-    if (s->remote_dir && (s->remote_history.n || s->remote_history.n_best)) {
-        if (archive_history(s->remote_dir, NULL, 0, err)) return -1;
+    int rc = local ? archive(hist, s->dir, suffix, err) : 0;
+    if (!rc && remote) rc = archive(remote_hist, s->remote_dir, suffix, err);
+    for (int i = 0; !rc && i < n_also; i++)
+        if (alb_file_exists(also[i])) rc = archive(also[i], s->dir, suffix, err);
+    if (!rc) {
+        history_free(&s->history);
         history_free(&s->remote_history);
     }
-    return 0;
+    free(hist);
+    free(remote_hist);
+    return rc;
 }
 
 static int history_has_file(const CheckpointHistory *h, const char *base) {

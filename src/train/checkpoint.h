@@ -55,7 +55,7 @@ typedef struct {
     char *label_names_json; /* ["activate_my_card", ...] */
     char *config_json;    /* the run's resolved configuration */
     char *encoder_id;     /* model id or directory */
-    char *encoder_hash;   /* hash of the encoder weights file */
+    char *encoder_hash;   /* albert_weights_hash: the encoder's config and loaded weight values, not its file */
     char *rng_state;      /* trainer's PRNG state, hex */
     char *data_order;     /* trainer's data-order state (opaque string) */
 } CheckpointMeta;
@@ -130,13 +130,17 @@ void ckpt_store_close(CheckpointStore *s);
 int ckpt_store_save(CheckpointStore *s, const Head *h, const AdamW *opt, const CheckpointMeta *meta,
                     char *path_out, size_t path_out_size, AlbError *err);
 
-/* A fresh (not resumed) run in a directory that already holds a history:
- * the earlier run's checkpoint_history.json (local and remote) is renamed to
- * checkpoint_history.<YYYYmmdd_HHMMSS>[_k].json and the store starts empty, so
- * retention and best tracking never mix two runs; no checkpoint file is
- * touched. Does nothing when the histories are empty. The local archive's
- * path goes to archived (empty string when nothing was archived). */
-int ckpt_store_start_new_run(CheckpointStore *s, char *archived, size_t archived_size, AlbError *err);
+/* A fresh (not resumed) run where an earlier run left a history or metric files:
+ * the earlier checkpoint_history.json (local and remote, when not empty) and
+ * each of also[0..n_also) that exists (the earlier run's metric files) are
+ * renamed into the store's directory (the remote history into the remote one)
+ * as <stem>.<suffix><ext> (checkpoint_history.<suffix>.json, metrics.<suffix>.jsonl),
+ * suffix being the UTC time YYYYmmdd_HHMMSS, with _2, _3... appended when one of
+ * those names is taken. The store starts empty, so retention and best tracking
+ * never mix two runs; no checkpoint file is touched. The suffix goes to suffix
+ * (an empty string when nothing was archived). */
+int ckpt_store_start_new_run(CheckpointStore *s, char *const *also, int n_also, char *suffix, size_t suffix_size,
+                             AlbError *err);
 
 /* Resume lookup. option: "last" (last entry of "checkpoints"), "best" (first
  * of "best_checkpoints"), or "path" (explicit_path, which must exist).

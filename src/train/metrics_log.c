@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -55,6 +56,7 @@ void log_progress(Logger *lg, const char *fmt, ...) {
 /* ------------------------------------------------------------------ files */
 
 enum { F_JSONL, F_TRAIN, F_VAL_LOSS, F_VAL_ACC, N_FILES };
+_Static_assert(N_FILES == METRICS_N_FILES, "METRICS_N_FILES");
 static const char *const FILE_NAMES[N_FILES] = {"metrics.jsonl", "train_loss.csv", "val_loss.csv",
                                                 "val_accuracy.csv"};
 static const char *const CSV_HEADERS[N_FILES] = {NULL, "_step,train/loss\n", "_step,val/loss\n",
@@ -107,6 +109,16 @@ static int truncate_history(const char *path, int i, long keep_step, AlbError *e
     return rc;
 }
 
+int metrics_log_files(const char *project_dir, char *paths[METRICS_N_FILES]) {
+    int entries = 0;
+    for (int i = 0; i < N_FILES; i++) {
+        paths[i] = alb_path_join(project_dir, FILE_NAMES[i]);
+        struct stat st;
+        entries |= stat(paths[i], &st) == 0 && (size_t)st.st_size > (CSV_HEADERS[i] ? strlen(CSV_HEADERS[i]) : 0);
+    }
+    return entries;
+}
+
 int metrics_log_open(MetricsLog *ml, const char *project_dir, long resume_step, AlbError *err) {
     memset(ml, 0, sizeof *ml);
     if (alb_mkdirs(project_dir, err)) return -1;
@@ -138,16 +150,16 @@ static int append(MetricsLog *ml, int i, AlbError *err, const char *fmt, ...) {
 }
 
 int metrics_log_train(MetricsLog *ml, long step, double loss, AlbError *err) {
-    if (append(ml, F_JSONL, err, "{\"step\": %ld, \"train/loss\": %.9g}\n", step, loss)) return -1;
-    return append(ml, F_TRAIN, err, "%ld,%.9g\n", step, loss);
+    if (append(ml, F_JSONL, err, "{\"step\": %ld, \"train/loss\": %.17g}\n", step, loss)) return -1;
+    return append(ml, F_TRAIN, err, "%ld,%.17g\n", step, loss);
 }
 
 int metrics_log_val(MetricsLog *ml, long step, double loss, double accuracy, AlbError *err) {
-    if (append(ml, F_JSONL, err, "{\"step\": %ld, \"val/loss\": %.9g, \"val/accuracy\": %.9g}\n", step, loss,
+    if (append(ml, F_JSONL, err, "{\"step\": %ld, \"val/loss\": %.17g, \"val/accuracy\": %.17g}\n", step, loss,
                accuracy))
         return -1;
-    if (append(ml, F_VAL_LOSS, err, "%ld,%.9g\n", step, loss)) return -1;
-    return append(ml, F_VAL_ACC, err, "%ld,%.9g\n", step, accuracy);
+    if (append(ml, F_VAL_LOSS, err, "%ld,%.17g\n", step, loss)) return -1;
+    return append(ml, F_VAL_ACC, err, "%ld,%.17g\n", step, accuracy);
 }
 
 void metrics_log_close(MetricsLog *ml) {

@@ -6,12 +6,13 @@
  *
  * MetricsLog: the metric history of a run in <project_dir>:
  *   metrics.jsonl     {"step": N, "train/loss": x} or {"step": N, "val/loss": x, "val/accuracy": y}
- *                     (floats printed with %.9g so they round-trip)
+ *                     (doubles printed with %.17g: read back, they are the same bits)
  *   train_loss.csv    _step,train/loss      (the reference's test-mode CSVs)
  *   val_loss.csv      _step,val/loss
  *   val_accuracy.csv  _step,val/accuracy
  * Each line is appended and fsync'ed. Opening for a fresh run empties the
- * files; opening to resume at step S first rewrites each (atomically) to keep
+ * files (the trainer first archives an earlier run's, see metrics_log_files);
+ * opening to resume at step S first rewrites each (atomically) to keep
  * only the entries with step <= S, so a resumed run's files end equal to an
  * uninterrupted run's. */
 #ifndef ALB_TRAIN_METRICS_LOG_H
@@ -40,6 +41,12 @@ typedef struct {
     char *dir;
     FILE *jsonl, *train_csv, *val_loss_csv, *val_acc_csv;
 } MetricsLog;
+
+#define METRICS_N_FILES 4
+/* The paths of project_dir's metric files (malloc'ed, into paths[]). Returns 1
+ * when one of them holds an entry (a line past its CSV header): an earlier
+ * run's metrics, which a fresh run must archive before it opens them. */
+int metrics_log_files(const char *project_dir, char *paths[METRICS_N_FILES]);
 
 /* resume_step < 0: a fresh run. */
 int metrics_log_open(MetricsLog *ml, const char *project_dir, long resume_step, AlbError *err);

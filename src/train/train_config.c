@@ -70,7 +70,9 @@ static const KeySpec KEYS[] = {
     INT("max_steps_per_epoch", max_steps_per_epoch, 0, 2147483647),
     INT("threads", threads, 0, 4096),
     CHOICE("log_level", log_level, "DEBUG,INFO,WARNING,ERROR,CRITICAL"),
-    INT("steps_freq", steps_freq, 1, 2147483647),
+    /* steps_freq sizes the train/loss window: that many doubles in memory, and up to
+     * that many numbers in a checkpoint's data_order (a safetensors header, capped at 100 MB) */
+    INT("steps_freq", steps_freq, 1, 1 << 20),
     INT("val_steps_freq", val_steps_freq, 1, 2147483647),
     INT("epoch_freq", epoch_freq, 1, 2147483647),
     {"progress", K_PROGRESS, OFF(progress), 0, 0, NULL, NULL, 0},

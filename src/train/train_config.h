@@ -85,10 +85,10 @@ typedef struct {
     char optim[TC_STR];            /* "adamw_torch" (also adamw, adamw_torch_fused: same math) */
     int64_t seed;                  /* 23, >= 0 */
     int max_steps_per_epoch;       /* 0 = whole epoch; > 0 limits batches per epoch (test mode) */
-    int threads;                   /* 0 = all cores */
+    int threads;                   /* 0 = OMP_NUM_THREADS, else all cores (trainer_use_threads) */
     /* --- logging --- */
     char log_level[TC_STR];        /* DEBUG/INFO/WARNING/ERROR/CRITICAL, stored upper-case */
-    int steps_freq;                /* 10: train/loss logging (and step checkpoints) */
+    int steps_freq;                /* 10: train/loss logging (and step checkpoints); at most 2^20 */
     int val_steps_freq;            /* 25: validation every N steps (and at step 0) */
     int epoch_freq;                /* 1: epoch checkpoints */
     int progress;                  /* -1 auto (stderr is a tty), 0 off, 1 on ("auto"/false/true) */

@@ -26,6 +26,12 @@ uint64_t trainer_epoch_seed(uint64_t seed, long epoch) {
     return splitmix64(&s);
 }
 
+void trainer_use_threads(int threads) {
+    if (threads <= 0) return;
+    omp_set_num_threads(threads);
+    openblas_set_num_threads(threads);
+}
+
 void trainer_permutation(int *perm, int n, uint64_t epoch_seed) {
     uint64_t s = epoch_seed;
     for (int i = 0; i < n; i++) perm[i] = i;
@@ -61,6 +67,7 @@ typedef struct {
     /* validation: one head per thread (own activations), params copied in */
     int n_val_heads;
     Head *val_heads;
+    int *val_pred;                /* [n_val_heads, B]: each thread's predictions (a VLA of B ints overflowed a worker's stack) */
     double *val_batch_loss;       /* [eval batches] */
     int *val_batch_correct;
     char *config_json, *labels_json;
@@ -73,6 +80,7 @@ static void trainer_free(Trainer *t) {
     metrics_log_close(&t->metrics);
     for (int i = 0; i < t->n_val_heads; i++) head_free(&t->val_heads[i]);
     free(t->val_heads);
+    free(t->val_pred);
     free(t->val_batch_loss);
     free(t->val_batch_correct);
     free(t->window);
@@ -94,8 +102,8 @@ static void validate(Trainer *t) {
 #pragma omp parallel for schedule(dynamic, 4) num_threads(t->n_val_heads)
     for (int b = 0; b < n_batches; b++) {
         Head *h = &t->val_heads[omp_get_thread_num()];
+        int *pred = t->val_pred + (size_t)omp_get_thread_num() * B;
         int start = b * B, rows = ev->n - start < B ? ev->n - start : B;
-        int pred[rows];
         head_forward(h, ev->x + (size_t)start * H, rows);
         t->val_batch_loss[b] = head_loss(h, ev->y + start);
         head_predict(h, pred);
@@ -115,8 +123,26 @@ static void validate(Trainer *t) {
     t->last_val_step = t->step;
 }
 
+/* The divergence policy: a non-finite loss (or weights) stops the run before
+ * anything is logged or saved from them, so metrics.jsonl stays JSON (it has no
+ * NaN), no checkpoint holds them, and the last checkpoint saved stays the one to
+ * resume or use. */
+static int diverged(const Trainer *t, const char *what, double value, AlbError *err) {
+    const CheckpointHistory *h = &t->store.history;
+    return alb_fail(err, "training diverged at step %ld: %s is %g (learning_rate too high, or features too large?); "
+                    "stopped without logging or saving it; last good checkpoint: %s", t->step, what, value,
+                    h->n ? h->items[h->n - 1].path : "none saved");
+}
+
+static int check_finite(const Trainer *t, const char *what, const float *x, long n, AlbError *err) {
+    for (long i = 0; i < n; i++)
+        if (!isfinite(x[i])) return diverged(t, what, x[i], err);
+    return 0;
+}
+
 static int log_validation(Trainer *t, AlbError *err) {
     validate(t);
+    if (!isfinite(t->val_loss)) return diverged(t, "the validation loss", t->val_loss, err);
     log_msg(t->in->log, LOG_INFO, "Step %ld | val/loss: %.4f", t->step, t->val_loss);
     log_msg(t->in->log, LOG_INFO, "Step %ld | val/accuracy: %.4f", t->step, t->val_accuracy);
     return metrics_log_val(&t->metrics, t->step, t->val_loss, t->val_accuracy, err);
@@ -136,18 +162,47 @@ static char *metrics_json(const Trainer *t) {
     return s;
 }
 
-/* data_order: what regenerates this epoch's batches and the train/loss window. */
+/* The run's values that decide which rows each step reads and when train/loss and
+ * validation lines fall: a resume must find the same ones in the checkpoint, or its
+ * epoch_position would index a different perm[] and its train/loss window would
+ * not fit steps_freq. */
+typedef struct {
+    const char *key;
+    long long value;
+} ScheduleKey;
+#define N_SCHEDULE_KEYS 9
+
+static void schedule_keys(const Trainer *t, ScheduleKey k[N_SCHEDULE_KEYS]) {
+    const TrainConfig *c = t->cfg;
+    ScheduleKey all[N_SCHEDULE_KEYS] = {
+        {"train_rows", t->in->train.n},         {"shuffle", c->shuffle},
+        {"seed", c->seed},                      {"batch_size", t->batch},
+        {"gradient_accumulation_steps", t->accum}, {"max_steps_per_epoch", c->max_steps_per_epoch},
+        {"num_epochs", c->num_epochs},          {"steps_freq", c->steps_freq},
+        {"val_steps_freq", c->val_steps_freq},
+    };
+    memcpy(k, all, sizeof all);
+}
+
+/* data_order: the schedule keys and the train/loss window (the step losses not yet logged). */
 static char *data_order_json(const Trainer *t) {
+    json_t *o = json_object();
+    ScheduleKey k[N_SCHEDULE_KEYS];
+    schedule_keys(t, k);
+    for (int i = 0; i < N_SCHEDULE_KEYS; i++) json_object_set_new(o, k[i].key, json_integer(k[i].value));
     json_t *w = json_array();
     for (int i = 0; i < t->n_window; i++) json_array_append_new(w, json_real(t->window[i]));
-    json_t *o = json_pack("{s:b,s:i,s:i,s:i,s:o}", "shuffle", t->cfg->shuffle, "train_rows", t->in->train.n,
-                          "batch_size", t->batch, "gradient_accumulation_steps", t->accum, "train_loss_window", w);
+    json_object_set_new(o, "train_loss_window", w);
     char *s = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(17));
     json_decref(o);
     return s;
 }
 
 static int save_checkpoint(Trainer *t, int final, TrainSummary *sum, AlbError *err) {
+    if (check_finite(t, "a head weight", t->head.params, t->head.n_params, err) ||
+        (t->cfg->save_optim && (check_finite(t, "an AdamW moment", t->opt.exp_avg, t->opt.n, err) ||
+                                check_finite(t, "an AdamW moment", t->opt.exp_avg_sq, t->opt.n, err))))
+        return -1;
     char rng[32];
     snprintf(rng, sizeof rng, "%016" PRIx64, trainer_epoch_seed((uint64_t)t->cfg->seed, t->epoch));
     CheckpointMeta m = {
@@ -168,25 +223,51 @@ static int save_checkpoint(Trainer *t, int final, TrainSummary *sum, AlbError *e
 
 /* ------------------------------------------------------------------ resume */
 
-static int restore_window(Trainer *t, const char *data_order, const char *path, AlbError *err) {
+/* Checks data_order against this run and restores the train/loss window.
+ * TRAINER_CONFIG_MISMATCH: a schedule key differs; -1: the metadata is unusable. */
+static int restore_data_order(Trainer *t, const char *data_order, const char *path, AlbError *err) {
     json_t *o = data_order ? json_loads(data_order, 0, NULL) : NULL;
-    json_t *w = json_object_get(o, "train_loss_window");
+    ScheduleKey k[N_SCHEDULE_KEYS];
+    schedule_keys(t, k);
     int rc = 0;
-    if (!json_is_array(w) || json_array_size(w) >= (size_t)t->cfg->steps_freq) {
+    for (int i = 0; i < N_SCHEDULE_KEYS; i++) {
+        json_t *v = json_object_get(o, k[i].key);
+        if (!json_is_integer(v) && !json_is_boolean(v)) {  /* older checkpoints stored shuffle as a boolean */
+            rc = alb_fail(err, "%s: checkpoint metadata data_order has no %s (written by an older albertc): cannot "
+                          "check that this run continues its data order; start a new run instead", path, k[i].key);
+            break;
+        }
+        long long saved = json_is_boolean(v) ? json_boolean_value(v) : json_integer_value(v);
+        if (saved != k[i].value) {
+            alb_fail(err, "%s: cannot resume: the checkpoint was saved with %s %lld, this run has %lld (another "
+                     "data order or schedule); set it back, or start a new run", path, k[i].key, saved, k[i].value);
+            rc = TRAINER_CONFIG_MISMATCH;
+            break;
+        }
+    }
+    json_t *w = json_object_get(o, "train_loss_window");
+    if (!rc && (!json_is_array(w) || json_array_size(w) >= (size_t)t->cfg->steps_freq))
         rc = alb_fail(err, "%s: checkpoint metadata data_order has no valid train_loss_window", path);
-    } else {
-        t->n_window = (int)json_array_size(w);
-        for (int i = 0; i < t->n_window; i++) t->window[i] = json_number_value(json_array_get(w, (size_t)i));
-        json_t *rows = json_object_get(o, "train_rows"), *bs = json_object_get(o, "batch_size");
-        if (json_integer_value(rows) != t->in->train.n || json_integer_value(bs) != t->batch)
-            log_msg(t->in->log, LOG_WARNING,
-                    "%s was saved with %lld train rows and batch_size %lld, this run has %d and %d: the data order "
-                    "differs from the interrupted run",
-                    path, (long long)json_integer_value(rows), (long long)json_integer_value(bs), t->in->train.n,
-                    t->batch);
+    for (size_t i = 0; !rc && i < json_array_size(w); i++) {
+        json_t *x = json_array_get(w, i);
+        if (!json_is_number(x) || !isfinite(json_number_value(x)))
+            rc = alb_fail(err, "%s: checkpoint metadata data_order: train_loss_window[%zu] is not a finite number", path, i);
+        else
+            t->window[t->n_window++] = json_number_value(x);
     }
     json_decref(o);
     return rc;
+}
+
+/* step, epoch and epoch_position must name a batch boundary of this schedule: they index perm[]. */
+static int check_position(const Trainer *t, const CheckpointMeta *m, const char *path, AlbError *err) {
+    if (m->epoch < 1 || m->epoch > t->cfg->num_epochs || m->epoch_position > t->batches_per_epoch ||
+        m->epoch_position % t->accum ||
+        m->step != (m->epoch - 1) * t->steps_per_epoch + m->epoch_position / t->accum)
+        return alb_fail(err, "%s: checkpoint metadata step %ld, epoch %ld, epoch_position %ld do not fit the "
+                        "schedule (%ld batches per epoch, %d per step, %d epochs)", path, m->step, m->epoch,
+                        m->epoch_position, t->batches_per_epoch, t->accum, t->cfg->num_epochs);
+    return 0;
 }
 
 static void restore_metric(const char *metrics, const char *key, int *have, double *value) {
@@ -206,10 +287,11 @@ static int resume(Trainer *t, AlbError *err) {
     st_close(&st);
     CheckpointMeta m;
     if (checkpoint_load(path, &t->head, has_optim ? &t->opt : NULL, &m, err)) return -1;
-    int rc = restore_window(t, m.data_order, path, err);
+    int rc = restore_data_order(t, m.data_order, path, err);
+    if (!rc) rc = check_position(t, &m, path, err);
     if (!rc) {
         t->step = m.step;
-        t->epoch = m.epoch < 1 ? 1 : m.epoch;
+        t->epoch = m.epoch;
         t->position = m.epoch_position;
         if (t->position >= t->batches_per_epoch) {  /* saved at the end of its epoch */
             t->epoch++;
@@ -277,6 +359,7 @@ static int setup(Trainer *t, const TrainerInputs *in, AlbError *err) {
     for (int i = 0; i < t->n_val_heads; i++)
         if (head_create(&t->val_heads[i], in->hidden, c->mlp_hidden_size, in->num_labels, bf16, t->batch, err))
             return -1;
+    t->val_pred = alb_xmalloc(sizeof(int) * (size_t)t->n_val_heads * (size_t)t->batch);
     int n_val_batches = (in->eval.n + t->batch - 1) / t->batch;
     t->val_batch_loss = alb_xcalloc((size_t)n_val_batches, sizeof(double));
     t->val_batch_correct = alb_xcalloc((size_t)n_val_batches, sizeof(int));
@@ -298,17 +381,28 @@ static int setup(Trainer *t, const TrainerInputs *in, AlbError *err) {
 
     CheckpointPolicy policy = checkpoint_policy(c);
     if (ckpt_store_open(&t->store, c->project_dir, &policy, c->remote_path, c->sync_to_storage, err)) return -1;
+    /* What runs killed mid-write left here. Only dead processes' files go: a live one's could be a
+     * write in progress of another run sharing the directory, which deleting would turn into its
+     * failure rather than ours. */
+    alb_remove_stale_tmp(c->project_dir);
+    alb_remove_stale_tmp(t->store.dir);
     if (c->resume_from_checkpoint) {
-        if (resume(t, err)) return -1;
+        int rc = resume(t, err);
+        if (rc) return rc;
     } else {
-        char archived[4096];
-        if (ckpt_store_start_new_run(&t->store, archived, sizeof archived, err)) return -1;
-        if (archived[0])
+        char *metric_files[METRICS_N_FILES], suffix[64];
+        int earlier = metrics_log_files(c->project_dir, metric_files);
+        int rc = ckpt_store_start_new_run(&t->store, metric_files, earlier ? METRICS_N_FILES : 0, suffix,
+                                          sizeof suffix, err);
+        for (int i = 0; i < METRICS_N_FILES; i++) free(metric_files[i]);
+        if (rc) return -1;
+        if (suffix[0])
             log_msg(in->log, LOG_WARNING,
-                    "%s held an earlier run's checkpoints: this run starts a new history (the old one is kept as "
-                    "%s; its checkpoint files are left as they are). To continue that run instead, set "
+                    "%s held an earlier run: this run starts a new history; the earlier run's history and metric "
+                    "files are kept there with the suffix .%s (checkpoint_history.%s.json, metrics.%s.jsonl, "
+                    "train_loss.%s.csv, ...), its checkpoint files as they are. To continue that run instead, set "
                     "resume_from_checkpoint: true",
-                    t->store.dir, archived);
+                    t->store.dir, suffix, suffix, suffix, suffix);
     }
     return metrics_log_open(&t->metrics, c->project_dir, c->resume_from_checkpoint ? t->step : -1, err);
 }
@@ -378,6 +472,7 @@ static double train_step(Trainer *t, long first) {
 
 static int after_step(Trainer *t, double loss, AlbError *err) {
     const TrainConfig *c = t->cfg;
+    if (!isfinite(loss)) return diverged(t, "the train loss", loss, err);
     t->window[t->n_window++] = loss;
     if (t->step % c->steps_freq == 0) {
         double sum = 0.0;
@@ -402,6 +497,10 @@ static void draw_progress(const Trainer *t, double start, long start_step, doubl
                  t->epoch, rate, rate > 0 ? (t->total_steps - t->step) / rate : 0);
 }
 
+/* The final save (after the loop) records the last step: a step or epoch save
+ * there too would be a second file of the same weights, taking a keep_last_n slot. */
+static int last_step(const Trainer *t) { return t->step == t->total_steps; }
+
 int trainer_run(const TrainerInputs *in, TrainSummary *sum, AlbError *err) {
     memset(sum, 0, sizeof *sum);
     Trainer t = {0};
@@ -415,9 +514,9 @@ int trainer_run(const TrainerInputs *in, TrainSummary *sum, AlbError *err) {
     if (!rc) {
         log_msg(in->log, LOG_INFO,
                 "training: %d train rows, %d eval rows, %ld steps per epoch x %d epochs = %ld steps (batch %d, "
-                "accumulation %d, %s)",
+                "accumulation %d, %s, %d threads)",
                 in->train.n, in->eval.n, t.steps_per_epoch, c->num_epochs, t.total_steps, t.batch, t.accum,
-                head_dtype_name(&t.head));
+                head_dtype_name(&t.head), t.n_val_heads);
         if (t.step == 0) rc = log_validation(&t, err);
     }
     int stopped = 0;
@@ -433,7 +532,9 @@ int trainer_run(const TrainerInputs *in, TrainSummary *sum, AlbError *err) {
             t.position += t.accum;
             rc = after_step(&t, loss, err);
             if (in->progress) draw_progress(&t, loop_start, sum->start_step, &last_draw);
-            if (!rc && !strcmp(c->save_strategy, "step") && t.step % c->steps_freq == 0)
+            if (in->step_delay_ms > 0)
+                nanosleep(&(struct timespec){in->step_delay_ms / 1000, in->step_delay_ms % 1000 * 1000000L}, NULL);
+            if (!rc && !strcmp(c->save_strategy, "step") && t.step % c->steps_freq == 0 && !last_step(&t))
                 rc = save_checkpoint(&t, 0, sum, err);
             if (in->kill_at_step > 0 && t.step == in->kill_at_step) raise(in->kill_signal ? in->kill_signal : SIGKILL);
             if (!rc && in->stop && *in->stop) {
@@ -443,7 +544,7 @@ int trainer_run(const TrainerInputs *in, TrainSummary *sum, AlbError *err) {
                 break;
             }
         }
-        if (!rc && !stopped && !strcmp(c->save_strategy, "epoch") && t.epoch % c->epoch_freq == 0)
+        if (!rc && !stopped && !strcmp(c->save_strategy, "epoch") && t.epoch % c->epoch_freq == 0 && !last_step(&t))
             rc = save_checkpoint(&t, 0, sum, err);
         if (stopped) break;
     }
@@ -470,5 +571,5 @@ int trainer_run(const TrainerInputs *in, TrainSummary *sum, AlbError *err) {
     snprintf(sum->metrics_path, sizeof sum->metrics_path, "%s/metrics.jsonl", c->project_dir);
     trainer_free(&t);
     openblas_set_num_threads(blas_threads);
-    return rc ? -1 : stopped;
+    return rc == TRAINER_CONFIG_MISMATCH ? rc : rc ? -1 : stopped;
 }

@@ -19,13 +19,23 @@
  * checkpoint (save_strategy step, step % steps_freq == 0); the test hook
  * kill_at_step; the stop request (checkpoint, return 1). At the end of an
  * epoch: epoch checkpoint (save_strategy epoch, epoch % epoch_freq == 0).
- * After training: the final checkpoint (always, the history's last entry).
+ * After training: the final checkpoint (always, the history's last entry; the
+ * last step gets no step or epoch checkpoint of its own).
+ *
+ * Divergence: a non-finite step loss or validation loss, or non-finite weights
+ * (or saved moments) at a checkpoint, stop the run with an error (-1) before
+ * anything is logged or saved from them: metrics files hold finite numbers
+ * only, and the last checkpoint saved is the last good one.
  *
  * A checkpoint holds the head, the optimizer when save_optim, and everything
  * needed to continue exactly: step, epoch, position in the epoch (batches
- * consumed), the epoch permutation's seed (rng_state), the unlogged train
- * losses (data_order). Resuming continues there; with the optimizer state,
- * the weights and metric history end bit-identical to an uninterrupted run.
+ * consumed), the epoch permutation's seed (rng_state), and in data_order the
+ * values that decide the data order and schedule (train rows, shuffle, seed,
+ * batch_size, gradient_accumulation_steps, max_steps_per_epoch, num_epochs,
+ * steps_freq, val_steps_freq) with the unlogged train losses. Resuming checks
+ * that this run has the same values (else TRAINER_CONFIG_MISMATCH) and
+ * continues there; with the optimizer state, the weights and metric history
+ * end bit-identical to an uninterrupted run.
  *
  * The head phase is single-threaded BLAS (the head is small): results do not
  * depend on the thread count. Validation batches run in parallel (OpenMP)
@@ -59,6 +69,7 @@ typedef struct {
     volatile sig_atomic_t *stop;  /* when it becomes nonzero: finish the step, checkpoint, return 1 */
     long kill_at_step;            /* test hook (0: off): raise(kill_signal) right after step N's work */
     int kill_signal;              /* 0 = SIGKILL */
+    long step_delay_ms;           /* test hook (0: off): sleep after each step, so a run outlasts a test's random kill */
 } TrainerInputs;
 
 typedef struct {
@@ -84,8 +95,16 @@ typedef struct {
  * 0, or -1 with the first problem in err. */
 int trainer_preflight(const TrainConfig *c, AlbError *err);
 
-/* 0: done; 1: stopped on request (checkpoint saved); -1: error (err set). */
+/* 0: done; 1: stopped on request (checkpoint saved); -1: error (err set);
+ * TRAINER_CONFIG_MISMATCH: resuming a checkpoint saved with another data order
+ * or schedule (err names the key and both values; nothing was written). */
+enum { TRAINER_CONFIG_MISMATCH = -2 };
 int trainer_run(const TrainerInputs *in, TrainSummary *sum, AlbError *err);
+
+/* The `threads` setting, applied where training or encoding starts: n > 0 runs
+ * OpenMP (encoder, validation batches) and OpenBLAS with n threads; 0 leaves
+ * their defaults (OMP_NUM_THREADS / OPENBLAS_NUM_THREADS when set, else all cores). */
+void trainer_use_threads(int threads);
 
 /* The seed of epoch e's permutation (SplitMix64 of seed and epoch). */
 uint64_t trainer_epoch_seed(uint64_t seed, long epoch);

@@ -1,9 +1,12 @@
 #define _POSIX_C_SOURCE 200809L
 #include "util/fileio.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -227,4 +230,32 @@ char *alb_path_join(const char *dir, const char *name) {
     char *p = alb_xmalloc(n);
     snprintf(p, n, "%s/%s", dir, name);
     return p;
+}
+
+/* The pid of a "<name>.tmp.<pid>" file name (as atomic_open makes them), else 0. */
+static long tmp_pid(const char *name) {
+    const char *tmp = NULL;
+    for (const char *p = name; (p = strstr(p, ".tmp.")); p++) tmp = p;
+    if (!tmp || tmp == name || !tmp[5]) return 0;
+    char *end;
+    long pid = strtol(tmp + 5, &end, 10);
+    return *end || tmp[5] < '1' || tmp[5] > '9' || pid > INT_MAX ? 0 : pid;
+}
+
+int alb_remove_stale_tmp(const char *dir) {
+    DIR *d = opendir(dir);
+    if (!d) return 0;
+    int removed = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        long pid = tmp_pid(e->d_name);
+        /* Our own pid cannot have written it yet: it is a dead process's whose pid was reused. */
+        int dead = pid > 0 && (pid == (long)getpid() || (kill((pid_t)pid, 0) != 0 && errno == ESRCH));
+        struct stat st;
+        if (dead && fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
+            unlinkat(dirfd(d), e->d_name, 0) == 0)
+            removed++;
+    }
+    closedir(d);
+    return removed;
 }

@@ -43,6 +43,12 @@ int atomic_write_file(const char *path, const void *data, size_t len, AlbError *
 
 /* fsync of a directory (its entries: after a rename); -1 with errno on failure. */
 int alb_fsync_dir(const char *dir);
+
+/* Removes from dir the temporary files "<name>.tmp.<pid>" that atomic writes of
+ * processes no longer alive left (killed mid-write). A file whose process is
+ * alive may be another run's write in progress, so it stays; so does anything
+ * that is not a regular file. Best effort: returns how many were removed. */
+int alb_remove_stale_tmp(const char *dir);
 /* mkdir -p */
 int alb_mkdirs(const char *path, AlbError *err);
 int alb_file_exists(const char *path);
