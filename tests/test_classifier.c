@@ -121,7 +121,7 @@ Test(classifier, train_writes_model_and_eval_with_the_final_accuracy) {
     cr_expect_str_eq(json_string_value(json_array_get(json_object_get(config, "architectures"), 0)), "AlbertModel");
     cr_expect_eq(json_integer_value(json_object_get(config, "num_labels")), 4);
     for (int i = 0; i < 4; i++) {
-        char key[8];
+        char key[16];
         snprintf(key, sizeof key, "%d", i);
         cr_expect_str_eq(json_string_value(json_object_get(json_object_get(config, "id2label"), key)), LABELS[i]);
         cr_expect_eq(json_integer_value(json_object_get(json_object_get(config, "label2id"), LABELS[i])), i);

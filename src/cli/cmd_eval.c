@@ -58,8 +58,8 @@ static int parse_args(int argc, char **argv, EvalArgs *ea) {
         {"no-cache", no_argument, 0, 'n'},         {"json", no_argument, 0, 'j'},
         {"help", no_argument, 0, 'h'},             {0, 0, 0, 0}};
     int c;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+    optind = 1;
+    while ((c = getopt_long(argc, argv, CLI_SHORT_OPTS, opts, NULL)) != -1) {
         switch (c) {
         case 'm': ea->model = optarg; break;
         case 'D': ea->data = optarg; break;
@@ -76,8 +76,7 @@ static int parse_args(int argc, char **argv, EvalArgs *ea) {
         case 'n': ea->no_cache = 1; break;
         case 'j': ea->as_json = 1; break;
         case 'h': help(); return -1;
-        case ':': return cli_usage_error(CMD, "option '%s' needs a value", argv[optind - 1]);
-        default: return cli_usage_error(CMD, "unknown option '%s'", argv[optind - 1]);
+        default: return cli_option_error(CMD, c, argv);
         }
     }
     if (optind < argc) return cli_usage_error(CMD, "unexpected argument '%s'", argv[optind]);

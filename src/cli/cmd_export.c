@@ -36,15 +36,14 @@ int cmd_export(int argc, char **argv) {
     ExportSpec spec = {0};
     const char *out = NULL;
     int c;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+    optind = 1;
+    while ((c = getopt_long(argc, argv, CLI_SHORT_OPTS, opts, NULL)) != -1) {
         switch (c) {
         case 'c': spec.checkpoint = optarg; break;
         case 'o': out = optarg; break;
         case 'm': spec.encoder = optarg; break;
         case 'h': help(); return EXIT_OK;
-        case ':': return cli_usage_error(CMD, "option '%s' needs a value", argv[optind - 1]);
-        default: return cli_usage_error(CMD, "unknown option '%s'", argv[optind - 1]);
+        default: return cli_option_error(CMD, c, argv);
         }
     }
     if (optind < argc) return cli_usage_error(CMD, "unexpected argument '%s'", argv[optind]);

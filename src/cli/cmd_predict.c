@@ -160,8 +160,8 @@ static int parse_args(int argc, char **argv, PredictArgs *pa, Answer *a) {
         {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
     long k = 1;
     int c;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+    optind = 1;
+    while ((c = getopt_long(argc, argv, CLI_SHORT_OPTS, opts, NULL)) != -1) {
         switch (c) {
         case 'm': pa->model = optarg; break;
         case 't': pa->texts[pa->n_texts++] = optarg; break;
@@ -182,8 +182,7 @@ static int parse_args(int argc, char **argv, PredictArgs *pa, Answer *a) {
             break;
         case 'o': pa->output = optarg; break;
         case 'h': help(); return -1;
-        case ':': return cli_usage_error(CMD, "option '%s' needs a value", argv[optind - 1]);
-        default: return cli_usage_error(CMD, "unknown option '%s'", argv[optind - 1]);
+        default: return cli_option_error(CMD, c, argv);
         }
     }
     a->top_k = (int)k;
@@ -204,7 +203,8 @@ int cmd_predict(int argc, char **argv) {
     AlbError err;
     Classifier c;
     AtomicFile out = {0};
-    if (classifier_load(&c, pa.model, pa.dtype, 1, &err)) code = cli_error(CMD, &err, EXIT_FAILURE_RUN);
+    if (pa.output && alb_output_check(pa.output, &err)) code = cli_error(CMD, &err, EXIT_USAGE);
+    else if (classifier_load(&c, pa.model, pa.dtype, 1, &err)) code = cli_error(CMD, &err, EXIT_FAILURE_RUN);
     else {
         if (pa.max_length > albert_config(c.encoder)->max_position_embeddings)
             code = cli_usage_error(CMD, "--max-length %ld exceeds the model's max_position_embeddings %d",

@@ -11,27 +11,27 @@
 #include "pipeline/classifier.h"
 #include "train/checkpoint.h"
 
-/* Label names from the checkpoint's JSON array (owned by the returned json). */
-static json_t *label_names(const CheckpointMeta *m, const char *path, const char ***names, int *n, AlbError *err) {
+/* Label names from the checkpoint's JSON array, malloc'ed; a label the data
+ * never named (ids without a label list) is "LABEL_<id>", as transformers
+ * names labels by default. */
+static char **label_names(const CheckpointMeta *m, const char *path, int *n, AlbError *err) {
     json_t *a = m->label_names_json ? json_loads(m->label_names_json, 0, NULL) : NULL;
     size_t count = json_array_size(a);
+    char **names = NULL;
     if (count < 2) {
-        json_decref(a);
-        alb_fail(err, "%s: metadata label_names is not an array of at least 2 names", path);
-        return NULL;
-    }
-    *names = alb_xcalloc(count, sizeof(char *));
-    for (size_t i = 0; i < count; i++) {
-        (*names)[i] = json_string_value(json_array_get(a, i));
-        if (!(*names)[i] || !(*names)[i][0]) {
-            free(*names);
-            json_decref(a);
-            alb_fail(err, "%s: label_names[%zu] is not a name", path, i);
-            return NULL;
+        alb_fail(err, "%s: metadata label_names is not an array of at least 2 labels", path);
+    } else {
+        names = alb_xcalloc(count, sizeof(char *));
+        for (size_t i = 0; i < count; i++) {
+            const char *name = json_string_value(json_array_get(a, i));
+            char fallback[32];
+            snprintf(fallback, sizeof fallback, "LABEL_%zu", i);
+            names[i] = alb_xstrdup(name && name[0] ? name : fallback);
         }
+        *n = (int)count;
     }
-    *n = (int)count;
-    return a;
+    json_decref(a);
+    return names;
 }
 
 /* max_length and random_encoder from the run's configuration (JSON). */
@@ -57,15 +57,14 @@ static char *source_json(const ExportSpec *spec, const CheckpointMeta *m) {
 int export_checkpoint(const ExportSpec *spec, const char *out_dir, AlbError *err) {
     CheckpointMeta m;
     if (checkpoint_read_meta(spec->checkpoint, &m, err)) return -1;
-    const char **names = NULL;
     int n_names = 0, max_length = 0, rc = -1;
-    json_t *labels = label_names(&m, spec->checkpoint, &names, &n_names, err);
+    char **names = label_names(&m, spec->checkpoint, &n_names, err);
     const char *encoder = spec->encoder ? spec->encoder : m.encoder_id;
     char dir[4096];
     AlbertModel *model = NULL;
     SafeTensors head;
     int head_open = 0;
-    if (!labels || run_settings(&m, spec->checkpoint, &max_length, err)) goto done;
+    if (!names || run_settings(&m, spec->checkpoint, &max_length, err)) goto done;
     if (!encoder || !encoder[0]) {
         alb_fail(err, "%s: no encoder_id in its metadata: give the encoder with --model", spec->checkpoint);
         goto done;
@@ -81,7 +80,7 @@ int export_checkpoint(const ExportSpec *spec, const char *out_dir, AlbError *err
     char spiece[4200], *source = source_json(spec, &m);
     snprintf(spiece, sizeof spiece, "%s/spiece.model", dir);
     ClassifierDirSpec cs = {
-        .encoder_dir = dir, .spiece_path = spiece, .head = &head, .labels = names, .num_labels = n_names,
+        .encoder_dir = dir, .spiece_path = spiece, .head = &head, .labels = (const char *const *)names, .num_labels = n_names,
         .dtype = m.dtype ? m.dtype : "float32", .max_length = max_length, .encoder_id = encoder,
         .encoder_hash = albert_weights_hash(model), .random_encoder = m.random_encoder, .source_json = source,
     };
@@ -90,8 +89,8 @@ int export_checkpoint(const ExportSpec *spec, const char *out_dir, AlbError *err
 done:
     if (head_open) st_close(&head);
     if (model) albert_free(model);
+    for (int i = 0; i < n_names; i++) free(names[i]);
     free(names);
-    json_decref(labels);
     checkpoint_meta_free(&m);
     return rc;
 }
