@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pipeline/classifier.h"
 #include "testutil.h"
 
 TestSuite(classifier, .init = test_tmp_setup, .fini = test_tmp_teardown, .timeout = 120);
@@ -354,4 +355,44 @@ Test(classifier, export_any_checkpoint) {
     cr_expect_eq(albertc(NULL, &err, "export --out %s", test_tmp_path("x")), 2);
     free(err);
     json_decref(hist);
+}
+
+/* config.json's classifier part, without files. */
+static int parse_config(const char *json, ClassifierConfig *cc, AlbError *err) {
+    return classifier_config_parse(cc, json, strlen(json), "m/config.json", err);
+}
+
+Test(classifier, config_parse) {
+    ClassifierConfig cc;
+    AlbError err;
+    const char *ok = "{\"model_type\": \"albert\", \"id2label\": {\"1\": \"b\", \"0\": \"a\"}, \"albertc\": "
+                     "{\"format_version\": 1, \"head\": {\"hidden_size\": 8}, \"dtype\": \"bfloat16\", "
+                     "\"max_length\": 64, \"random_encoder\": true}}";
+    cr_assert_eq(parse_config(ok, &cc, &err), 0, "%s", err.msg);
+    cr_expect(cc.has_head && cc.num_labels == 2 && cc.max_length == 64 && cc.random_encoder && cc.head_hidden == 8);
+    cr_expect_str_eq(cc.labels[0], "a");
+    cr_expect_str_eq(cc.labels[1], "b");
+    cr_expect_str_eq(cc.dtype, "bfloat16");
+    classifier_config_free(&cc);
+    cr_assert_eq(parse_config("{\"model_type\": \"albert\"}", &cc, &err), 0, "%s", err.msg);
+    cr_expect(!cc.has_head && cc.num_labels == 0);
+    cr_expect_str_eq(cc.dtype, "float32");
+    classifier_config_free(&cc);
+    const char *bad[][2] = {
+        {"[1]", "m/config.json:"},
+        {"{\"a\": 1, \"a\": 2}", "m/config.json:1: invalid JSON"},
+        {"{\"albertc\": 3}", "format_version"},
+        {"{\"albertc\": {\"format_version\": 2}}", "format_version is not 1"},
+        {"{\"albertc\": {\"format_version\": 1, \"head\": {}, \"dtype\": \"int4\", \"max_length\": 8}}", "dtype"},
+        {"{\"albertc\": {\"format_version\": 1, \"head\": {}, \"dtype\": \"float32\", \"max_length\": 1}}", "max_length"},
+        {"{\"albertc\": {\"format_version\": 1, \"head\": {}, \"dtype\": \"float32\", \"max_length\": 8}}", "id2label"},
+        {"{\"id2label\": {\"0\": \"a\", \"2\": \"c\"}, \"albertc\": {\"format_version\": 1, \"head\": {}, "
+         "\"dtype\": \"float32\", \"max_length\": 8}}", "no name for id 1"},
+        {"{\"id2label\": {\"0\": \"a\", \"1\": \"b\"}, \"albertc\": {\"format_version\": 1, \"head\": "
+         "{\"hidden_size\": -1}, \"dtype\": \"float32\", \"max_length\": 8}}", "hidden_size"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        cr_expect_eq(parse_config(bad[i][0], &cc, &err), -1, "%s", bad[i][0]);
+        cr_expect(strstr(err.msg, bad[i][1]) && !strncmp(err.msg, "m/config.json", 13), "%s: %s", bad[i][0], err.msg);
+    }
 }

@@ -26,52 +26,79 @@ static int dtype_from_name(const char *name, AlbDtype *out) {
 }
 
 /* id2label {"0": name, ...} -> labels[0..n); every id once. */
-static int read_labels(Classifier *c, json_t *id2label, const char *path, AlbError *err) {
+static int read_labels(ClassifierConfig *cc, json_t *id2label, const char *name, AlbError *err) {
     int n = (int)json_object_size(id2label);
     if (!json_is_object(id2label) || n < 2 || n > (1 << 20))
-        return alb_fail(err, "%s: id2label must map ids 0..N-1 (N >= 2) to label names", path);
-    c->labels = alb_xcalloc((size_t)n, sizeof(char *));
-    c->num_labels = n;
+        return alb_fail(err, "%s: id2label must map the ids 0..N-1 (N >= 2) to label names", name);
+    cc->labels = alb_xcalloc((size_t)n, sizeof(char *));
+    cc->num_labels = n;
     for (int i = 0; i < n; i++) {
         char key[16];
         snprintf(key, sizeof key, "%d", i);
-        json_t *name = json_object_get(id2label, key);
-        if (!json_is_string(name) || !json_string_length(name))
-            return alb_fail(err, "%s: id2label has no name for id %d", path, i);
-        c->labels[i] = alb_xstrdup(json_string_value(name));
+        json_t *label = json_object_get(id2label, key);
+        if (!json_is_string(label) || !json_string_length(label))
+            return alb_fail(err, "%s: id2label has no name for id %d", name, i);
+        cc->labels[i] = alb_xstrdup(json_string_value(label));
     }
     return 0;
 }
 
-/* The "albertc" block: dtype, max_length, the labels; and the head's tensors
- * in model.safetensors, whose shapes must agree with both. */
-static int load_head(Classifier *c, json_t *config, json_t *block, const char *dtype, AlbError *err) {
-    char path[4200];
-    snprintf(path, sizeof path, "%s/config.json", c->dir);
+/* The "albertc" block: format, head, dtype, max_length; and the labels. */
+static int read_block(ClassifierConfig *cc, json_t *config, json_t *block, const char *name, AlbError *err) {
     json_t *version = json_object_get(block, "format_version"), *head = json_object_get(block, "head");
-    json_t *max_length = json_object_get(block, "max_length"), *saved_dtype = json_object_get(block, "dtype");
+    json_t *max_length = json_object_get(block, "max_length"), *dtype = json_object_get(block, "dtype");
+    json_t *hidden = json_object_get(head, "hidden_size");
     AlbDtype dt;
-    if (json_integer_value(version) != CLASSIFIER_FORMAT_VERSION)
-        return alb_fail(err, "%s: albertc.format_version is not %d", path, CLASSIFIER_FORMAT_VERSION);
-    if (!json_is_object(head) || !json_is_integer(max_length) || !json_is_string(saved_dtype) ||
-        dtype_from_name(json_string_value(saved_dtype), &dt))
-        return alb_fail(err, "%s: albertc block lacks head, max_length or dtype (float32|bfloat16)", path);
-    if (read_labels(c, json_object_get(config, "id2label"), path, err)) return -1;
-    c->max_length = (int)json_integer_value(max_length);
-    c->random_encoder = json_is_true(json_object_get(block, "random_encoder"));
-    if (!dtype) dtype = json_string_value(saved_dtype);
+    if (!json_is_object(block) || json_integer_value(version) != CLASSIFIER_FORMAT_VERSION)
+        return alb_fail(err, "%s: albertc.format_version is not %d", name, CLASSIFIER_FORMAT_VERSION);
+    if (!json_is_object(head) || !json_is_integer(max_length) || !json_is_string(dtype) ||
+        dtype_from_name(json_string_value(dtype), &dt))
+        return alb_fail(err, "%s: the albertc block needs head, max_length and dtype (float32 or bfloat16)", name);
+    if (json_integer_value(max_length) < 2 || json_integer_value(max_length) > (1 << 20))
+        return alb_fail(err, "%s: albertc.max_length must be an integer in [2, 2^20]", name);
+    if (hidden && (!json_is_integer(hidden) || json_integer_value(hidden) < 1))
+        return alb_fail(err, "%s: albertc.head.hidden_size must be a positive integer", name);
+    cc->has_head = 1;
+    cc->max_length = (int)json_integer_value(max_length);
+    snprintf(cc->dtype, sizeof cc->dtype, "%s", json_string_value(dtype));
+    cc->random_encoder = json_is_true(json_object_get(block, "random_encoder"));
+    cc->head_hidden = (long)json_integer_value(hidden);
+    return read_labels(cc, json_object_get(config, "id2label"), name, err);
+}
+
+int classifier_config_parse(ClassifierConfig *cc, const char *json, size_t len, const char *name, AlbError *err) {
+    memset(cc, 0, sizeof *cc);
+    snprintf(cc->dtype, sizeof cc->dtype, "float32");
+    json_error_t jerr;
+    json_t *config = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
+    json_t *block = json_object_get(config, "albertc");
+    int rc = 0;
+    if (!json_is_object(config)) rc = alb_fail(err, "%s:%d: invalid JSON: %s", name, jerr.line, jerr.text);
+    else if (block) rc = read_block(cc, config, block, name, err);
+    json_decref(config);
+    if (rc) classifier_config_free(cc);
+    return rc;
+}
+
+void classifier_config_free(ClassifierConfig *cc) {
+    for (int i = 0; i < cc->num_labels; i++) free(cc->labels[i]);
+    free(cc->labels);
+    memset(cc, 0, sizeof *cc);
+}
+
+/* The head's tensors in model.safetensors, whose shapes must agree with config.json. */
+static int load_head(Classifier *c, const char *dtype, AlbError *err) {
     char weights[4200];
     snprintf(weights, sizeof weights, "%s/model.safetensors", c->dir);
     if (head_create_from_file(&c->head, weights, !strcmp(dtype, "bfloat16"), HEAD_CHUNK, err)) return -1;
     c->has_head = 1;
     const AlbertConfig *ac = albert_config(c->encoder);
-    json_t *mlp = json_object_get(head, "hidden_size");
-    if (c->head.classes != c->num_labels || c->head.hidden != ac->hidden_size ||
-        (json_is_integer(mlp) && json_integer_value(mlp) != c->head.mlp))
+    long mlp = c->config.head_hidden;
+    if (c->head.classes != c->config.num_labels || c->head.hidden != ac->hidden_size || (mlp && mlp != c->head.mlp))
         return alb_fail(err, "%s: the head's tensors ([%d,%d] -> %d labels) disagree with config.json (hidden %d, %d "
-                             "labels, head hidden_size %lld)",
-                        weights, c->head.hidden, c->head.mlp, c->head.classes, ac->hidden_size, c->num_labels,
-                        (long long)json_integer_value(mlp));
+                             "labels, head hidden_size %ld)",
+                        weights, c->head.hidden, c->head.mlp, c->head.classes, ac->hidden_size, c->config.num_labels,
+                        mlp);
     return 0;
 }
 
@@ -80,28 +107,37 @@ int classifier_load(Classifier *c, const char *dir_or_id, const char *dtype, int
     if (hub_resolve(dir_or_id, "models", c->dir, sizeof c->dir, err)) return -1;
     char path[4200];
     snprintf(path, sizeof path, "%s/config.json", c->dir);
+    char *json;
     size_t len;
-    if (alb_read_file(path, &c->config_json, &len, err)) return -1;
-    json_error_t jerr;
-    json_t *config = json_loadb(c->config_json, len, 0, &jerr);
-    json_t *block = json_object_get(config, "albertc");
-    AlbDtype dt = ALB_F32;
-    const char *dir_dtype = json_string_value(json_object_get(block, "dtype"));
-    int rc = -1;
-    if (!json_is_object(config)) alb_fail(err, "%s:%d: invalid JSON: %s", path, jerr.line, jerr.text);
-    else if (need_head && !block) alb_fail(err, "%s: a plain encoder, not a classifier (no \"albertc\" head block): train one with albertc train, or export a checkpoint", path);
-    else if (dtype_from_name(dtype ? dtype : dir_dtype ? dir_dtype : "float32", &dt))
-        alb_fail(err, "%s: dtype '%s' is not float32 or bfloat16", path, dtype ? dtype : dir_dtype);
+    if (alb_read_file(path, &json, &len, err)) return -1;
+    int rc = classifier_config_parse(&c->config, json, len, path, err);
+    free(json);
+    if (rc) return -1;
+    ClassifierConfig *cc = &c->config;
+    AlbDtype dt;
+    if (!dtype) dtype = cc->dtype;
+    rc = -1;
+    if (need_head && !cc->has_head)
+        alb_fail(err, "%s: a plain encoder, not a classifier (no \"albertc\" head block): train one with albertc "
+                      "train, or export a checkpoint with albertc export", path);
+    else if (dtype_from_name(dtype, &dt))
+        alb_fail(err, "dtype '%s' is not float32 or bfloat16", dtype);
     else if (albert_load(&c->encoder, c->dir, dt, err) == 0) {
         snprintf(c->spiece_path, sizeof c->spiece_path, "%s/spiece.model", c->dir);
-        c->max_length = albert_config(c->encoder)->max_position_embeddings;
-        if (tokenizer_load(&c->tok, c->spiece_path, err) == 0)
-            rc = block ? load_head(c, config, block, dtype, err) : 0;
+        if (tokenizer_load(&c->tok, c->spiece_path, err) == 0) rc = cc->has_head ? load_head(c, dtype, err) : 0;
     }
-    if (!rc && (c->max_length < 2 || c->max_length > albert_config(c->encoder)->max_position_embeddings))
-        rc = alb_fail(err, "%s: albertc.max_length %d is outside [2, max_position_embeddings]", path, c->max_length);
-    json_decref(config);
-    if (rc) classifier_free(c);
+    int max_position = c->encoder ? albert_config(c->encoder)->max_position_embeddings : 0;
+    if (!rc && cc->max_length > max_position)
+        rc = alb_fail(err, "%s: albertc.max_length %d exceeds max_position_embeddings %d", path, cc->max_length,
+                      max_position);
+    if (!rc) {
+        c->max_length = cc->max_length ? cc->max_length : max_position;
+        c->num_labels = cc->num_labels;
+        c->labels = cc->labels;
+        c->random_encoder = cc->random_encoder;
+    } else {
+        classifier_free(c);
+    }
     return rc;
 }
 
@@ -109,9 +145,7 @@ void classifier_free(Classifier *c) {
     if (c->encoder) albert_free(c->encoder);
     if (c->tok) tokenizer_free(c->tok);
     if (c->has_head) head_free(&c->head);
-    for (int i = 0; i < c->num_labels; i++) free(c->labels[i]);
-    free(c->labels);
-    free(c->config_json);
+    classifier_config_free(&c->config);
     memset(c, 0, sizeof *c);
 }
 

@@ -35,18 +35,34 @@
 
 #define CLASSIFIER_FORMAT_VERSION 1
 
+/* What config.json says of the classifier, read before anything is loaded. */
+typedef struct {
+    int has_head;             /* the "albertc" block is there */
+    int num_labels;
+    char **labels;            /* [num_labels], from id2label */
+    int max_length;           /* 0 for a plain encoder */
+    char dtype[16];           /* "float32" | "bfloat16" ("float32" for a plain encoder) */
+    int random_encoder;
+    long head_hidden;         /* albertc.head.hidden_size, 0 when absent */
+} ClassifierConfig;
+
+/* Any JSON to a ClassifierConfig, or -1 with one line naming `name` (the fuzz
+ * target's entry). A config without the albertc block is a plain encoder's. */
+int classifier_config_parse(ClassifierConfig *cc, const char *json, size_t len, const char *name, AlbError *err);
+void classifier_config_free(ClassifierConfig *cc);
+
 typedef struct {
     char dir[4096];           /* the resolved directory */
+    ClassifierConfig config;
     AlbertModel *encoder;
     AlbertTokenizer *tok;
     char spiece_path[4200];
     int has_head;
     Head head;                /* when has_head */
     int num_labels;
-    char **labels;            /* [num_labels] */
-    int max_length;           /* tokens per text, specials included */
+    char **labels;            /* [num_labels] (owned by config) */
+    int max_length;           /* tokens per text, specials included (may be lowered by the caller) */
     int random_encoder;       /* the encoder was randomly initialised: its predictions mean little */
-    char *config_json;        /* config.json as read */
 } Classifier;
 
 /* dir_or_id: a directory or a hub id (model/hub.h). dtype: "float32",
