@@ -190,15 +190,6 @@ void classifier_head_logits(Classifier *c, const float *features, int n, float *
 
 /* ------------------------------------------------------------------ writing */
 
-static int copy_file(const char *from, const char *to, AlbError *err) {
-    char *data;
-    size_t len;
-    if (alb_read_file(from, &data, &len, err)) return -1;
-    int rc = atomic_write_file(to, data, len, err);
-    free(data);
-    return rc;
-}
-
 static int write_config(const ClassifierDirSpec *s, const char *to, AlbError *err) {
     char path[4200];
     snprintf(path, sizeof path, "%s/config.json", s->encoder_dir);
@@ -229,15 +220,7 @@ static int write_config(const ClassifierDirSpec *s, const char *to, AlbError *er
                   HEAD_TENSOR_NAMES[3], "dtype", s->dtype, "max_length", s->max_length, "encoder_id",
                   s->encoder_id ? s->encoder_id : "", "encoder_hash", s->encoder_hash ? s->encoder_hash : "",
                   "random_encoder", s->random_encoder, "source", source ? source : json_object()));
-    char *text = json_dumps(config, JSON_INDENT(2) | JSON_SORT_KEYS);
-    json_decref(config);
-    if (!text) return alb_fail(err, "%s: cannot serialise the configuration", to);
-    size_t n = strlen(text);
-    text = alb_xrealloc(text, n + 2);
-    text[n] = '\n';
-    int rc = atomic_write_file(to, text, n + 1, err);
-    free(text);
-    return rc;
+    return alb_write_json(to, config, JSON_INDENT(2) | JSON_SORT_KEYS, err);
 }
 
 /* The encoder's own tensors under hub names ("albert." + embeddings / encoder
@@ -291,10 +274,10 @@ int classifier_dir_write(const ClassifierDirSpec *s, const char *out_dir, AlbErr
     char *files[3];
     for (int i = 0; i < 3; i++) files[i] = atomic_dir_file(&d, names[i]);
     int rc = write_config(s, files[0], err) || write_weights(s, files[1], err) ||
-             copy_file(s->spiece_path, files[2], err);
+             alb_copy_file(s->spiece_path, files[2], err);
     for (size_t i = 0; !rc && i < sizeof TOKENIZER_EXTRAS / sizeof *TOKENIZER_EXTRAS; i++) {
         char *from = alb_path_join(s->encoder_dir, TOKENIZER_EXTRAS[i]), *to = atomic_dir_file(&d, TOKENIZER_EXTRAS[i]);
-        if (alb_file_exists(from)) rc = copy_file(from, to, err);
+        if (alb_file_exists(from)) rc = alb_copy_file(from, to, err);
         free(from);
         free(to);
     }

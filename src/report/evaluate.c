@@ -67,17 +67,7 @@ json_t *evaluation_summary(const Evaluation *ev, const Classifier *c) {
 
 /* ------------------------------------------------------------------ files */
 
-static int write_json(const char *path, json_t *o, AlbError *err) {
-    char *text = json_dumps(o, JSON_INDENT(2) | JSON_REAL_PRECISION(17));
-    json_decref(o);
-    if (!text) return alb_fail(err, "%s: cannot serialise", path);
-    size_t n = strlen(text);
-    text = alb_xrealloc(text, n + 2);
-    text[n] = '\n';
-    int rc = atomic_write_file(path, text, n + 1, err);
-    free(text);
-    return rc;
-}
+#define JSON_PRETTY (JSON_INDENT(2) | JSON_REAL_PRECISION(17))
 
 /* A CSV field, quoted when it holds a comma, a quote or a line break. */
 static void csv_field(FILE *fp, const char *s) {
@@ -134,9 +124,10 @@ int evaluation_write_dir(const Evaluation *ev, const Classifier *c, const Datase
                            "summary.json"};
     char *p[5];
     for (int i = 0; i < 5; i++) p[i] = atomic_dir_file(&d, names[i]);
-    int rc = write_json(p[0], class_report_json(&ev->report, (const char *const *)c->labels), err) ||
-             write_confusion(p[1], ev, c, err) || write_examples(p[2], ev, c, ds, 1, err) ||
-             write_examples(p[3], ev, c, ds, 0, err) || write_json(p[4], evaluation_summary(ev, c), err);
+    json_t *report = class_report_json(&ev->report, (const char *const *)c->labels);
+    int rc = alb_write_json(p[0], report, JSON_PRETTY, err) || write_confusion(p[1], ev, c, err) ||
+             write_examples(p[2], ev, c, ds, 1, err) || write_examples(p[3], ev, c, ds, 0, err) ||
+             alb_write_json(p[4], evaluation_summary(ev, c), JSON_PRETTY, err);
     for (int i = 0; i < 5; i++) free(p[i]);
     if (rc) {
         atomic_dir_abort(&d);

@@ -526,15 +526,6 @@ static void history_add(CheckpointHistory *hist, const CheckpointEntry *entry, c
     free(removed);
 }
 
-static int copy_file_atomic(const char *from, const char *to, AlbError *err) {
-    char *data;
-    size_t len;
-    if (alb_read_file(from, &data, &len, err)) return -1;
-    int rc = atomic_write_file(to, data, len, err);
-    free(data);
-    return rc;
-}
-
 static void delete_files(const char *dir, char **names, int n) {
     for (int i = 0; i < n; i++) {
         char *p = alb_path_join(dir, names[i]);
@@ -573,7 +564,7 @@ int ckpt_store_save(CheckpointStore *s, const Head *h, const AdamW *opt, const C
     if (rc == 0) rc = record(&s->history, s->dir, &entry, &s->policy, err);
     if (rc == 0 && s->sync_to_remote) {
         char *remote = alb_path_join(s->remote_dir, name);
-        rc = copy_file_atomic(path, remote, err);
+        rc = alb_copy_file(path, remote, err);
         entry.path = remote;
         if (rc == 0) rc = record(&s->remote_history, s->remote_dir, &entry, &s->policy, err);
         free(remote);
