@@ -48,7 +48,7 @@
 #include "model/config.h"
 #include "testutil.h"
 
-#define F32_TOL 1e-5f
+#define F32_TOL ENCODER_F32_TOL
 #define BF16_TOL 0.0625f
 #define BF16_MAX_DIFFERING 0.02
 

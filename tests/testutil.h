@@ -25,4 +25,13 @@ int test_run(const char *cmd, char **out, char **err);
 /* Writes a file (not atomic; tests only). */
 void test_write_file(const char *path, const void *data, size_t len);
 
+/* fp32 encoder outputs of the tiny test geometries against the exact result:
+ * tests/test_albert.c argues this bound (a statistical one, ~10 standard
+ * deviations of the rounding error of any summation order). Two fp32
+ * evaluations in different orders (other batch shapes, another OpenBLAS
+ * kernel) are each within it of the exact result, so within twice it of each
+ * other. */
+#define ENCODER_F32_TOL 1e-5f
+#define ENCODER_F32_PAIR_TOL (2 * ENCODER_F32_TOL)
+
 #endif
