@@ -176,8 +176,12 @@ Test(classifier, predict_reproduces_the_validation_predictions) {
         cr_assert_eq(json_array_size(answer), 1, "top-k 1 by default");
         cr_expect_str_eq(json_string_value(json_object_get(json_array_get(answer, 0), "label")),
                          json_string_value(json_object_get(json_array_get(want, i), "predicted")), "text %zu", i);
+        /* train encoded these texts among the train split's (other batches): the features
+         * differ by rounding only (ENCODER_F32_PAIR_TOL a value, 32 of them); through a head
+         * of 32 -> 256 -> 4 with weights of order 0.1 the probabilities move by far less
+         * than this bound, which a wrong feature or head would exceed by orders */
         cr_expect_float_eq(json_number_value(json_object_get(json_array_get(answer, 0), "score")),
-                           json_number_value(json_object_get(json_array_get(want, i), "score")), 1e-6);
+                           json_number_value(json_object_get(json_array_get(want, i), "score")), 1e-4);
     }
     free(out);
     free(err);
