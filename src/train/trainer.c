@@ -172,12 +172,13 @@ typedef struct {
 } ScheduleKey;
 #define N_SCHEDULE_KEYS 9
 
-static void schedule_keys(const Trainer *t, ScheduleKey k[N_SCHEDULE_KEYS]) {
-    const TrainConfig *c = t->cfg;
+/* train_rows: the train split's size (-1 when not known yet: not compared). */
+static void schedule_keys(const TrainConfig *c, long long train_rows, ScheduleKey k[N_SCHEDULE_KEYS]) {
     ScheduleKey all[N_SCHEDULE_KEYS] = {
-        {"train_rows", t->in->train.n},         {"shuffle", c->shuffle},
-        {"seed", c->seed},                      {"batch_size", t->batch},
-        {"gradient_accumulation_steps", t->accum}, {"max_steps_per_epoch", c->max_steps_per_epoch},
+        {"train_rows", train_rows},             {"shuffle", c->shuffle},
+        {"seed", c->seed},                      {"batch_size", c->batch_size},
+        {"gradient_accumulation_steps", c->gradient_accumulation_steps},
+        {"max_steps_per_epoch", c->max_steps_per_epoch},
         {"num_epochs", c->num_epochs},          {"steps_freq", c->steps_freq},
         {"val_steps_freq", c->val_steps_freq},
     };
@@ -188,7 +189,7 @@ static void schedule_keys(const Trainer *t, ScheduleKey k[N_SCHEDULE_KEYS]) {
 static char *data_order_json(const Trainer *t) {
     json_t *o = json_object();
     ScheduleKey k[N_SCHEDULE_KEYS];
-    schedule_keys(t, k);
+    schedule_keys(t->cfg, t->in->train.n, k);
     for (int i = 0; i < N_SCHEDULE_KEYS; i++) json_object_set_new(o, k[i].key, json_integer(k[i].value));
     json_t *w = json_array();
     for (int i = 0; i < t->n_window; i++) json_array_append_new(w, json_real(t->window[i]));
@@ -223,28 +224,32 @@ static int save_checkpoint(Trainer *t, int final, TrainSummary *sum, AlbError *e
 
 /* ------------------------------------------------------------------ resume */
 
-/* Checks data_order against this run and restores the train/loss window.
- * TRAINER_CONFIG_MISMATCH: a schedule key differs; -1: the metadata is unusable. */
-static int restore_data_order(Trainer *t, const char *data_order, const char *path, AlbError *err) {
-    json_t *o = data_order ? json_loads(data_order, 0, NULL) : NULL;
+/* Compares a checkpoint's data_order with this run's schedule keys.
+ * TRAINER_CONFIG_MISMATCH: a key differs; -1: the metadata is unusable. */
+static int check_schedule(const json_t *o, const TrainConfig *c, long long train_rows, const char *path,
+                          AlbError *err) {
     ScheduleKey k[N_SCHEDULE_KEYS];
-    schedule_keys(t, k);
-    int rc = 0;
+    schedule_keys(c, train_rows, k);
     for (int i = 0; i < N_SCHEDULE_KEYS; i++) {
         json_t *v = json_object_get(o, k[i].key);
-        if (!json_is_integer(v) && !json_is_boolean(v)) {  /* older checkpoints stored shuffle as a boolean */
-            rc = alb_fail(err, "%s: checkpoint metadata data_order has no %s (written by an older albertc): cannot "
-                          "check that this run continues its data order; start a new run instead", path, k[i].key);
-            break;
-        }
+        if (!json_is_integer(v) && !json_is_boolean(v))  /* older checkpoints stored shuffle as a boolean */
+            return alb_fail(err, "%s: checkpoint metadata data_order has no %s (written by an older albertc): "
+                            "cannot check that this run continues its data order; start a new run instead", path,
+                            k[i].key);
         long long saved = json_is_boolean(v) ? json_boolean_value(v) : json_integer_value(v);
-        if (saved != k[i].value) {
+        if (k[i].value >= 0 && saved != k[i].value) {
             alb_fail(err, "%s: cannot resume: the checkpoint was saved with %s %lld, this run has %lld (another "
                      "data order or schedule); set it back, or start a new run", path, k[i].key, saved, k[i].value);
-            rc = TRAINER_CONFIG_MISMATCH;
-            break;
+            return TRAINER_CONFIG_MISMATCH;
         }
     }
+    return 0;
+}
+
+/* Checks data_order against this run and restores the train/loss window. */
+static int restore_data_order(Trainer *t, const char *data_order, const char *path, AlbError *err) {
+    json_t *o = data_order ? json_loads(data_order, 0, NULL) : NULL;
+    int rc = check_schedule(o, t->cfg, t->in->train.n, path, err);
     json_t *w = json_object_get(o, "train_loss_window");
     if (!rc && (!json_is_array(w) || json_array_size(w) >= (size_t)t->cfg->steps_freq))
         rc = alb_fail(err, "%s: checkpoint metadata data_order has no valid train_loss_window", path);
@@ -431,6 +436,20 @@ static int check_init_head(const TrainConfig *c, AlbError *err) {
     return rc;
 }
 
+/* The checkpoint to resume continues this configuration's schedule (the
+ * train split's size is checked once it is loaded, and unusable metadata is
+ * reported, at resume). */
+static int preflight_schedule(const TrainConfig *c, const char *path, AlbError *err) {
+    CheckpointMeta m;
+    AlbError ignored;
+    if (checkpoint_read_meta(path, &m, &ignored)) return 0;
+    json_t *o = m.data_order ? json_loads(m.data_order, 0, NULL) : NULL;
+    int rc = check_schedule(o, c, -1, path, err) == TRAINER_CONFIG_MISMATCH ? -1 : 0;
+    json_decref(o);
+    checkpoint_meta_free(&m);
+    return rc;
+}
+
 int trainer_preflight(const TrainConfig *c, AlbError *err) {
     if (writable_dir(c->project_dir, "project_dir", err)) return -1;
     if (!c->train_features[0] && writable_dir(c->cache_dir, "cache_dir", err)) return -1;
@@ -444,6 +463,7 @@ int trainer_preflight(const TrainConfig *c, AlbError *err) {
         rc = ckpt_store_resolve(&store, c->resume_option, c->checkpoint_path, c->load_from_storage, path, sizeof path,
                                 err);
     ckpt_store_close(&store);
+    if (!rc && c->resume_from_checkpoint) rc = preflight_schedule(c, path, err);
     if (!rc && c->init_head[0]) rc = check_init_head(c, err);
     return rc;
 }

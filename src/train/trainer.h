@@ -90,7 +90,9 @@ typedef struct {
  * on its configuration: project_dir, <project_dir>/checkpoints/, remote_path
  * (when syncing) and cache_dir (when features come from text) are made and
  * writable; the checkpoint histories are valid; with resume_from_checkpoint
- * the checkpoint to resume from exists (as trainer_run will look it up);
+ * the checkpoint to resume from exists (as trainer_run will look it up) and
+ * was saved with this configuration's schedule (all but train_rows, which
+ * needs the data);
  * init_head holds a head of mlp_hidden_size units and num_labels labels.
  * 0, or -1 with the first problem in err. */
 int trainer_preflight(const TrainConfig *c, AlbError *err);
