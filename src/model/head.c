@@ -16,12 +16,19 @@ static void round_if(const Head *h, float *x, long n) {
     if (h->bf16) bf16_round_array(x, n);
 }
 
-static void tensor_shape(const Head *h, int i, int *ndim, int64_t shape[2]) {
+/* Tensor i of the layout: its stored name (prefix + reference name + suffix) and shape. */
+typedef struct {
+    char name[256];
+    int ndim;
+    int64_t shape[2];
+} TensorSlot;
+
+static TensorSlot tensor_slot(const Head *h, int i, const char *prefix, const char *suffix) {
     int64_t rows[HEAD_N_TENSORS] = {h->mlp, h->mlp, h->classes, h->classes};
     int64_t cols[HEAD_N_TENSORS] = {h->hidden, 0, h->mlp, 0};
-    shape[0] = rows[i];
-    shape[1] = cols[i];
-    *ndim = cols[i] ? 2 : 1;
+    TensorSlot t = {.ndim = cols[i] ? 2 : 1, .shape = {rows[i], cols[i]}};
+    snprintf(t.name, sizeof t.name, "%s%s%s", prefix, HEAD_TENSOR_NAMES[i], suffix);
+    return t;
 }
 
 int head_create(Head *h, int hidden, int mlp, int classes, int bf16, int max_batch, AlbError *err) {
@@ -98,14 +105,10 @@ void head_init_params(Head *h, uint64_t seed) {
 int head_read_tensors(const Head *h, const SafeTensors *st, const char *prefix, const char *suffix, float *values,
                       AlbError *err) {
     for (int i = 0; i < HEAD_N_TENSORS; i++) {
-        int ndim;
-        int64_t shape[2];
-        tensor_shape(h, i, &ndim, shape);
-        char name[256];
-        snprintf(name, sizeof name, "%s%s%s", prefix, HEAD_TENSOR_NAMES[i], suffix);
+        TensorSlot t = tensor_slot(h, i, prefix, suffix);
         const float *data;
         float *owned;
-        if (st_get_f32(st, name, NULL, ndim, shape, &data, &owned, err)) return -1;
+        if (st_get_f32(st, t.name, NULL, t.ndim, t.shape, &data, &owned, err)) return -1;
         memcpy(values, data, (size_t)h->numel[i] * sizeof(float));
         free(owned);
         values += h->numel[i];
@@ -153,18 +156,14 @@ int head_create_from_file(Head *h, const char *path, int bf16, int max_batch, Al
 void head_add_tensors(const Head *h, StWriter *w, const float *values, const char *prefix, const char *suffix) {
     uint16_t *bf = h->bf16 ? alb_xmalloc((size_t)h->numel[0] * sizeof(uint16_t)) : NULL;
     for (int i = 0; i < HEAD_N_TENSORS; i++) {
-        int ndim;
-        int64_t shape[2];
-        tensor_shape(h, i, &ndim, shape);
-        char name[256];
-        snprintf(name, sizeof name, "%s%s%s", prefix, HEAD_TENSOR_NAMES[i], suffix);
+        TensorSlot t = tensor_slot(h, i, prefix, suffix);
         if (h->bf16) {
             long n = h->numel[i];
             if (n > h->numel[0]) bf = alb_xrealloc(bf, (size_t)n * sizeof(uint16_t));
             for (long j = 0; j < n; j++) bf[j] = bf16_from_f32(values[j]);
-            st_writer_add(w, name, ST_BF16, ndim, shape, bf);
+            st_writer_add(w, t.name, ST_BF16, t.ndim, t.shape, bf);
         } else {
-            st_writer_add_f32(w, name, ndim, shape, values);
+            st_writer_add_f32(w, t.name, t.ndim, t.shape, values);
         }
         values += h->numel[i];
     }
