@@ -4,6 +4,7 @@
 #   make            build albertc
 #   make test       build and run the whole test suite (the README's test command)
 #   make test SAN=1 the same suite under AddressSanitizer + UBSan (build-san/)
+#   make PORTABLE=1 a build for any x86-64-v2 machine (build-portable/), not only this one
 #   make fuzz       build the libFuzzer targets (clang) and run each briefly
 #   make goldens    regenerate the golden files with the PyTorch reference (tools/)
 #   make bench      speed benchmarks (not tests)
@@ -13,16 +14,30 @@ CC      ?= cc
 PYTHON  ?= /usr/bin/python3
 PKGS    := openblas jansson yaml-0.1 libutf8proc libxxhash
 SAN     ?= 0
+PORTABLE ?= 0
 
+# -march=native makes code for the building machine's CPU only (it may not run
+# on an older one). PORTABLE=1 targets x86-64-v2 (SSE4.2, 2009 on): OpenBLAS
+# picks its kernel at run time, and the hot loops of the head and AdamW carry
+# an x86-64-v3 (AVX2, FMA) clone chosen at run time (src/util/clones.h).
 ifeq ($(SAN),1)
 BUILD   := build-san
 OPT     := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+else ifeq ($(PORTABLE),1)
+BUILD   := build-portable
+OPT     := -O3 -march=x86-64-v2 -mtune=generic -g -DALB_PORTABLE
 else
 BUILD   := build
 OPT     := -O3 -march=native -g
 endif
 
-CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror $(OPT) -Isrc -fopenmp -fno-math-errno \
+# -ffp-contract=off: a*b + c stays a rounded product and a rounded sum, never a
+# fused multiply-add. GCC in -std=c11 mode implies it, clang (the fuzz builds)
+# does not; contraction would make results depend on the compiler and on the
+# ISA (FMA or not), and the head's training results must be the same bits
+# everywhere. Explicit fmaf() calls (where torch's kernels fuse) stay fused.
+FP      := -ffp-contract=off
+CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror $(OPT) $(FP) -Isrc -fopenmp -fno-math-errno \
            $(shell pkg-config --cflags $(PKGS))
 LDLIBS  += $(shell pkg-config --libs $(PKGS)) -lm -fopenmp
 LDFLAGS += $(filter -fsanitize=%,$(OPT))
@@ -70,7 +85,7 @@ FUZZ_CC  ?= clang
 FUZZ_BIN := $(FUZZ_SRC:fuzz/%.c=build/fuzz/%)
 build/fuzz/%: fuzz/%.c $(LIB_SRC)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -g -O1 -Isrc -fopenmp=libgomp -fsanitize=fuzzer,address,undefined \
+	$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -g -O1 $(FP) -Isrc -fopenmp=libgomp -fsanitize=fuzzer,address,undefined \
 	    $(shell pkg-config --cflags $(PKGS)) $< $(LIB_SRC) $(shell pkg-config --libs $(PKGS)) -lm -lgomp -o $@
 FUZZ_SECONDS ?= 20
 fuzz: $(FUZZ_BIN)
@@ -86,6 +101,6 @@ demo: build/albertc
 	build/albertc train --config configs/banking77.yaml
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-portable
 
 -include $(DEPS)

@@ -2,7 +2,7 @@
  *
  * Goldens: tools/gen_train_goldens.py replays whole runs in torch on the
  * features stored in tests/goldens/train_{f32,bf16}.safetensors; our metric
- * history must equal it (bf16: the same %.9g text; fp32: 1e-6 relative).
+ * history must equal it (bf16: the same %.9g text; fp32: see FP32_TOL).
  * The rest runs the CLI on those features: checkpoint rules, resume options,
  * kill-and-resume equality, signals, config errors. */
 #include <criterion/criterion.h>
@@ -102,6 +102,19 @@ static void run_golden(const char *golden, const char *run, int bf16, const char
     st_close(&st);
 }
 
+/* fp32 runs against the exact (float64) run: relative bound on each loss,
+ * accuracy equal. No useful a-priori bound exists for a trained trajectory
+ * (AdamW divides each gradient element by its own RMS, so rounding noise in a
+ * near-zero gradient moves that parameter by a fraction of lr; see
+ * TRAJECTORY_TOL in test_head.c). The bound is safe because both sides are
+ * fixed: the head's products sum in a fixed order (bit-identical on every
+ * machine, BLAS kernel and thread count) and the float64 reference moves with
+ * its BLAS's summation order by ~1e-14, so the compared difference is the same
+ * number everywhere. 1e-4 is 12x ours (8.1e-6, run b) and 9x torch's own fp32
+ * under the Haswell, SkylakeX, Cooperlake and Zen kernels (<= 1.2e-5); 1% more
+ * learning rate moves these metrics by >= 5e-3. */
+#define FP32_TOL 1e-4
+
 /* Compares <dir>/metrics.jsonl with the golden run, in file order. */
 static void check_history(const char *golden, const char *run, const char *dir, int exact) {
     SafeTensors st;
@@ -144,7 +157,7 @@ static void check_history(const char *golden, const char *run, const char *dir, 
                 snprintf(b, sizeof b, "%.9g", want[i]);
                 cr_expect_str_eq(a, b, "%s run %s step %ld %s", golden, run, step, keys[i]);
             } else {
-                cr_expect_leq(fabs(got[i] - want[i]), 1e-6 * fabs(want[i]), "%s run %s step %ld %s: %.9g vs %.9g",
+                cr_expect_leq(fabs(got[i] - want[i]), FP32_TOL * fabs(want[i]), "%s run %s step %ld %s: %.9g vs %.9g",
                               golden, run, step, keys[i], got[i], want[i]);
             }
         }

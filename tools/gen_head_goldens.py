@@ -17,6 +17,12 @@ File contents (float32 unless said):
   step{s}.param.<name>           parameters after step s
   step{s}.exp_avg.<name>, step{s}.exp_avg_sq.<name>   (s = 25 only)
 for s in SNAPSHOTS; losses for every step.
+
+head_f32 holds the run computed in float64 (rounded to float32 when stored):
+albertc's fp32 products sum in a fixed order, the same on every machine, and a
+float64 reference is the same whatever order the generating machine's BLAS uses
+(torch fp32 is not). tests/test_head.c derives its bounds against it.
+head_bf16 holds torch's bf16 run, which albertc replays bit for bit.
 """
 import os
 import sys
@@ -57,7 +63,7 @@ def main():
     sizes = np.zeros((len(sched), 2), dtype=np.int64)
     for i, (m, _, _) in enumerate(sched):
         sizes[i, :len(m)] = m
-    for tag, dtype in (("f32", torch.float32), ("bf16", torch.bfloat16)):
+    for tag, dtype in (("f32", torch.float64), ("bf16", torch.bfloat16)):
         steps = run(init, features, labels, sched, dtype)
         t = {"features": features, "labels": labels, "schedule.sizes": sizes,
              "schedule.lr": np.array([lr for _, lr, _ in sched], dtype=np.float64),
@@ -78,7 +84,8 @@ def main():
                     t[f"step{s}.exp_avg.{n}"] = st["exp_avg"][n]
                     t[f"step{s}.exp_avg_sq.{n}"] = st["exp_avg_sq"][n]
         path = os.path.join(OUT, f"head_{tag}.safetensors")
-        write_safetensors(path, t, {"generator": "tools/gen_head_goldens.py", "torch": torch.__version__})
+        write_safetensors(path, t, {"generator": "tools/gen_head_goldens.py", "torch": torch.__version__,
+                                    "reference_dtype": str(dtype).replace("torch.", "")})
         print(path, os.path.getsize(path), "bytes; losses", [round(float(v), 4) for v in loss[:, 0]])
 
 

@@ -11,6 +11,12 @@ Two runs per dtype:
      steps_freq 2, val every 4 (the last step, 9, gets the final validation)
 Every product is above oneDNN's 16^3 threshold (see head_ref.py).
 
+train_f32 holds the run computed in float64 (the exact run, to ~1e-15): albertc's
+fp32 sums in a fixed order, so its result is the same on every machine, and the
+float64 reference is the same whatever order the generating machine's BLAS uses
+(a torch fp32 reference would move with the BLAS kernel by ~1e-5 here, see
+tests/test_trainer.c). train_bf16 holds torch's bf16 run, which albertc replays.
+
 File contents:
   features [70,64] F32, labels [70] I64        train split (bf16-exact values)
   eval.features [21,64] F32, eval.labels [21] I64   eval split (last batch partial)
@@ -71,7 +77,7 @@ def validate(head, x, y, B):
     with torch.no_grad():
         for start in range(0, len(y), B):
             logits = head(x[start:start + B])
-            losses.append(nn.functional.cross_entropy(logits, y[start:start + B]).float().item())
+            losses.append(nn.functional.cross_entropy(logits, y[start:start + B]).item())
             correct += int((logits.argmax(dim=1) == y[start:start + B]).sum())
     total = 0.0
     for v in losses:
@@ -107,7 +113,7 @@ def train(init, xtr, ytr, xev, yev, dtype, cfg):
                 rows = perm[(s * k + j) * B:(s * k + j + 1) * B]
                 loss = nn.functional.cross_entropy(head(x[rows]), y[rows])
                 (loss / k if k > 1 else loss).backward()
-                loss_sum += loss.float().item()
+                loss_sum += loss.item()
             opt.step()
             step += 1
             window.append(loss_sum / k)
@@ -136,10 +142,11 @@ def main():
     xtr = (centres[ytr] + torch.randn(N_TRAIN, H, generator=gen) * 0.8).to(torch.bfloat16).float().numpy()
     xev = (centres[yev] + torch.randn(N_EVAL, H, generator=gen) * 0.8).to(torch.bfloat16).float().numpy()
     ytr, yev = ytr.numpy().astype(np.int64), yev.numpy().astype(np.int64)
-    for tag, dtype in (("f32", torch.float32), ("bf16", torch.bfloat16)):
+    for tag, dtype in (("f32", torch.float64), ("bf16", torch.bfloat16)):
         t = {"features": xtr, "labels": ytr, "eval.features": xev, "eval.labels": yev}
         t.update({n: init[n] for n in NAMES})
-        meta = {"generator": "tools/gen_train_goldens.py", "torch": torch.__version__, "seed": str(SEED)}
+        meta = {"generator": "tools/gen_train_goldens.py", "torch": torch.__version__, "seed": str(SEED),
+                "reference_dtype": str(dtype).replace("torch.", "")}
         for run, cfg in RUNS.items():
             train_log, val_log = train(init, xtr, ytr, xev, yev, dtype, cfg)
             t[f"{run}.train.step"] = np.array([s for s, _ in train_log], dtype=np.int64)

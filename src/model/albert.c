@@ -358,22 +358,25 @@ static void bias_act(const AlbertModel *m, float *y, const float *b, int T, int 
 #undef BIAS_ACT
 }
 
-/* y[T, out] = act(x[T, in] W^T + b) (activation only if apply): one sgemm over
- * all rows (torch addmm, then the activation op). The threads split the output
- * columns, each running a single-threaded OpenBLAS call on its slice and the
- * bias and activation there while the slice is in cache: one thread pool
- * (OpenMP) for everything, so no BLAS thread spins while our loops run. */
+/* y[T, out] = act(x[T, in] W^T + b) (activation only if apply): sgemm over all
+ * rows (torch addmm, then the activation op), in LINEAR_SLICES column slices
+ * (widths multiples of 16) that the threads share, each a single-threaded
+ * OpenBLAS call followed by the bias and activation there while the slice is
+ * in cache: one thread pool (OpenMP) for everything, so no BLAS thread spins
+ * while our loops run. The slices are the same whatever the thread count:
+ * OpenBLAS kernels (Haswell's, for one) may sum a column in another order when
+ * the call's width differs. 4 slices keep 2 or 4 threads evenly busy. */
+#define LINEAR_SLICES 4
+
 static void linear(const AlbertModel *m, const Linear *l, const float *x, float *y, int T, int apply) {
-#pragma omp parallel if ((long)T * l->out * l->in > (1L << 20))
-    {
-        int nt = omp_get_num_threads(), id = omp_get_thread_num();
-        int chunk = ((l->out + nt - 1) / nt + 15) / 16 * 16;
-        int j0 = id * chunk, j1 = j0 + chunk < l->out ? j0 + chunk : l->out;
-        if (j0 < j1) {
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, j1 - j0, l->in, 1.0f, x, l->in,
-                        l->w + (size_t)j0 * l->in, l->in, 0.0f, y + j0, l->out);
-            bias_act(m, y, l->b, T, l->out, j0, j1, apply);
-        }
+    int width = ((l->out + LINEAR_SLICES - 1) / LINEAR_SLICES + 15) / 16 * 16;
+#pragma omp parallel for schedule(static) if ((long)T * l->out * l->in > (1L << 20))
+    for (int s = 0; s < LINEAR_SLICES; s++) {
+        int j0 = s * width, j1 = j0 + width < l->out ? j0 + width : l->out;
+        if (j0 >= j1) continue;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, j1 - j0, l->in, 1.0f, x, l->in,
+                    l->w + (size_t)j0 * l->in, l->in, 0.0f, y + j0, l->out);
+        bias_act(m, y, l->b, T, l->out, j0, j1, apply);
     }
 }
 

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "util/bf16.h"
+#include "util/clones.h"
 #include "util/error.h"
 
 /* torch's cpu_kernel_vec runs 2 vectors of 16 bf16 (AVX2) per iteration and
@@ -69,10 +70,12 @@ static AdamScalars adam_scalars(const AdamW *o) {
     return s;
 }
 
-/* One tensor, fp32: each line is one torch op. Contraction is off in ISO C, so
- * fmaf marks where torch's kernels are compiled into a fused multiply-add
- * (add_ with alpha; addcmul_ as fma(value*g, g, v)), measured against torch. */
-static void step_f32(const AdamScalars *s, long n, float *p, const float *g, float *m, float *v) {
+/* One tensor, fp32: each line is one torch op. The Makefile pins
+ * -ffp-contract=off (GCC's -std=c11 implies it, clang's default does not), so
+ * a*b + c is never fused behind our back and fmaf marks exactly where torch's
+ * kernels are compiled into a fused multiply-add (add_ with alpha; addcmul_ as
+ * fma(value*g, g, v)), measured against torch. */
+HOT_CLONES static void step_f32(const AdamScalars *s, long n, float *p, const float *g, float *m, float *v) {
     for (long i = 0; i < n; i++) {
         p[i] = p[i] * s->decay;
         m[i] = m[i] * s->beta1;
@@ -85,7 +88,7 @@ static void step_f32(const AdamScalars *s, long n, float *p, const float *g, flo
 }
 
 /* One tensor, bf16: every op's result rounded, as the bf16 kernels store it. */
-static void step_bf16(const AdamScalars *s, long n, float *p, const float *g, float *m, float *v) {
+HOT_CLONES static void step_bf16(const AdamScalars *s, long n, float *p, const float *g, float *m, float *v) {
     long vector_end = n - n % TORCH_VEC_BLOCK;
     for (long i = 0; i < n; i++) {
         p[i] = bf16_round(p[i] * s->decay);

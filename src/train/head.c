@@ -1,11 +1,11 @@
 #include "train/head.h"
 
-#include <cblas.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "util/bf16.h"
+#include "util/clones.h"
 #include "util/splitmix.h"
 
 const char *const HEAD_TENSOR_NAMES[HEAD_N_TENSORS] = {
@@ -59,6 +59,8 @@ int head_create(Head *h, int hidden, int mlp, int classes, int bf16, int max_bat
     h->logp = alb_xcalloc(B * classes, sizeof(float));
     h->dlogits = alb_xcalloc(B * classes, sizeof(float));
     h->dact = alb_xcalloc(B * mlp, sizeof(float));
+    h->xt = alb_xcalloc(B * (hidden > mlp ? hidden : mlp), sizeof(float));
+    h->yt = alb_xcalloc(B * (mlp > classes ? mlp : classes), sizeof(float));
     return 0;
 }
 
@@ -73,6 +75,8 @@ void head_free(Head *h) {
     free(h->logp);
     free(h->dlogits);
     free(h->dact);
+    free(h->xt);
+    free(h->yt);
     memset(h, 0, sizeof *h);
 }
 
@@ -223,10 +227,82 @@ static float gelu_backward(float dy, float s) {
     return d * dy;
 }
 
-/* y[B,N] = x[B,K] w[N,K]^T + b[N]: torch's addmm (bias first, then the product). */
-static void linear(float *y, const float *x, const float *w, const float *b, int B, int N, int K) {
-    for (int i = 0; i < B; i++) memcpy(y + (size_t)i * N, b, (size_t)N * sizeof(float));
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, N, K, 1.0f, x, K, w, K, 1.0f, y, N);
+/* The elementwise GELU loops are functions of their own so that a portable
+ * build can clone them (util/clones.h): fmaf is then an instruction. */
+HOT_CLONES static void gelu_array(float *act, const float *pre, long n) {
+    for (long i = 0; i < n; i++) act[i] = gelu(pre[i]);
+}
+
+/* d = dy in, d * gelu'(pre) out */
+HOT_CLONES static void gelu_backward_array(float *d, const float *pre, long n) {
+    for (long i = 0; i < n; i++) d[i] = gelu_backward(d[i], pre[i]);
+}
+
+/* The head's matrix products are our own, not BLAS: every output is one sum
+ * in a fixed order, so training results (metrics, checkpoints, resume) are
+ * bit-identical on every machine, OpenBLAS kernel, ISA and thread count. A BLAS
+ * may sum in any order (kernels differ by CPU), which moves fp32 results by
+ * rounding and, through AdamW, whole training runs.
+ *
+ * y[i,j] = sum over r = 0, 1, ..., R-1 of a(i,r) * b[r,j], each term rounded
+ * to float, then added to a float accumulator that starts at 0 (no fused
+ * multiply-add: the Makefile pins -ffp-contract=off). a(i,r) = a[i*ai + r*ar],
+ * so a may be read transposed; b is [R,J] row-major.
+ *
+ * Written in axpy form (acc[i][0..J) += a(i,r) * b[r][0..J)): the compiler
+ * vectorizes across the outputs j, never inside one sum. Tiles of TI x TJ
+ * accumulators stay in registers while r runs; tiling and the split of tiles
+ * between threads change which outputs are computed together, never the
+ * order of any one sum. */
+enum { TI = 8, TJ = 8 };
+/* TJ floats: one vector register where the ISA has 256-bit vectors, two of 128 where not. */
+typedef float TileRow __attribute__((vector_size(TJ * sizeof(float))));
+
+static inline __attribute__((always_inline)) void product_tile(float *y, const float *a, long ai, long ar,
+                                                               const float *b, int J, int R, int i0, int ni,
+                                                               int j0, int nj) {
+    TileRow acc[TI] = {0}, bv = {0};
+    for (int r = 0; r < R; r++) {
+        memcpy(&bv, b + (size_t)r * J + j0, (size_t)nj * sizeof(float));
+        for (int i = 0; i < ni; i++) acc[i] += a[(i0 + i) * ai + r * ar] * bv;
+    }
+    for (int i = 0; i < ni; i++) memcpy(y + (size_t)(i0 + i) * J + j0, &acc[i], (size_t)nj * sizeof(float));
+}
+
+/* Tile t (row-major over the tile grid) of the product. In a portable build
+ * the AVX2 clone is 2x faster. */
+HOT_CLONES static void product_tile_at(float *y, const float *a, long ai, long ar, const float *b, int I, int J,
+                                       int R, int t) {
+    int tiles_j = (J + TJ - 1) / TJ, i0 = t / tiles_j * TI, j0 = t % tiles_j * TJ;
+    if (i0 + TI <= I && j0 + TJ <= J)  /* constant sizes: the inlined loops unroll into registers */
+        product_tile(y, a, ai, ar, b, J, R, i0, TI, j0, TJ);
+    else
+        product_tile(y, a, ai, ar, b, J, R, i0, I - i0 < TI ? I - i0 : TI, j0, J - j0 < TJ ? J - j0 : TJ);
+}
+
+/* Work (multiply-adds) below which threads cost more than they save (~1 ms).
+ * A training step at batch 8 (1.6M for the largest product) stays on one
+ * thread: waking a second one for each of its products made the seed's
+ * schedule 3x slower on a loaded 2-core machine. */
+#define PRODUCT_PARALLEL_WORK (1L << 24)
+
+static void product(float *y, const float *a, long ai, long ar, const float *b, int I, int J, int R) {
+    int tiles = (I + TI - 1) / TI * ((J + TJ - 1) / TJ);
+    /* tiles are independent outputs: any thread may compute any of them */
+#pragma omp parallel for schedule(static) if ((long)I * J * R >= PRODUCT_PARALLEL_WORK)
+    for (int t = 0; t < tiles; t++) product_tile_at(y, a, ai, ar, b, I, J, R, t);
+}
+
+/* y[B,N] = x[B,K] w[N,K]^T + b[N], as torch's addmm: the product, then the bias
+ * added to it. Computed as y^T [N,B] = w xT with xT [K,B] (a transposed copy in
+ * `xt`) so the axpy runs along the rows of the batch. */
+static void linear(float *y, const float *x, const float *w, const float *b, int B, int N, int K, float *xt,
+                   float *yt) {
+    for (int i = 0; i < B; i++)
+        for (int k = 0; k < K; k++) xt[(size_t)k * B + i] = x[(size_t)i * K + k];
+    product(yt, w, K, 1, xt, N, B, K);
+    for (int i = 0; i < B; i++)
+        for (int n = 0; n < N; n++) y[(size_t)i * N + n] = b[n] + yt[(size_t)n * B + i];
 }
 
 void head_forward(Head *h, const float *x, int B) {
@@ -234,11 +310,11 @@ void head_forward(Head *h, const float *x, int B) {
     h->batch = B;
     memcpy(h->x, x, (size_t)B * H * sizeof(float));
     round_if(h, h->x, (long)B * H);                     /* features.to(dtype) */
-    linear(h->pre, h->x, h->w1, h->b1, B, M, H);        /* pre [B,M] */
+    linear(h->pre, h->x, h->w1, h->b1, B, M, H, h->xt, h->yt);  /* pre [B,M] */
     round_if(h, h->pre, (long)B * M);
-    for (long i = 0; i < (long)B * M; i++) h->act[i] = gelu(h->pre[i]);  /* act [B,M] */
+    gelu_array(h->act, h->pre, (long)B * M);            /* act [B,M] */
     round_if(h, h->act, (long)B * M);
-    linear(h->logits, h->act, h->w2, h->b2, B, C, M);   /* logits [B,C] */
+    linear(h->logits, h->act, h->w2, h->b2, B, C, M, h->xt, h->yt);  /* logits [B,C] */
     round_if(h, h->logits, (long)B * C);
 }
 
@@ -289,18 +365,17 @@ void head_backward(Head *h, const int *labels, float scale) {
     }
     round_if(h, h->dlogits, (long)B * C);
     /* second linear: gw2 [C,M] = dz^T act, gb2 [C] = sum_b dz, dact [B,M] = dz w2 */
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, C, M, B, 1.0f, h->dlogits, C, h->act, M, 0.0f, gw2, M);
+    product(gw2, h->dlogits, 1, C, h->act, C, M, B);
     memset(gb2, 0, (size_t)C * sizeof(float));
     for (int b = 0; b < B; b++)
         for (int j = 0; j < C; j++) gb2[j] += h->dlogits[(size_t)b * C + j];
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, M, C, 1.0f, h->dlogits, C, h->w2, M, 0.0f,
-                h->dact, M);
+    product(h->dact, h->dlogits, C, 1, h->w2, B, M, C);
     round_if(h, h->dact, (long)B * M);
     /* GELU backward, in place: dact becomes dpre [B,M] */
-    for (long i = 0; i < (long)B * M; i++) h->dact[i] = gelu_backward(h->dact[i], h->pre[i]);
+    gelu_backward_array(h->dact, h->pre, (long)B * M);
     round_if(h, h->dact, (long)B * M);
     /* first linear: gw1 [M,H] = dpre^T x, gb1 [M] = sum_b dpre */
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, M, H, B, 1.0f, h->dact, M, h->x, H, 0.0f, gw1, H);
+    product(gw1, h->dact, 1, M, h->x, M, H, B);
     memset(gb1, 0, (size_t)M * sizeof(float));
     for (int b = 0; b < B; b++)
         for (int j = 0; j < M; j++) gb1[j] += h->dact[(size_t)b * M + j];

@@ -11,8 +11,9 @@
  * CPU: parameters, gradients, inputs and every intermediate tensor are bf16
  * values (stored here as float32 holding exactly a bf16 value), and each torch
  * op rounds its output to bf16 where torch does. GELU replays the oneDNN
- * kernel torch calls, so logits are bit-equal to torch fp32 (same OpenBLAS
- * sgemm); the loss and gradients differ by float summation order only.
+ * kernel torch calls; logits, loss and gradients differ from torch's by float
+ * summation order only (the matrix products are ours, in a fixed order: see
+ * head.c).
  *
  * Training step with gradient accumulation over k micro-batches, as the HF
  * Trainer does: head_zero_grad; k times { head_forward; head_loss;
@@ -54,6 +55,7 @@ typedef struct {
     float *logp;       /* [B,C] log_softmax(logits), filled by head_loss */
     float *dlogits;    /* [B,C] scratch for backward */
     float *dact;       /* [B,M] scratch for backward */
+    float *xt, *yt;    /* [B*max(H,M)], [B*max(M,C)]: transposed operands of the forward products */
 } Head;
 
 /* "bfloat16" or "float32", as alb_dtype_name names the head's dtype. */

@@ -503,8 +503,6 @@ static int last_step(const Trainer *t) { return t->step == t->total_steps; }
 int trainer_run(const TrainerInputs *in, TrainSummary *sum, AlbError *err) {
     memset(sum, 0, sizeof *sum);
     Trainer t = {0};
-    int blas_threads = openblas_get_num_threads();
-    openblas_set_num_threads(1);  /* the head is small; one thread keeps results independent of core count */
     double start = monotonic_s();
     int rc = setup(&t, in, err);
     const TrainConfig *c = in->cfg;
@@ -569,6 +567,5 @@ int trainer_run(const TrainerInputs *in, TrainSummary *sum, AlbError *err) {
     }
     snprintf(sum->metrics_path, sizeof sum->metrics_path, "%s/metrics.jsonl", c->project_dir);
     trainer_free(&t);
-    openblas_set_num_threads(blas_threads);
     return rc == TRAINER_CONFIG_MISMATCH ? rc : rc ? -1 : stopped;
 }
