@@ -43,7 +43,7 @@ LDLIBS  += $(shell pkg-config --libs $(PKGS)) -lm -fopenmp
 LDFLAGS += $(filter -fsanitize=%,$(OPT))
 
 LIB_SRC  := $(sort $(wildcard src/util/*.c src/io/*.c src/model/*.c src/tokenizer/*.c \
-                             src/data/*.c src/pipeline/*.c src/train/*.c))
+                             src/data/*.c src/pipeline/*.c src/train/*.c src/report/*.c))
 CLI_SRC  := $(sort $(wildcard src/cli/*.c))
 TEST_SRC := $(sort $(wildcard tests/*.c))
 FUZZ_SRC := $(sort $(wildcard fuzz/*.c))

@@ -17,7 +17,7 @@
 
 #include "io/safetensors.h"
 #include "train/adamw.h"
-#include "train/head.h"
+#include "model/head.h"
 #include "util/bf16.h"
 #include "testutil.h"
 

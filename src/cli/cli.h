@@ -21,6 +21,9 @@ int cmd_embed(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_predict(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
+int cmd_export(int argc, char **argv);
 
 /* Prints "albertc <cmd>: <err->msg>" to stderr and returns code. */
 int cli_error(const char *cmd, const AlbError *err, int code);

@@ -21,7 +21,11 @@
 #include "model/hub.h"
 #include "model/init.h"
 #include "tokenizer/tokenizer.h"
+#include "pipeline/encode.h"
+#include "pipeline/classifier.h"
 #include "pipeline/feature_cache.h"
+#include "report/evaluate.h"
+#include "train/export.h"
 #include "train/metrics_log.h"
 #include "train/train_config.h"
 #include "train/trainer.h"
@@ -34,8 +38,6 @@ static const char SHARED_SPIECE[] = "../shared/models/albert-base-v2/spiece.mode
 static const char RANDOM_WARNING[] =
     "random weights: the encoder is a randomly initialised albert-base-v2 (no pretrained weights found); "
     "accuracy means little";
-#define ENCODE_BATCH 64     /* texts per encoder forward, at most */
-#define ENCODE_TOKENS 1024  /* padded tokens per forward, at most: ~31 MB of activations for albert-base */
 #define CACHE_SAVE_SECONDS 60.0
 
 static void help(void) {
@@ -476,6 +478,36 @@ static void log_not_applicable(const TrainConfig *c, Logger *lg) {
                 "cached, so no activations are kept for a backward pass)");
 }
 
+/* The trained classifier as <project_dir>/model/ (from the final checkpoint)
+ * and its evaluation on the eval split as <project_dir>/eval/. The eval split's
+ * features come from the cache the feature pass filled: its accuracy is the
+ * final val/accuracy. */
+static int publish(const TrainConfig *c, Logger *lg, const TrainSummary *s, const Features *f, AlbError *err) {
+    if (!strncmp(f->info.encoder_id, "features:", 9)) {
+        log_msg(lg, LOG_INFO, "no model directory: the features were given as files, without their encoder");
+        return 0;
+    }
+    char *model_dir = alb_path_join(c->project_dir, "model"), *eval_dir = alb_path_join(c->project_dir, "eval");
+    ExportSpec spec = {.checkpoint = s->last_checkpoint, .run_dir = c->project_dir};
+    Classifier cl;
+    Evaluation ev;
+    int rc = export_checkpoint(&spec, model_dir, err) || classifier_load(&cl, model_dir, NULL, 1, err);
+    if (!rc) {
+        rc = evaluate(&cl, &f->deval, c->cache_dir, &ev, err);
+        if (!rc) {
+            rc = evaluation_write_dir(&ev, &cl, &f->deval, eval_dir, err);
+            if (!rc)
+                log_msg(lg, LOG_INFO, "model: %s; eval on %d texts: accuracy %.4f, macro F1 %.4f (%s)", model_dir,
+                        f->deval.n, class_report_accuracy(&ev.report), ev.report.macro.f1, eval_dir);
+            evaluation_free(&ev);
+        }
+        classifier_free(&cl);
+    }
+    free(model_dir);
+    free(eval_dir);
+    return rc;
+}
+
 /* Training on the features, then the summary. */
 static int train_on(const TrainConfig *c, Logger *lg, const Features *f, double t0, double feature_s, int as_json,
                     AlbError *err) {
@@ -484,6 +516,7 @@ static int train_on(const TrainConfig *c, Logger *lg, const Features *f, double 
         .train = {f->train.n, f->train.x, f->train.y}, .eval = {f->eval.n, f->eval.x, f->eval.y},
         .num_labels = c->num_labels, .label_names = f->dtrain.n ? f->dtrain.label_names : NULL,
         .encoder_id = f->info.encoder_id, .encoder_hash = f->info.encoder_hash,
+        .random_encoder = f->info.random_encoder,
         .log = lg, .progress = c->progress < 0 ? cli_progress_enabled() : c->progress, .stop = &stop_requested,
         .kill_at_step = env_long("ALBERTC_TEST_KILL_AT_STEP", 0),
         .kill_signal = (int)env_long("ALBERTC_TEST_KILL_SIGNAL", SIGKILL),
@@ -492,6 +525,7 @@ static int train_on(const TrainConfig *c, Logger *lg, const Features *f, double 
     TrainSummary sum;
     int r = trainer_run(&in, &sum, err);
     if (r < 0) return r == TRAINER_CONFIG_MISMATCH ? EXIT_USAGE : EXIT_FAILURE_RUN;
+    if (r == 0 && publish(c, lg, &sum, f, err)) return EXIT_FAILURE_RUN;
     print_summary(c, lg, &sum, &f->info, feature_s, monotonic_s() - t0, r == 1, as_json);
     return r == 1 ? EXIT_INTERRUPTED : EXIT_OK;
 }

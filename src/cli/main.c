@@ -21,6 +21,9 @@ static const Command commands[] = {
     {"tokenize", cmd_tokenize, "text to ALBERT token ids, exactly as AlbertTokenizerFast"},
     {"embed", cmd_embed, "run the encoder: JSONL of texts or ids to features (safetensors)"},
     {"train", cmd_train, "train a classification head on frozen features (YAML config)"},
+    {"predict", cmd_predict, "classify texts with a trained model: JSON lines of labels and scores"},
+    {"eval", cmd_eval, "evaluate a trained model on labelled data (scikit-learn's report)"},
+    {"export", cmd_export, "a checkpoint to a self-contained classifier directory"},
     {"init-model", cmd_init_model, "write a randomly initialised ALBERT model directory"},
     {"bench", cmd_bench, "measure encoder speed (tokens/s, GFLOPS)"},
 };

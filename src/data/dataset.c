@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "data/csv.h"
 #include "data/data_location.h"
 #include "tokenizer/utf8.h"
 #include "util/fileio.h"
@@ -224,90 +225,19 @@ static int parse_jsonl(Loader *L, const char *data, size_t len, AlbError *err) {
 
 /* -------------------------------------------------------------------- CSV */
 
-/* One CSV record: fields as (start, length) into a scratch buffer holding the unquoted bytes. */
-typedef struct {
-    char *buf;
-    size_t len, cap;
-    size_t *start, *flen;
-    int n, fcap;
-} Record;
-
-static void rec_putc(Record *r, char c) {
-    if (r->len == r->cap) r->buf = alb_xrealloc(r->buf, r->cap = r->cap ? 2 * r->cap : 256);
-    r->buf[r->len++] = c;
-}
-
-static void rec_end_field(Record *r, size_t field_start) {
-    if (r->n == r->fcap) {
-        r->fcap = r->fcap ? 2 * r->fcap : 8;
-        r->start = alb_xrealloc(r->start, sizeof(size_t) * (size_t)r->fcap);
-        r->flen = alb_xrealloc(r->flen, sizeof(size_t) * (size_t)r->fcap);
-    }
-    r->start[r->n] = field_start;
-    r->flen[r->n] = r->len - field_start;
-    r->n++;
-}
-
-/* Reads the record at *pos (RFC 4180; a quote inside an unquoted field is kept,
- * text after a closing quote is appended, as Python's csv module does).
- * Counts newlines into *line. Returns 0, or -1 on an unterminated quote. */
-static int csv_record(const char *d, size_t len, size_t *pos, int *line, Record *r) {
-    r->len = 0;
-    r->n = 0;
-    size_t i = *pos, field_start = 0;
-    int quoted = 0;
-    for (;;) {
-        if (i == len) {
-            if (quoted) return -1;
-            break;
-        }
-        char c = d[i++];
-        if (quoted) {
-            if (c == '"') {
-                if (i < len && d[i] == '"') { rec_putc(r, '"'); i++; }
-                else quoted = 0;
-            } else {
-                if (c == '\n') (*line)++;
-                rec_putc(r, c);
-            }
-        } else if (c == '"' && r->len == field_start) {
-            quoted = 1;
-        } else if (c == ',') {
-            rec_end_field(r, field_start);
-            field_start = r->len;
-        } else if (c == '\n') {
-            (*line)++;
-            break;
-        } else if (c == '\r' && (i == len || d[i] == '\n')) {
-            /* CRLF: the \n ends the record */
-        } else {
-            rec_putc(r, c);
-        }
-    }
-    rec_end_field(r, field_start);
-    *pos = i;
-    return 0;
-}
-
-static int find_column(const Record *r, const char *name) {
-    for (int i = 0; i < r->n; i++)
-        if (r->flen[i] == strlen(name) && !memcmp(r->buf + r->start[i], name, r->flen[i])) return i;
-    return -1;
-}
-
 static int parse_csv(Loader *L, const char *data, size_t len, AlbError *err) {
     const DatasetOptions *o = L->opt;
-    Record r = {0};
+    CsvRecord r = {0};
     size_t pos = 0;
     int line = 1, rc = 0;
     char b[ALB_SHOWN_SIZE];
-    if (csv_record(data, len, &pos, &line, &r) || (r.n == 1 && r.flen[0] == 0)) {
+    if (csv_record(data, len, &pos, &line, &r) || csv_blank(&r)) {
         rc = alb_fail(err, "%s:1: no CSV header", L->name);
         goto done;
     }
-    int text_col = find_column(&r, o->text_field), label_col = find_column(&r, o->label_field);
-    if (label_col < 0 && !strcmp(o->label_field, "label")) label_col = find_column(&r, "category");
-    int label_text_col = find_column(&r, o->label_text_field);
+    int text_col = csv_find_column(&r, o->text_field), label_col = csv_find_column(&r, o->label_field);
+    if (label_col < 0 && !strcmp(o->label_field, "label")) label_col = csv_find_column(&r, "category");
+    int label_text_col = csv_find_column(&r, o->label_text_field);
     int n_columns = r.n;
     if (text_col < 0 || label_col < 0) {
         rc = alb_fail(err, "%s:1: the header has no column '%s'", L->name,
@@ -320,7 +250,7 @@ static int parse_csv(Loader *L, const char *data, size_t len, AlbError *err) {
             rc = alb_fail(err, "%s:%d: quoted field not closed before the end of the file", L->name, start_line);
             goto done;
         }
-        if (r.n == 1 && r.flen[0] == 0) continue; /* blank line */
+        if (csv_blank(&r)) continue; /* blank line */
         int bad;
         if (r.n != n_columns) {
             bad = (alb_fail(err, "%s:%d: %d fields, the header has %d", L->name, start_line, r.n, n_columns), 1);
@@ -337,9 +267,7 @@ static int parse_csv(Loader *L, const char *data, size_t len, AlbError *err) {
         if (handle(L, bad)) { rc = -1; goto done; }
     }
 done:
-    free(r.buf);
-    free(r.start);
-    free(r.flen);
+    csv_record_free(&r);
     return rc;
 }
 

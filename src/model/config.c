@@ -230,15 +230,5 @@ int albert_config_save(const AlbertConfig *c, const char *path, AlbError *err) {
     json_object_set_new(root, "hidden_dropout_prob", json_integer(0));
     json_object_set_new(root, "attention_probs_dropout_prob", json_integer(0));
     /* %.9g is enough for a float and keeps the shortest form json_float chose. */
-    char *text = json_dumps(root, JSON_INDENT(2) | JSON_SORT_KEYS | JSON_REAL_PRECISION(9));
-    json_decref(root);
-    if (!text) return alb_fail(err, "%s: cannot encode the config", path);
-    size_t n = strlen(text);
-    char *file = alb_xmalloc(n + 1);
-    memcpy(file, text, n);
-    file[n] = '\n';
-    free(text);
-    int rc = atomic_write_file(path, file, n + 1, err);
-    free(file);
-    return rc;
+    return alb_write_json(path, root, JSON_INDENT(2) | JSON_SORT_KEYS | JSON_REAL_PRECISION(9), err);
 }

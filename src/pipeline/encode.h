@@ -22,6 +22,13 @@
 #include "model/albert.h"
 #include "util/error.h"
 
+/* The batching every text-to-features path uses (train's feature pass,
+ * predict, eval, serve): at most ENCODE_BATCH texts and ENCODE_TOKENS padded
+ * tokens per forward (~31 MB of activations at albert-base size). The same
+ * texts then form the same batches and get the same features, bit for bit. */
+#define ENCODE_BATCH 64
+#define ENCODE_TOKENS 1024
+
 typedef struct {
     int n;                /* tokens, [CLS] and [SEP] included, 1..max_position_embeddings */
     const int32_t *ids;   /* [n] */

@@ -406,3 +406,12 @@ void feature_cache_result_free(FeatureCacheResult *r) {
     free(r->rows);
     memset(r, 0, sizeof *r);
 }
+
+int feature_cache_default_dir(char *out, size_t out_size) {
+    const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+    int n;
+    if (xdg && *xdg) n = snprintf(out, out_size, "%s/albertc", xdg);
+    else if (home && *home) n = snprintf(out, out_size, "%s/.cache/albertc", home);
+    else return -1;
+    return n < 0 || (size_t)n >= out_size ? -1 : 0;
+}

@@ -81,6 +81,10 @@ typedef struct {
 int feature_cache_validate(const void *buf, size_t len, const FeatureCacheNamespace *ns, const char *name,
                            long *n_entries, AlbError *err);
 
+/* The cache directory a user gets by default: $XDG_CACHE_HOME/albertc, else
+ * $HOME/.cache/albertc. -1 when neither variable is set (or out is too small). */
+int feature_cache_default_dir(char *out, size_t out_size);
+
 /* The namespace's file path for these options (tests corrupt it). */
 void feature_cache_path(const FeatureCacheOptions *o, char *out, size_t out_size);
 

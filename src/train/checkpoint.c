@@ -110,6 +110,7 @@ int checkpoint_save(const char *path, const Head *h, const AdamW *opt, const Che
     set_meta_long(w, "epoch", meta->epoch);
     set_meta_long(w, "epoch_position", meta->epoch_position);
     set_meta_long(w, "final", meta->final ? 1 : 0);
+    if (meta->random_encoder) set_meta_long(w, "random_encoder", 1);
     st_writer_set_meta(w, "dtype", head_dtype_name(h));
     for (int i = 0; i < N_META_STRINGS; i++) {
         const char *v = meta_field_c(meta, &META_STRINGS[i]);
@@ -135,6 +136,8 @@ static int read_meta(const SafeTensors *st, CheckpointMeta *m, AlbError *err) {
             return alb_fail(err, "%s: checkpoint metadata %s is missing or not a non-negative integer", st->path,
                             counts[i]);
     m->final = final != 0;
+    const char *random_encoder = st_meta(st, "random_encoder");
+    m->random_encoder = random_encoder && !strcmp(random_encoder, "1");
     const char *dtype = st_meta(st, "dtype");
     if (!dtype || (strcmp(dtype, "float32") && strcmp(dtype, "bfloat16")))
         return alb_fail(err, "%s: checkpoint metadata dtype must be float32 or bfloat16", st->path);
@@ -523,15 +526,6 @@ static void history_add(CheckpointHistory *hist, const CheckpointEntry *entry, c
     free(removed);
 }
 
-static int copy_file_atomic(const char *from, const char *to, AlbError *err) {
-    char *data;
-    size_t len;
-    if (alb_read_file(from, &data, &len, err)) return -1;
-    int rc = atomic_write_file(to, data, len, err);
-    free(data);
-    return rc;
-}
-
 static void delete_files(const char *dir, char **names, int n) {
     for (int i = 0; i < n; i++) {
         char *p = alb_path_join(dir, names[i]);
@@ -570,7 +564,7 @@ int ckpt_store_save(CheckpointStore *s, const Head *h, const AdamW *opt, const C
     if (rc == 0) rc = record(&s->history, s->dir, &entry, &s->policy, err);
     if (rc == 0 && s->sync_to_remote) {
         char *remote = alb_path_join(s->remote_dir, name);
-        rc = copy_file_atomic(path, remote, err);
+        rc = alb_copy_file(path, remote, err);
         entry.path = remote;
         if (rc == 0) rc = record(&s->remote_history, s->remote_dir, &entry, &s->policy, err);
         free(remote);

@@ -6,7 +6,8 @@
  * (same dtype as the head). Its __metadata__ holds strings: format_version,
  * step, epoch, epoch_position, optimizer_step, dtype, metrics (JSON object),
  * label_names (JSON array), config (JSON), encoder_id, encoder_hash,
- * rng_state, data_order, final ("1" for the end-of-training save).
+ * rng_state, data_order, final ("1" for the end-of-training save),
+ * random_encoder ("1" when the encoder had random weights; absent otherwise).
  *
  * Files live in <project_dir>/checkpoints/ and are named like the reference:
  * checkpoint_step{S}_epoch{E}_{YYYYmmdd_HHMMSS}.safetensors (UTC), with "_2", "_3",
@@ -34,7 +35,7 @@
 
 #include <stddef.h>
 #include "util/error.h"
-#include "train/head.h"
+#include "model/head.h"
 #include "train/adamw.h"
 
 #define CHECKPOINT_FORMAT_VERSION 1
@@ -48,6 +49,7 @@ typedef struct {
     long epoch;           /* epoch in progress (1-based, as the reference names files) */
     long epoch_position;  /* batches of `epoch` already consumed */
     int final;            /* 1 for the end-of-training save */
+    int random_encoder;   /* 1: the encoder had random weights (saved only when 1) */
     char *dtype;          /* "float32" or "bfloat16": filled on load (saving writes the head's) */
     char *metrics_json;   /* {"val/loss": 1.2, "val/accuracy": 0.7, "train/loss": ...} */
     char *label_names_json; /* ["activate_my_card", ...] */

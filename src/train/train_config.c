@@ -10,6 +10,7 @@
 #include <strings.h>
 #include <yaml.h>
 
+#include "pipeline/feature_cache.h"
 #include "util/fileio.h"
 
 /* ---------------------------------------------------------------- key table */
@@ -576,11 +577,8 @@ int train_config_validate(TrainConfig *c, AlbError *err) {
         return fail_key(c, "max_steps_per_epoch", err,
                         "max_steps_per_epoch is smaller than gradient_accumulation_steps: no update would happen");
     if (!c->cache_dir[0]) {
-        const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
         char dir[2 * TC_STR];
-        if (xdg && *xdg) snprintf(dir, sizeof dir, "%.*s/albertc", TC_STR, xdg);
-        else if (home && *home) snprintf(dir, sizeof dir, "%.*s/.cache/albertc", TC_STR, home);
-        else snprintf(dir, sizeof dir, "%s/cache", c->project_dir);
+        if (feature_cache_default_dir(dir, sizeof dir)) snprintf(dir, sizeof dir, "%s/cache", c->project_dir);
         if (set_str(c->cache_dir, dir)) return alb_fail(err, "cache_dir: path too long: %.60s...", dir);
     }
     return 0;

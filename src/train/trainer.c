@@ -16,7 +16,7 @@
 #include "io/safetensors.h"
 #include "train/adamw.h"
 #include "train/checkpoint.h"
-#include "train/head.h"
+#include "model/head.h"
 #include "util/clock.h"
 #include "util/fileio.h"
 #include "util/splitmix.h"
@@ -210,6 +210,7 @@ static int save_checkpoint(Trainer *t, int final, TrainSummary *sum, AlbError *e
         .dtype = (char *)head_dtype_name(&t->head),
         .metrics_json = metrics_json(t), .label_names_json = t->labels_json, .config_json = t->config_json,
         .encoder_id = (char *)t->in->encoder_id, .encoder_hash = (char *)t->in->encoder_hash,
+        .random_encoder = t->in->random_encoder,
         .rng_state = rng, .data_order = data_order_json(t),
     };
     int rc = ckpt_store_save(&t->store, &t->head, t->cfg->save_optim ? &t->opt : NULL, &m, sum->last_checkpoint,

@@ -63,6 +63,7 @@ typedef struct {
     char *const *label_names;     /* [num_labels] (entries may be NULL), or NULL */
     const char *encoder_id;       /* model id/directory, or the features files */
     const char *encoder_hash;     /* albert_weights_hash, or "" when unknown */
+    int random_encoder;           /* the encoder has random weights (recorded in checkpoints) */
     Logger *log;
     int progress;                 /* draw a progress line (log_progress) */
     volatile sig_atomic_t *stop;  /* when it becomes nonzero: finish the step, checkpoint, return 1 */

@@ -194,6 +194,28 @@ int atomic_write_file(const char *path, const void *data, size_t len, AlbError *
     return atomic_commit(&af, err);
 }
 
+int alb_copy_file(const char *from, const char *to, AlbError *err) {
+    char *data;
+    size_t len;
+    if (alb_read_file(from, &data, &len, err)) return -1;
+    int rc = atomic_write_file(to, data, len, err);
+    free(data);
+    return rc;
+}
+
+int alb_write_json(const char *path, json_t *o, size_t flags, AlbError *err) {
+    char *text = json_dumps(o, flags);
+    json_decref(o);
+    if (!text) return alb_fail(err, "%s: cannot serialise the JSON (out of memory, or a string that is not UTF-8)",
+                               path);
+    size_t n = strlen(text);
+    text = alb_xrealloc(text, n + 2);
+    text[n] = '\n';
+    int rc = atomic_write_file(path, text, n + 1, err);
+    free(text);
+    return rc;
+}
+
 int alb_mkdirs(const char *path, AlbError *err) {
     char *p = alb_xstrdup(path);
     for (char *s = p + 1; ; s++) {

@@ -14,6 +14,7 @@
 #ifndef ALB_UTIL_FILEIO_H
 #define ALB_UTIL_FILEIO_H
 
+#include <jansson.h>
 #include <stdio.h>
 #include <stddef.h>
 #include "util/error.h"
@@ -40,6 +41,11 @@ int atomic_commit(AtomicFile *af, AlbError *err);
 void atomic_abort(AtomicFile *af);
 /* Convenience: the whole content at once. */
 int atomic_write_file(const char *path, const void *data, size_t len, AlbError *err);
+/* from's bytes to `to`, written as atomic_write_file writes. */
+int alb_copy_file(const char *from, const char *to, AlbError *err);
+/* o as JSON text (jansson's json_dumps flags) and a final newline, written as
+ * atomic_write_file writes; takes the reference to o in every case. */
+int alb_write_json(const char *path, json_t *o, size_t flags, AlbError *err);
 
 /* fsync of a directory (its entries: after a rename); -1 with errno on failure. */
 int alb_fsync_dir(const char *dir);

@@ -1,4 +1,4 @@
-#include "train/head.h"
+#include "model/head.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -387,13 +387,13 @@ void head_backward(Head *h, const int *labels, float scale) {
 
 void head_zero_grad(Head *h) { memset(h->grads, 0, (size_t)h->n_params * sizeof(float)); }
 
+int head_argmax(const float *z, int C) {
+    int best = 0;
+    for (int j = 1; j < C; j++)
+        if (!isnan(z[best]) && (z[j] > z[best] || isnan(z[j]))) best = j;
+    return best;
+}
+
 void head_predict(const Head *h, int *pred) {
-    int C = h->classes;
-    for (int b = 0; b < h->batch; b++) {
-        const float *z = h->logits + (size_t)b * C;
-        int best = 0;
-        for (int j = 1; j < C; j++)  /* first maximum; NaN counts as the maximum, as in torch */
-            if (!isnan(z[best]) && (z[j] > z[best] || isnan(z[j]))) best = j;
-        pred[b] = best;
-    }
+    for (int b = 0; b < h->batch; b++) pred[b] = head_argmax(h->logits + (size_t)b * h->classes, h->classes);
 }

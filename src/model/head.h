@@ -20,8 +20,8 @@
  * head_backward(scale = 1/k) }; optimizer step. Gradients sum over the
  * micro-batches, each scaled by 1/k, so k batches of b rows give the same
  * update as one batch of k*b rows (up to rounding). */
-#ifndef ALB_TRAIN_HEAD_H
-#define ALB_TRAIN_HEAD_H
+#ifndef ALB_MODEL_HEAD_H
+#define ALB_MODEL_HEAD_H
 
 #include <stdint.h>
 #include "io/safetensors.h"
@@ -104,5 +104,7 @@ void head_backward(Head *h, const int *labels, float scale);
 void head_zero_grad(Head *h);
 /* argmax over the last forward's logits, first maximum on ties (torch.argmax). */
 void head_predict(const Head *h, int *pred);
+/* The same for one row of C logits; NaN counts as the maximum, as in torch. */
+int head_argmax(const float *z, int C);
 
 #endif

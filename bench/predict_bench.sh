@@ -1,0 +1,85 @@
+#!/bin/sh
+# predict's speed against the encoder alone (issue: predict over the 3,080 Banking77
+# test texts at >= 90% of the encoder's sorted-batch throughput; a one-text predict
+# process <= 150 ms), on a random base-geometry classifier: a head trained briefly
+# on 2 texts per intent, written as a classifier directory by train.
+#
+#   DTYPE=float32|bfloat16   (default float32)
+#   LIMIT=N                  only the first N test texts (default 0: all 3080)
+#   RUNS=N                   one-text predict processes to time (default 10)
+# Prints the rows and the ratios; see bench/README.md.
+set -eu
+cd "$(dirname "$0")/.."
+ALBERTC=${ALBERTC:-build/albertc}
+PYTHON=${PYTHON:-/usr/bin/python3}
+DTYPE=${DTYPE:-float32}
+LIMIT=${LIMIT:-0}
+RUNS=${RUNS:-10}
+DATA=../shared/data/banking77
+SPIECE=../shared/models/albert-base-v2/spiece.model
+
+work=$(mktemp -d /tmp/albertc-predict-bench.XXXXXX)
+trap 'rm -rf "$work"' EXIT INT TERM
+now() { date +%s.%N; }
+
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); dtype $DTYPE"
+"$ALBERTC" init-model --config base --seed 0 --out "$work/encoder" --tokenizer "$SPIECE" 2>/dev/null
+# 2 train texts and 1 eval text per intent: the head's quality does not matter here
+"$PYTHON" - "$DATA" "$work" "$LIMIT" <<'PY'
+import json, sys
+data, out, limit = sys.argv[1], sys.argv[2], int(sys.argv[3])
+rows = [json.loads(l) for l in open(f"{data}/train.jsonl")]
+seen = {}
+with open(f"{out}/train.jsonl", "w") as tr, open(f"{out}/eval.jsonl", "w") as ev:
+    for r in rows:
+        k = seen.get(r["label"], 0)
+        if k < 3:
+            (tr if k < 2 else ev).write(json.dumps({"text": r["text"], "label": r["label"]}) + "\n")
+            seen[r["label"]] = k + 1
+test = open(f"{data}/test.jsonl").read().splitlines()
+open(f"{out}/test.jsonl", "w").write("\n".join(test[:limit] if limit else test) + "\n")
+PY
+cat > "$work/run.yaml" <<YAML
+model_name: $work/encoder
+data_dir: $work
+train_file: train.jsonl
+eval_file: eval.jsonl
+labels_file: $DATA/labels.txt
+num_labels: 77
+num_epochs: 1
+dtype: $DTYPE
+project_dir: $work/run
+cache_dir: $work/cache
+progress: false
+YAML
+"$ALBERTC" train --config "$work/run.yaml" 2>"$work/train.log" || { tail -5 "$work/train.log"; exit 1; }
+n=$(wc -l < "$work/test.jsonl")
+
+"$ALBERTC" bench --model "$work/encoder" --input "$work/test.jsonl" --tokenizer "$SPIECE" --dtype "$DTYPE" \
+    --threads 2 --batching sorted --sorted-tokens 1024 --json > "$work/bench.json"
+t0=$(now)
+"$ALBERTC" predict --model "$work/run/model" --input "$work/test.jsonl" > "$work/predict.jsonl"
+t1=$(now)
+i=0
+: > "$work/one.txt"
+while [ "$i" -lt "$RUNS" ]; do
+    s=$(now)
+    "$ALBERTC" predict --model "$work/run/model" --text "I am still waiting on my card?" > /dev/null
+    e=$(now)
+    echo "$s $e" >> "$work/one.txt"
+    i=$((i + 1))
+done
+"$PYTHON" - "$work/bench.json" "$t0" "$t1" "$n" "$work/one.txt" <<'PY'
+import json, sys
+bench = json.load(open(sys.argv[1]))
+rows = [r for r in bench["rows"] if r["batching"] == "sorted"]
+enc = max(r["examples_per_s"] for r in rows)
+secs = float(sys.argv[3]) - float(sys.argv[2])
+n = int(sys.argv[4])
+one = sorted(float(e) - float(s) for s, e in (l.split() for l in open(sys.argv[5])))
+print(f"encoder alone (albertc bench, sorted batches of <= 1024 tokens, 2 threads): {enc:.1f} texts/s")
+print(f"albertc predict, {n} texts, whole process:                        {n / secs:.1f} texts/s "
+      f"({secs:.1f} s) = {n / secs / enc:.0%} of the encoder")
+print(f"albertc predict, one text, whole process: median {one[len(one) // 2] * 1e3:.0f} ms, "
+      f"min {one[0] * 1e3:.0f} ms, max {one[-1] * 1e3:.0f} ms over {len(one)} runs")
+PY
