@@ -14,40 +14,9 @@
 
 #include "pipeline/classifier.h"
 #include "testutil.h"
+#include "tiny_classifier.h"
 
 TestSuite(classifier, .init = test_tmp_setup, .fini = test_tmp_teardown, .timeout = 120);
-
-static const char *const LABELS[] = {"card_arrival", "card_linking", "exchange_rate", "lost_or_stolen_card"};
-
-/* n rows of the four intents from a Banking77 split, labels by name. */
-static void write_split(const char *split, const char *path, int n) {
-    char src[600];
-    snprintf(src, sizeof src, "%s", test_shared_path("data/banking77/"));
-    strncat(src, split, sizeof src - strlen(src) - 1);
-    strncat(src, ".jsonl", sizeof src - strlen(src) - 1);
-    FILE *in = fopen(src, "r"), *out = fopen(path, "w");
-    cr_assert(in && out, "%s", src);
-    char *line = NULL;
-    size_t cap = 0;
-    int kept = 0;
-    while (kept < n && getline(&line, &cap, in) > 0) {
-        json_t *o = json_loads(line, 0, NULL);
-        const char *label = json_string_value(json_object_get(o, "label_text"));
-        for (int i = 0; i < 4; i++)
-            if (label && !strcmp(label, LABELS[i])) {
-                json_t *row = json_pack("{s:O, s:s}", "text", json_object_get(o, "text"), "label", label);
-                char *text = json_dumps(row, JSON_COMPACT);
-                fprintf(out, "%s\n", text);
-                free(text);
-                json_decref(row);
-                kept++;
-            }
-        json_decref(o);
-    }
-    free(line);
-    fclose(in);
-    fclose(out);
-}
 
 /* albertc <args>; returns the exit code, stdout and stderr in *out / *err when given. */
 static int albertc(char **out, char **err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -59,29 +28,6 @@ static int albertc(char **out, char **err, const char *fmt, ...) {
     va_end(ap);
     snprintf(cmd, sizeof cmd, "OMP_NUM_THREADS=1 %s %s", test_albertc(), args);
     return test_run(cmd, out, err);
-}
-
-/* encoder/, train.jsonl, test.jsonl, labels.txt, run/ (trained), cache/ */
-static void train_tiny(void) {
-    write_split("train", test_tmp_path("train.jsonl"), 120);
-    write_split("test", test_tmp_path("test.jsonl"), 40);
-    char labels[256] = "";
-    for (int i = 0; i < 4; i++) strcat(strcat(labels, LABELS[i]), "\n");
-    test_write_file(test_tmp_path("labels.txt"), labels, strlen(labels));
-    char *err = NULL;
-    cr_assert_eq(albertc(NULL, &err, "init-model --config tiny --seed 5 --out %s --tokenizer %s",
-                         test_tmp_path("encoder"), test_shared_path("models/albert-base-v2/spiece.model")),
-                 0, "%s", err);
-    free(err);
-    char yaml[4096];
-    snprintf(yaml, sizeof yaml,
-             "model_name: %s/encoder\ndata_dir: %s\nlabels_file: labels.txt\nnum_labels: 4\nbatch_size: 8\n"
-             "num_epochs: 2\nlearning_rate: 0.01\nval_steps_freq: 10\nsteps_freq: 10\n"
-             "project_dir: %s/run\ncache_dir: %s/cache\ndtype: float32\nprogress: false\n",
-             test_tmp_dir, test_tmp_dir, test_tmp_dir, test_tmp_dir);
-    test_write_file(test_tmp_path("run.yaml"), yaml, strlen(yaml));
-    cr_assert_eq(albertc(NULL, &err, "train --config %s", test_tmp_path("run.yaml")), 0, "%s", err);
-    free(err);
 }
 
 static json_t *load_json(const char *path) {
@@ -117,15 +63,15 @@ static char *read_text(const char *path) {
 }
 
 Test(classifier, train_writes_model_and_eval_with_the_final_accuracy) {
-    train_tiny();
+    tiny_classifier_train();
     json_t *config = load_json(test_tmp_path("run/model/config.json"));
     cr_expect_str_eq(json_string_value(json_array_get(json_object_get(config, "architectures"), 0)), "AlbertModel");
     cr_expect_eq(json_integer_value(json_object_get(config, "num_labels")), 4);
     for (int i = 0; i < 4; i++) {
         char key[16];
         snprintf(key, sizeof key, "%d", i);
-        cr_expect_str_eq(json_string_value(json_object_get(json_object_get(config, "id2label"), key)), LABELS[i]);
-        cr_expect_eq(json_integer_value(json_object_get(json_object_get(config, "label2id"), LABELS[i])), i);
+        cr_expect_str_eq(json_string_value(json_object_get(json_object_get(config, "id2label"), key)), TINY_LABELS[i]);
+        cr_expect_eq(json_integer_value(json_object_get(json_object_get(config, "label2id"), TINY_LABELS[i])), i);
     }
     json_t *block = json_object_get(config, "albertc");
     cr_expect_eq(json_integer_value(json_object_get(block, "format_version")), 1);
@@ -162,7 +108,7 @@ Test(classifier, train_writes_model_and_eval_with_the_final_accuracy) {
 /* predict, with features computed afresh, gives the predictions train's
  * validation made (eval/predictions.jsonl holds them, from the cache). */
 Test(classifier, predict_reproduces_the_validation_predictions) {
-    train_tiny();
+    tiny_classifier_train();
     char *out = NULL, *err = NULL;
     cr_assert_eq(albertc(&out, &err, "predict --model %s --input %s", test_tmp_path("run/model"),
                          test_tmp_path("test.jsonl")),
@@ -187,7 +133,7 @@ Test(classifier, predict_reproduces_the_validation_predictions) {
 }
 
 Test(classifier, predict_answers_as_the_pipeline) {
-    train_tiny();
+    tiny_classifier_train();
     char *model = strdup(test_tmp_path("run/model"));  /* test_tmp_path's buffers rotate */
     char *out = NULL, *err = NULL;
     cr_assert_eq(albertc(&out, &err, "predict --model %s --text 'where is my card?' --text 'rate for euros' --top-k 0",
@@ -246,7 +192,7 @@ Test(classifier, predict_answers_as_the_pipeline) {
 
 /* The classifier directory's failures: one line naming the file, exit 1. */
 Test(classifier, bad_model_directories) {
-    train_tiny();
+    tiny_classifier_train();
     char *err = NULL;
     /* a plain encoder: fine for embed, an error for predict and eval */
     cr_expect_eq(albertc(NULL, &err, "predict --model %s --text hi", test_tmp_path("encoder")), 1);
@@ -300,7 +246,7 @@ static void expect_eval_error(const char *name, const char *content, size_t len,
 }
 
 Test(classifier, eval_report_files_and_bad_data) {
-    train_tiny();
+    tiny_classifier_train();
     char *out = NULL, *err = NULL;
     cr_assert_eq(albertc(&out, &err, "eval --model %s --data %s --output %s/ev --no-cache", test_tmp_path("run/model"),
                          test_tmp_path("test.jsonl"), test_tmp_dir),
@@ -312,7 +258,7 @@ Test(classifier, eval_report_files_and_bad_data) {
     json_t *train_summary = load_json(test_tmp_path("run/eval/summary.json"));
     cr_expect_float_eq(json_number_value(json_object_get(summary, "accuracy")),
                        json_number_value(json_object_get(train_summary, "accuracy")), 1e-12);
-    for (int i = 0; i < 4; i++) cr_expect(json_object_get(report, LABELS[i]), "%s", LABELS[i]);
+    for (int i = 0; i < 4; i++) cr_expect(json_object_get(report, TINY_LABELS[i]), "%s", TINY_LABELS[i]);
     char *csv = read_text(test_tmp_path("ev/confusion_matrix.csv"));
     cr_expect(!strncmp(csv, "gold\\predicted,card_arrival,card_linking,exchange_rate,lost_or_stolen_card\n", 74),
               "%s", csv);
@@ -329,7 +275,7 @@ Test(classifier, eval_report_files_and_bad_data) {
 }
 
 Test(classifier, export_any_checkpoint) {
-    train_tiny();
+    tiny_classifier_train();
     json_t *hist = load_json(test_tmp_path("run/checkpoints/checkpoint_history.json"));
     const char *first = json_string_value(json_object_get(json_array_get(json_object_get(hist, "checkpoints"), 0), "path"));
     cr_assert(first);
