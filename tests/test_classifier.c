@@ -18,17 +18,6 @@
 
 TestSuite(classifier, .init = test_tmp_setup, .fini = test_tmp_teardown, .timeout = 120);
 
-/* albertc <args>; returns the exit code, stdout and stderr in *out / *err when given. */
-static int albertc(char **out, char **err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int albertc(char **out, char **err, const char *fmt, ...) {
-    char args[8192], cmd[9000];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(args, sizeof args, fmt, ap);
-    va_end(ap);
-    snprintf(cmd, sizeof cmd, "OMP_NUM_THREADS=1 %s %s", test_albertc(), args);
-    return test_run(cmd, out, err);
-}
 
 static json_t *load_json(const char *path) {
     json_error_t e;
@@ -110,7 +99,7 @@ Test(classifier, train_writes_model_and_eval_with_the_final_accuracy) {
 Test(classifier, predict_reproduces_the_validation_predictions) {
     tiny_classifier_train();
     char *out = NULL, *err = NULL;
-    cr_assert_eq(albertc(&out, &err, "predict --model %s --input %s", test_tmp_path("run/model"),
+    cr_assert_eq(test_albertc_run(&out, &err, "predict --model %s --input %s", test_tmp_path("run/model"),
                          test_tmp_path("test.jsonl")),
                  0, "%s", err);
     char *want_text = read_text(test_tmp_path("run/eval/predictions.jsonl"));
@@ -136,7 +125,7 @@ Test(classifier, predict_answers_as_the_pipeline) {
     tiny_classifier_train();
     char *model = strdup(test_tmp_path("run/model"));  /* test_tmp_path's buffers rotate */
     char *out = NULL, *err = NULL;
-    cr_assert_eq(albertc(&out, &err, "predict --model %s --text 'where is my card?' --text 'rate for euros' --top-k 0",
+    cr_assert_eq(test_albertc_run(&out, &err, "predict --model %s --text 'where is my card?' --text 'rate for euros' --top-k 0",
                          model),
                  0, "%s", err);
     json_t *all = lines(out);
@@ -157,7 +146,7 @@ Test(classifier, predict_answers_as_the_pipeline) {
     }
     free(out);
     /* --raw-scores: logits, whose softmax is the scores above */
-    cr_assert_eq(albertc(&out, NULL, "predict --model %s --text 'where is my card?' --top-k 0 --raw-scores", model), 0);
+    cr_assert_eq(test_albertc_run(&out, NULL, "predict --model %s --text 'where is my card?' --top-k 0 --raw-scores", model), 0);
     json_t *raw = json_array_get(lines(out), 0), *probs = json_array_get(all, 0);
     double mx = json_number_value(json_object_get(json_array_get(raw, 0), "score")), z = 0;
     for (size_t j = 0; j < 4; j++) z += exp(json_number_value(json_object_get(json_array_get(raw, j), "score")) - mx);
@@ -173,13 +162,13 @@ Test(classifier, predict_answers_as_the_pipeline) {
     test_write_file(test_tmp_path("t.csv"), "id,body\n1,where is my card?\n2,\"rate for euros\"\n", 47);
     const char *variants[] = {"--input %s/t.txt", "--input %s/t.csv --text-field body", "--input - < %s/t.txt"};
     char *first = NULL;
-    cr_assert_eq(albertc(&first, NULL, "predict --model %s --text 'where is my card?' --text 'rate for euros'", model),
+    cr_assert_eq(test_albertc_run(&first, NULL, "predict --model %s --text 'where is my card?' --text 'rate for euros'", model),
                  0);
     for (int v = 0; v < 3; v++) {
         char args[1024], fmt[256];
         snprintf(fmt, sizeof fmt, "predict --model %%s %s --output %%s/out.jsonl", variants[v]);
         snprintf(args, sizeof args, fmt, model, test_tmp_dir, test_tmp_dir);
-        cr_assert_eq(albertc(NULL, &err, "%s", args), 0, "%s: %s", args, err);
+        cr_assert_eq(test_albertc_run(NULL, &err, "%s", args), 0, "%s: %s", args, err);
         char *written = read_text(test_tmp_path("out.jsonl"));
         cr_expect_str_eq(written, first, "%s", args);
         free(written);
@@ -195,11 +184,11 @@ Test(classifier, bad_model_directories) {
     tiny_classifier_train();
     char *err = NULL;
     /* a plain encoder: fine for embed, an error for predict and eval */
-    cr_expect_eq(albertc(NULL, &err, "predict --model %s --text hi", test_tmp_path("encoder")), 1);
+    cr_expect_eq(test_albertc_run(NULL, &err, "predict --model %s --text hi", test_tmp_path("encoder")), 1);
     cr_expect(strstr(err, "not a classifier"), "%s", err);
     free(err);
     test_write_file(test_tmp_path("in.jsonl"), "{\"text\": \"hi\"}\n", 15);
-    cr_expect_eq(albertc(NULL, &err, "embed --model %s --input %s --output %s", test_tmp_path("run/model"),
+    cr_expect_eq(test_albertc_run(NULL, &err, "embed --model %s --input %s --output %s", test_tmp_path("run/model"),
                          test_tmp_path("in.jsonl"), test_tmp_path("f.safetensors")),
                  0, "a classifier directory is an encoder for embed: %s", err);
     free(err);
@@ -210,23 +199,23 @@ Test(classifier, bad_model_directories) {
              "%s/m3/config.json",
              test_tmp_dir, test_tmp_dir, test_tmp_dir);
     cr_assert_eq(test_run(cmd, NULL, NULL), 0);
-    cr_expect_eq(albertc(NULL, &err, "predict --model %s --text hi", test_tmp_path("m3")), 1);
+    cr_expect_eq(test_albertc_run(NULL, &err, "predict --model %s --text hi", test_tmp_path("m3")), 1);
     cr_expect(strstr(err, "m3/config.json: id2label") || strstr(err, "disagree"), "%s", err);
     free(err);
     /* no tokenizer */
     snprintf(cmd, sizeof cmd, "cp -r %s/run/model %s/nospm && rm %s/nospm/spiece.model", test_tmp_dir, test_tmp_dir,
              test_tmp_dir);
     cr_assert_eq(test_run(cmd, NULL, NULL), 0);
-    cr_expect_eq(albertc(NULL, &err, "predict --model %s --text hi", test_tmp_path("nospm")), 1);
+    cr_expect_eq(test_albertc_run(NULL, &err, "predict --model %s --text hi", test_tmp_path("nospm")), 1);
     cr_expect(strstr(err, "nospm/spiece.model"), "%s", err);
     cr_expect_null(strchr(err, '\n') == err + strlen(err) - 1 ? NULL : strchr(err, '\n'), "one line: %s", err);
     free(err);
     /* usage errors exit 2 */
-    cr_expect_eq(albertc(NULL, &err, "predict --model %s", test_tmp_path("run/model")), 2);
+    cr_expect_eq(test_albertc_run(NULL, &err, "predict --model %s", test_tmp_path("run/model")), 2);
     free(err);
-    cr_expect_eq(albertc(NULL, &err, "predict --model %s --text x --top-k -1", test_tmp_path("run/model")), 2);
+    cr_expect_eq(test_albertc_run(NULL, &err, "predict --model %s --text x --top-k -1", test_tmp_path("run/model")), 2);
     free(err);
-    cr_expect_eq(albertc(NULL, &err, "predict --bogus"), 2);
+    cr_expect_eq(test_albertc_run(NULL, &err, "predict --bogus"), 2);
     cr_expect(strstr(err, "--bogus"), "%s", err);
     free(err);
 }
@@ -234,7 +223,7 @@ Test(classifier, bad_model_directories) {
 static void expect_eval_error(const char *name, const char *content, size_t len, const char *want) {
     test_write_file(test_tmp_path(name), content, len);
     char *out = NULL, *err = NULL;
-    cr_expect_eq(albertc(&out, &err, "eval --model %s --data %s --output %s/bad-out", test_tmp_path("run/model"),
+    cr_expect_eq(test_albertc_run(&out, &err, "eval --model %s --data %s --output %s/bad-out", test_tmp_path("run/model"),
                          test_tmp_path(name), test_tmp_dir),
                  1, "%s", name);
     cr_expect(strstr(err, want), "%s: '%s' lacks '%s'", name, err, want);
@@ -248,7 +237,7 @@ static void expect_eval_error(const char *name, const char *content, size_t len,
 Test(classifier, eval_report_files_and_bad_data) {
     tiny_classifier_train();
     char *out = NULL, *err = NULL;
-    cr_assert_eq(albertc(&out, &err, "eval --model %s --data %s --output %s/ev --no-cache", test_tmp_path("run/model"),
+    cr_assert_eq(test_albertc_run(&out, &err, "eval --model %s --data %s --output %s/ev --no-cache", test_tmp_path("run/model"),
                          test_tmp_path("test.jsonl"), test_tmp_dir),
                  0, "%s", err);
     cr_expect(strstr(out, "    accuracy    ") || strstr(out, "micro avg"), "%s", out);
@@ -280,25 +269,25 @@ Test(classifier, export_any_checkpoint) {
     const char *first = json_string_value(json_object_get(json_array_get(json_object_get(hist, "checkpoints"), 0), "path"));
     cr_assert(first);
     char *err = NULL, *out = NULL;
-    cr_expect_eq(albertc(NULL, &err, "export --checkpoint %s --out %s", first, test_tmp_path("early")), 0, "%s", err);
+    cr_expect_eq(test_albertc_run(NULL, &err, "export --checkpoint %s --out %s", first, test_tmp_path("early")), 0, "%s", err);
     free(err);
-    cr_expect_eq(albertc(&out, &err, "predict --model %s --text 'my card has not arrived'", test_tmp_path("early")), 0,
+    cr_expect_eq(test_albertc_run(&out, &err, "predict --model %s --text 'my card has not arrived'", test_tmp_path("early")), 0,
                  "%s", err);
     free(out);
     free(err);
     /* exporting again replaces the directory whole */
-    cr_expect_eq(albertc(NULL, &err, "export --checkpoint %s --out %s", first, test_tmp_path("early")), 0, "%s", err);
+    cr_expect_eq(test_albertc_run(NULL, &err, "export --checkpoint %s --out %s", first, test_tmp_path("early")), 0, "%s", err);
     free(err);
     /* another encoder than the one trained on: refused */
-    cr_assert_eq(albertc(NULL, NULL, "init-model --config tiny --seed 6 --out %s --tokenizer %s", test_tmp_path("other"),
+    cr_assert_eq(test_albertc_run(NULL, NULL, "init-model --config tiny --seed 6 --out %s --tokenizer %s", test_tmp_path("other"),
                          test_shared_path("models/albert-base-v2/spiece.model")),
                  0);
-    cr_expect_eq(albertc(NULL, &err, "export --checkpoint %s --out %s --model %s", first, test_tmp_path("wrong"),
+    cr_expect_eq(test_albertc_run(NULL, &err, "export --checkpoint %s --out %s --model %s", first, test_tmp_path("wrong"),
                          test_tmp_path("other")),
                  1);
     cr_expect(strstr(err, "hash"), "%s", err);
     free(err);
-    cr_expect_eq(albertc(NULL, &err, "export --out %s", test_tmp_path("x")), 2);
+    cr_expect_eq(test_albertc_run(NULL, &err, "export --out %s", test_tmp_path("x")), 2);
     free(err);
     json_decref(hist);
 }

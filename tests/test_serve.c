@@ -95,6 +95,12 @@ static ServerProc start_server(const char *model, const char *extra) {
     return (ServerProc){pid, atoi(at + strlen(tag)), fds[0]};
 }
 
+/* The tiny classifier, trained, served with extra options. */
+static ServerProc start_tiny(const char *extra) {
+    tiny_classifier_train();
+    return start_server(test_tmp_path("run/model"), extra);
+}
+
 /* Sends sig and returns the exit code (128 + signal when killed by one). */
 static int stop_server(ServerProc *s, int sig) {
     kill(s->pid, sig);
@@ -194,18 +200,19 @@ static void expect_error(int port, const char *path, const char *body, long stat
 }
 
 /* albertc args -> stdout, which must succeed. */
-static char *albertc_out(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *albertc_out(const char *fmt, ...) {
-    char args[8192], cmd[9000];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(args, sizeof args, fmt, ap);
-    va_end(ap);
-    snprintf(cmd, sizeof cmd, "OMP_NUM_THREADS=1 %s %s", test_albertc(), args);
+static char *albertc_out(const char *args) {
     char *out = NULL, *err = NULL;
-    cr_assert_eq(test_run(cmd, &out, &err), 0, "%s: %s", args, err);
+    cr_assert_eq(test_albertc_run(&out, &err, "%s", args), 0, "%s: %s", args, err);
     free(err);
     return out;
+}
+
+/* /metrics holds every one of lines (NULL-terminated). */
+static void expect_metrics(int port, const char *const *lines) {
+    Resp r = http(port, "/metrics", NULL, 0, NULL);
+    cr_expect_eq(r.status, 200);
+    for (int k = 0; lines[k]; k++) cr_expect(strstr(r.body.data, lines[k]), "/metrics lacks %s:\n%s", lines[k], r.body.data);
+    resp_free(&r);
 }
 
 /* ------------------------------------------------------------------ tests */
@@ -218,7 +225,9 @@ Test(serve, answers_equal_predict_embed_tokenize) {
     ServerProc s = start_server(model, "");
     char body[1024];
 
-    char *one = albertc_out("predict --model %s --top-k 0 --text '%s'", model, TEXTS[0]);
+    char args[4096];
+    snprintf(args, sizeof args, "predict --model %s --top-k 0 --text '%s'", model, TEXTS[0]);
+    char *one = albertc_out(args);
     one[strcspn(one, "\n")] = 0;
     snprintf(body, sizeof body, "{\"inputs\": \"%s\"}", TEXTS[0]);
     for (int i = 0; i < 2; i++) {
@@ -233,8 +242,9 @@ Test(serve, answers_equal_predict_embed_tokenize) {
     free(one);
 
     /* a batch: a list of answers, each predict's line for the same three texts */
-    char *lines = albertc_out("predict --model %s --top-k 0 --raw-scores --text '%s' --text '%s' --text '%s'", model,
-                              TEXTS[0], TEXTS[1], TEXTS[2]);
+    snprintf(args, sizeof args, "predict --model %s --top-k 0 --raw-scores --text '%s' --text '%s' --text '%s'", model,
+             TEXTS[0], TEXTS[1], TEXTS[2]);
+    char *lines = albertc_out(args);
     for (char *p = lines; (p = strchr(p, '\n'));) *p = p[1] ? ',' : 0;
     char want[8192];
     snprintf(want, sizeof want, "[%s]", lines);
@@ -250,7 +260,8 @@ Test(serve, answers_equal_predict_embed_tokenize) {
     char *in = strdup(test_tmp_path("embed.jsonl")), *out = strdup(test_tmp_path("embed.safetensors"));
     snprintf(body, sizeof body, "{\"text\": \"%s\"}\n", TEXTS[0]);
     test_write_file(in, body, strlen(body));
-    free(albertc_out("embed --model %s --input %s --output %s", model, in, out));
+    snprintf(args, sizeof args, "embed --model %s --input %s --output %s", model, in, out);
+    free(albertc_out(args));
     SafeTensors st;
     AlbError err;
     cr_assert_eq(st_open(&st, out, &err), 0, "%s", err.msg);
@@ -282,7 +293,8 @@ Test(serve, answers_equal_predict_embed_tokenize) {
     free(out);
 
     /* /tokenize: albertc tokenize's ids; without special tokens, two fewer */
-    char *ids = albertc_out("tokenize --model %s --text '%s'", model, TEXTS[1]);
+    snprintf(args, sizeof args, "tokenize --model %s --text '%s'", model, TEXTS[1]);
+    char *ids = albertc_out(args);
     for (int special = 1; special >= 0; special--) {
         snprintf(body, sizeof body, "{\"inputs\": [\"%s\"], \"add_special_tokens\": %s}", TEXTS[1],
                  special ? "true" : "false");
@@ -331,21 +343,16 @@ Test(serve, answers_equal_predict_embed_tokenize) {
     r = http(s.port, "/health", NULL, 0, NULL);
     cr_expect_eq(r.status, 200);
     resp_free(&r);
-    r = http(s.port, "/metrics", NULL, 0, NULL);
-    cr_expect_eq(r.status, 200);
-    const char *names[] = {"te_request_count ", "te_request_success ", "te_request_failure{err=\"validation\"} 0",
-                           "te_request_duration_bucket{le=", "te_request_queue_duration_sum",
-                           "te_request_inference_duration_count", "te_queue_size 0", "te_batch_next_size 0",
-                           "te_batch_next_tokens 0"};
-    for (int k = 0; k < 9; k++) cr_expect(strstr(r.body.data, names[k]), "/metrics lacks %s:\n%s", names[k], r.body.data);
-    resp_free(&r);
+    expect_metrics(s.port, (const char *const[]){"te_request_count ", "te_request_success ",
+                                                 "te_request_failure{err=\"validation\"} 0", "te_request_duration_bucket{le=",
+                                                 "te_request_queue_duration_sum", "te_request_inference_duration_count",
+                                                 "te_queue_size 0", "te_batch_next_size 0", "te_batch_next_tokens 0", NULL});
     cr_expect_eq(stop_server(&s, SIGTERM), 0);
 }
 
 /* Every TEI error, the payload limit exactly and one byte over, 404 / 405. */
 Test(serve, errors) {
-    tiny_classifier_train();
-    ServerProc s = start_server(test_tmp_path("run/model"), "--max-client-batch-size 2 --payload-limit 1000");
+    ServerProc s = start_tiny("--max-client-batch-size 2 --payload-limit 1000");
     expect_error(s.port, "/predict", "{\"inputs\": \"a\"", 422, "Validation", "invalid JSON");
     expect_error(s.port, "/predict", "[1]", 422, "Validation", "expected a JSON object");
     expect_error(s.port, "/predict", "{\"text\": \"a\"}", 422, "Validation", "`inputs`");
@@ -394,17 +401,14 @@ Test(serve, errors) {
     r = http(s.port, "/predict", NULL, 0, NULL);
     cr_expect_eq(r.status, 405);
     resp_free(&r);
-    r = http(s.port, "/metrics", NULL, 0, NULL);
-    cr_expect(strstr(r.body.data, "te_request_failure{err=\"validation\"} 12"), "%s", r.body.data);
-    cr_expect(strstr(r.body.data, "te_request_failure{err=\"empty\"} 2"), "%s", r.body.data);
-    resp_free(&r);
+    expect_metrics(s.port, (const char *const[]){"te_request_failure{err=\"validation\"} 12\n",
+                                                 "te_request_failure{err=\"empty\"} 2\n", NULL});
     cr_expect_eq(stop_server(&s, SIGTERM), 0);
 }
 
 /* --api-key: a bearer token on every route but /health and /metrics. */
 Test(serve, api_key) {
-    tiny_classifier_train();
-    ServerProc s = start_server(test_tmp_path("run/model"), "--api-key s3cret");
+    ServerProc s = start_tiny("--api-key s3cret");
     const char *body = "{\"inputs\": \"card\"}";
     const struct {
         const char *path, *header;
@@ -500,7 +504,9 @@ Test(serve, concurrent_clients_get_their_own_answers) {
     char *texts[40];
     int n_texts = read_texts(texts, 40);
     cr_assert_eq(n_texts, 40);
-    char *lines = albertc_out("predict --model %s --top-k 0 --input %s", model, test_tmp_path("test.jsonl"));
+    char args[4096];
+    snprintf(args, sizeof args, "predict --model %s --top-k 0 --input %s", model, test_tmp_path("test.jsonl"));
+    char *lines = albertc_out(args);
     json_t *want[40];
     char *p = lines;
     for (int i = 0; i < 40; i++) {
@@ -547,18 +553,15 @@ Test(serve, concurrent_clients_get_their_own_answers) {
         json_decref(want[i]);
         free(texts[i]);
     }
-    Resp r = http(s.port, "/metrics", NULL, 0, NULL);
-    cr_expect(strstr(r.body.data, "te_request_success 150\n"), "%s", r.body.data);
-    cr_expect(strstr(r.body.data, "te_request_failure{err=\"validation\"} 50\n"), "%s", r.body.data);
-    resp_free(&r);
+    expect_metrics(s.port, (const char *const[]){"te_request_success 150\n",
+                                                 "te_request_failure{err=\"validation\"} 50\n", NULL});
     cr_expect_eq(stop_server(&s, SIGTERM), 0);
 }
 
 /* --max-concurrent-requests 1 and 64 clients at once with 32 texts each:
  * every answer is 200 or TEI's 429 Overloaded, and some are each. */
 Test(serve, overloaded) {
-    tiny_classifier_train();
-    ServerProc s = start_server(test_tmp_path("run/model"), "--max-concurrent-requests 1");
+    ServerProc s = start_tiny("--max-concurrent-requests 1");
     char *texts[40];
     cr_assert_eq(read_texts(texts, 40), 40);
     json_t *inputs = json_array();
@@ -608,8 +611,7 @@ static const char REST[] = " \"card\"}";
 /* A client that sends half a request and stalls is closed after --timeout;
  * the others are answered meanwhile. */
 Test(serve, stalled_half_request) {
-    tiny_classifier_train();
-    ServerProc s = start_server(test_tmp_path("run/model"), "--timeout 1");
+    ServerProc s = start_tiny("--timeout 1");
     int fd = connect_to(s.port);
     cr_assert_geq(fd, 0);
     cr_assert_eq(send(fd, HALF, strlen(HALF), 0), (ssize_t)strlen(HALF));
@@ -630,8 +632,7 @@ Test(serve, stalled_half_request) {
 /* SIGTERM with a request half read: no new connection is accepted, the
  * request still gets its answer, then the server exits 0. */
 Test(serve, graceful_stop_answers_requests_in_flight) {
-    tiny_classifier_train();
-    ServerProc s = start_server(test_tmp_path("run/model"), "");
+    ServerProc s = start_tiny("");
     int fd = connect_to(s.port);
     cr_assert_geq(fd, 0);
     cr_assert_eq(send(fd, HALF, strlen(HALF), 0), (ssize_t)strlen(HALF));

@@ -41,9 +41,8 @@ static void write_split(const char *split, const char *path, int n) {
 }
 
 static void albertc_ok(const char *args) {
-    char cmd[9000], *err = NULL;
-    snprintf(cmd, sizeof cmd, "OMP_NUM_THREADS=1 %s %s", test_albertc(), args);
-    cr_assert_eq(test_run(cmd, NULL, &err), 0, "%s: %s", args, err);
+    char *err = NULL;
+    cr_assert_eq(test_albertc_run(NULL, &err, "%s", args), 0, "%s: %s", args, err);
     free(err);
 }
 

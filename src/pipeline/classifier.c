@@ -204,6 +204,17 @@ static int by_score(const void *a, const void *b) {
     return (x->id > y->id) - (x->id < y->id);
 }
 
+void classifier_label_maps(const char *const *labels, int n, json_t **id2label, json_t **label2id) {
+    *id2label = json_object();
+    *label2id = json_object();
+    for (int i = 0; i < n; i++) {
+        char key[16];
+        snprintf(key, sizeof key, "%d", i);
+        json_object_set_new(*id2label, key, json_string(labels[i]));
+        json_object_set_new(*label2id, labels[i], json_integer(i));
+    }
+}
+
 json_t *classifier_scores_json(const Classifier *c, const float *z, int top_k, int raw_scores) {
     int C = c->num_labels;
     Scored *scored = alb_xmalloc(sizeof(Scored) * (size_t)C);
@@ -232,13 +243,8 @@ static int write_config(const ClassifierDirSpec *s, const char *to, AlbError *er
         json_decref(config);
         return alb_fail(err, "%s:%d: invalid JSON: %s", path, jerr.line, jerr.text);
     }
-    json_t *id2label = json_object(), *label2id = json_object();
-    for (int i = 0; i < s->num_labels; i++) {
-        char key[16];
-        snprintf(key, sizeof key, "%d", i);
-        json_object_set_new(id2label, key, json_string(s->labels[i]));
-        json_object_set_new(label2id, s->labels[i], json_integer(i));
-    }
+    json_t *id2label, *label2id;
+    classifier_label_maps(s->labels, s->num_labels, &id2label, &label2id);
     const StTensor *w1 = st_find(s->head, HEAD_TENSOR_NAMES[0]);
     json_t *source = s->source_json ? json_loads(s->source_json, 0, NULL) : NULL;
     json_object_set_new(config, "architectures", json_pack("[s]", "AlbertModel"));

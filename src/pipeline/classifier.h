@@ -90,6 +90,9 @@ void classifier_head_logits(Classifier *c, const float *features, int n, float *
  * (and predict prints, and serve's /predict returns): [{"label", "score"}, ...]
  * sorted by score (ties: label order), the k best (0: every label); scores a
  * softmax over logits [C], or the logits themselves when raw_scores. */
+/* config.json's id2label {"0": name, ...} and label2id {name: 0, ...} (new
+ * references), as write_config writes them and serve's /info answers them. */
+void classifier_label_maps(const char *const *labels, int n, json_t **id2label, json_t **label2id);
 json_t *classifier_scores_json(const Classifier *c, const float *logits, int top_k, int raw_scores);
 
 /* What a classifier directory is made of. */

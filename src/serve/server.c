@@ -108,13 +108,8 @@ static json_t *info_json(Server *s) {
     Classifier *c = s->c;
     json_t *type;
     if (c->has_head) {
-        json_t *id2label = json_object(), *label2id = json_object();
-        for (int i = 0; i < c->num_labels; i++) {
-            char key[16];
-            snprintf(key, sizeof key, "%d", i);
-            json_object_set_new(id2label, key, json_string(c->labels[i]));
-            json_object_set_new(label2id, c->labels[i], json_integer(i));
-        }
+        json_t *id2label, *label2id;
+        classifier_label_maps((const char *const *)c->labels, c->num_labels, &id2label, &label2id);
         type = json_pack("{s:{s:o, s:o}}", "classifier", "id2label", id2label, "label2id", label2id);
     } else {
         type = json_pack("{s:{s:s}}", "embedding", "pooling", "cls");
