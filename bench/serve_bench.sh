@@ -19,7 +19,7 @@ SECONDS_EACH=${SECONDS_EACH:-20}
 DATA=../shared/data/banking77
 SPIECE=../shared/models/albert-base-v2/spiece.model
 
-work=$(mktemp -d /tmp/albertc-serve-bench.XXXXXX)
+work=$(mktemp -d "${TMPDIR:-/tmp}/albertc-serve-bench.XXXXXX")
 server=
 trap '[ -n "$server" ] && kill "$server" 2>/dev/null; rm -rf "$work"' EXIT INT TERM
 
