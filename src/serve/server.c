@@ -122,21 +122,12 @@ static json_t *info_json(Server *s) {
                      "tokenization_workers", s->o.threads, "version", s->o.version, "sha", "docker_label");
 }
 
-static enum MHD_Result answer_get(Req *r) {
-    Server *s = r->s;
-    if (r->endpoint == GET_HEALTH) return respond(r, 200, alb_xstrdup(""), "text/plain");
-    if (r->endpoint == GET_INFO) return respond_json(r, 200, info_json(s));
-    int queued, next_size;
-    long next_tokens;
-    batcher_stats(s->batcher, &queued, &next_size, &next_tokens);
-    return respond(r, 200, metrics_render(&s->metrics, queued, next_size, next_tokens),
-                   "text/plain; version=0.0.4");
-}
-
-/* The answers of a finished /predict or /embed job. */
+/* The answers of a finished /predict, /embed or /health job. */
 static enum MHD_Result answer_job(Req *r) {
     Server *s = r->s;
     Classifier *c = s->c;
+    if (r->endpoint == GET_HEALTH)
+        return r->job.failed ? respond_http(r, 503, r->job.error.msg) : respond(r, 200, alb_xstrdup(""), "text/plain");
     if (r->job.failed) return respond_error(r, ERR_BACKEND, r->job.error.msg);
     json_t *all = json_array();
     int H = albert_config(c->encoder)->hidden_size;
@@ -241,6 +232,29 @@ static enum MHD_Result submit(Req *r) {
     }
     pthread_mutex_unlock(&s->submit_mu);
     return closed ? respond_error(r, ERR_OVERLOADED, "the server is shutting down") : MHD_YES;
+}
+
+/* /health runs the encoder on an empty text ([CLS] [SEP]) through the batcher,
+ * behind whatever waits: 200 only when the model answers. */
+static enum MHD_Result check_health(Req *r) {
+    r->req.n = 1;
+    r->route = ROUTE_EMBED;
+    r->ids = alb_xcalloc(1, sizeof *r->ids);
+    r->seqs = alb_xcalloc(1, sizeof *r->seqs);
+    tokenizer_encode(r->s->c->tok, "", 0, 0, &r->ids[0]);
+    r->seqs[0] = (EncodeSeq){.n = r->ids[0].n, .ids = r->ids[0].ids};
+    return submit(r);
+}
+
+static enum MHD_Result answer_get(Req *r) {
+    Server *s = r->s;
+    if (r->endpoint == GET_HEALTH) return check_health(r);
+    if (r->endpoint == GET_INFO) return respond_json(r, 200, info_json(s));
+    int queued, next_size;
+    long next_tokens;
+    batcher_stats(s->batcher, &queued, &next_size, &next_tokens);
+    return respond(r, 200, metrics_render(&s->metrics, queued, next_size, next_tokens),
+                   "text/plain; version=0.0.4");
 }
 
 static enum MHD_Result answer_post(Req *r) {

@@ -3,7 +3,7 @@
  *
  * Routes: POST /predict, /embed, /tokenize, /decode (bodies: serve/request.h),
  * POST / (/predict for a classifier, /embed for a plain encoder), GET /info,
- * /health, /metrics. Answers and errors are TEI's JSON: errors
+ * /health (a real forward of an empty text, queued like any request), /metrics. Answers and errors are TEI's JSON: errors
  * {"error", "error_type"} with 422 Validation and Tokenizer, 429 Overloaded,
  * 424 Backend, 400 Empty; 413 for a body over payload_limit, 401 without the
  * API key (/health and /metrics are exempt), 404 / 405 for other paths and
