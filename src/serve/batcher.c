@@ -81,7 +81,10 @@ static BatchJob *run_batch(Batcher *b, int B) {
         memcpy(j->features + (size_t)b->rows[i] * H, features + (size_t)i * H, sizeof(float) * (size_t)H);
         if (j->logits && C)
             memcpy(j->logits + (size_t)b->rows[i] * C, logits + (size_t)i * C, sizeof(float) * (size_t)C);
-        if (failed && !j->failed) j->failed = 1, j->error = err;
+        if (failed && !j->failed) {
+            j->failed = 1;
+            j->error = err;
+        }
         if (--j->remaining == 0) {
             j->finished_at = finished;
             j->link = finished_jobs;

@@ -304,21 +304,20 @@ static Endpoint endpoint_of(const Server *s, const char *method, const char *url
     return NO_ROUTE;
 }
 
-/* The first call of a request: what it asks for, and what is refused before
- * its body is read. Returns 1 when an answer was queued. */
-static int first_call(Req *r, const char *method, const char *url, enum MHD_Result *rc) {
+/* The first call of a request: what it asks for, and the status (404, 405,
+ * 401, 413) of a refusal made before its body is read, or 0. */
+static unsigned first_call(Req *r, const char *method, const char *url, const char **msg) {
     Server *s = r->s;
     r->endpoint = endpoint_of(s, method, url, &r->route);
-    if (r->endpoint == NO_ROUTE) return *rc = respond_http(r, 404, "not found"), 1;
-    if (r->endpoint == BAD_METHOD) return *rc = respond_http(r, 405, "method not allowed"), 1;
+    if (r->endpoint == NO_ROUTE) return *msg = "not found", 404;
+    if (r->endpoint == BAD_METHOD) return *msg = "method not allowed", 405;
     if (s->o.api_key && r->endpoint != GET_HEALTH && r->endpoint != GET_METRICS) {
         const char *auth = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
-        if (!auth || strncmp(auth, "Bearer ", 7) || strcmp(auth + 7, s->o.api_key))
-            return *rc = respond_http(r, 401, "Unauthorized"), 1;
+        if (!auth || strncmp(auth, "Bearer ", 7) || strcmp(auth + 7, s->o.api_key)) return *msg = "Unauthorized", 401;
     }
     const char *length = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
     if (length && strtoull(length, NULL, 10) > (unsigned long long)s->o.payload_limit)
-        return *rc = respond_http(r, 413, "payload too large"), 1;
+        return *msg = "payload too large", 413;
     return 0;
 }
 
@@ -348,8 +347,9 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
         r->conn = conn;
         r->t0 = monotonic_s();
         atomic_fetch_add(&s->in_flight, 1);
-        enum MHD_Result rc;
-        return first_call(r, method, url, &rc) ? rc : MHD_YES;
+        const char *msg;
+        unsigned status = first_call(r, method, url, &msg);
+        return status ? respond_http(r, status, msg) : MHD_YES;
     }
     if (*upload_data_size) {
         append_body(r, upload_data, *upload_data_size);
