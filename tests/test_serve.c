@@ -583,6 +583,7 @@ Test(serve, overloaded) {
         }
         resp_free(r);
     }
+    cr_log_info("serve overloaded: %d answered, %d overloaded", ok, overloaded);
     cr_expect(ok > 0 && overloaded > 0, "%d answered, %d overloaded", ok, overloaded);
     free(body);
     for (int i = 0; i < 40; i++) free(texts[i]);
