@@ -6,8 +6,9 @@
  *   /tokenize  {"inputs": str | [str], "add_special_tokens": bool}
  *   /decode    {"ids": [int] | [[int]], "skip_special_tokens": bool}
  *
- * A bare string (or a flat id list) is one input and is answered unwrapped;
- * a list is a batch and gets a list of answers. Keys TEI knows but that change
+ * A bare string (or a flat id list) is one input, a list a batch (`batched`):
+ * as TEI, /predict answers one input unwrapped and a batch with a list of
+ * answers; the other routes always answer a list. Keys TEI knows but that change
  * nothing here (truncation_direction, prompt_name, ...) are ignored, as serde
  * ignores unknown keys. Sentence pairs ([[str, str]]) are refused: the encoder
  * runs with token_type_ids 0 only (pipeline/encode.h).
