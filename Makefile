@@ -12,7 +12,7 @@
 
 CC      ?= cc
 PYTHON  ?= /usr/bin/python3
-PKGS    := openblas jansson yaml-0.1 libutf8proc libxxhash
+PKGS    := openblas jansson yaml-0.1 libutf8proc libxxhash libmicrohttpd
 SAN     ?= 0
 PORTABLE ?= 0
 
@@ -43,7 +43,8 @@ LDLIBS  += $(shell pkg-config --libs $(PKGS)) -lm -fopenmp
 LDFLAGS += $(filter -fsanitize=%,$(OPT))
 
 LIB_SRC  := $(sort $(wildcard src/util/*.c src/io/*.c src/model/*.c src/tokenizer/*.c \
-                             src/data/*.c src/pipeline/*.c src/train/*.c src/report/*.c))
+                             src/data/*.c src/pipeline/*.c src/train/*.c src/report/*.c \
+                             src/serve/*.c))
 CLI_SRC  := $(sort $(wildcard src/cli/*.c))
 TEST_SRC := $(sort $(wildcard tests/*.c))
 FUZZ_SRC := $(sort $(wildcard fuzz/*.c))
@@ -68,7 +69,7 @@ $(BUILD)/albertc: $(CLI_OBJ) $(BUILD)/libalbert.a
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 $(BUILD)/test_albert: $(TEST_OBJ) $(BUILD)/libalbert.a
-	$(CC) $(LDFLAGS) $^ $(LDLIBS) -lcriterion -o $@
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -lcriterion $(shell pkg-config --libs libcurl) -o $@
 
 # Tests run from the repository root; they read ../shared in place and call
 # build*/albertc for the CLI tests (ALBERTC says which build).

@@ -14,75 +14,10 @@
 
 #include "pipeline/classifier.h"
 #include "testutil.h"
+#include "tiny_classifier.h"
 
 TestSuite(classifier, .init = test_tmp_setup, .fini = test_tmp_teardown, .timeout = 120);
 
-static const char *const LABELS[] = {"card_arrival", "card_linking", "exchange_rate", "lost_or_stolen_card"};
-
-/* n rows of the four intents from a Banking77 split, labels by name. */
-static void write_split(const char *split, const char *path, int n) {
-    char src[600];
-    snprintf(src, sizeof src, "%s", test_shared_path("data/banking77/"));
-    strncat(src, split, sizeof src - strlen(src) - 1);
-    strncat(src, ".jsonl", sizeof src - strlen(src) - 1);
-    FILE *in = fopen(src, "r"), *out = fopen(path, "w");
-    cr_assert(in && out, "%s", src);
-    char *line = NULL;
-    size_t cap = 0;
-    int kept = 0;
-    while (kept < n && getline(&line, &cap, in) > 0) {
-        json_t *o = json_loads(line, 0, NULL);
-        const char *label = json_string_value(json_object_get(o, "label_text"));
-        for (int i = 0; i < 4; i++)
-            if (label && !strcmp(label, LABELS[i])) {
-                json_t *row = json_pack("{s:O, s:s}", "text", json_object_get(o, "text"), "label", label);
-                char *text = json_dumps(row, JSON_COMPACT);
-                fprintf(out, "%s\n", text);
-                free(text);
-                json_decref(row);
-                kept++;
-            }
-        json_decref(o);
-    }
-    free(line);
-    fclose(in);
-    fclose(out);
-}
-
-/* albertc <args>; returns the exit code, stdout and stderr in *out / *err when given. */
-static int albertc(char **out, char **err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int albertc(char **out, char **err, const char *fmt, ...) {
-    char args[8192], cmd[9000];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(args, sizeof args, fmt, ap);
-    va_end(ap);
-    snprintf(cmd, sizeof cmd, "OMP_NUM_THREADS=1 %s %s", test_albertc(), args);
-    return test_run(cmd, out, err);
-}
-
-/* encoder/, train.jsonl, test.jsonl, labels.txt, run/ (trained), cache/ */
-static void train_tiny(void) {
-    write_split("train", test_tmp_path("train.jsonl"), 120);
-    write_split("test", test_tmp_path("test.jsonl"), 40);
-    char labels[256] = "";
-    for (int i = 0; i < 4; i++) strcat(strcat(labels, LABELS[i]), "\n");
-    test_write_file(test_tmp_path("labels.txt"), labels, strlen(labels));
-    char *err = NULL;
-    cr_assert_eq(albertc(NULL, &err, "init-model --config tiny --seed 5 --out %s --tokenizer %s",
-                         test_tmp_path("encoder"), test_shared_path("models/albert-base-v2/spiece.model")),
-                 0, "%s", err);
-    free(err);
-    char yaml[4096];
-    snprintf(yaml, sizeof yaml,
-             "model_name: %s/encoder\ndata_dir: %s\nlabels_file: labels.txt\nnum_labels: 4\nbatch_size: 8\n"
-             "num_epochs: 2\nlearning_rate: 0.01\nval_steps_freq: 10\nsteps_freq: 10\n"
-             "project_dir: %s/run\ncache_dir: %s/cache\ndtype: float32\nprogress: false\n",
-             test_tmp_dir, test_tmp_dir, test_tmp_dir, test_tmp_dir);
-    test_write_file(test_tmp_path("run.yaml"), yaml, strlen(yaml));
-    cr_assert_eq(albertc(NULL, &err, "train --config %s", test_tmp_path("run.yaml")), 0, "%s", err);
-    free(err);
-}
 
 static json_t *load_json(const char *path) {
     json_error_t e;
@@ -117,15 +52,15 @@ static char *read_text(const char *path) {
 }
 
 Test(classifier, train_writes_model_and_eval_with_the_final_accuracy) {
-    train_tiny();
+    tiny_classifier_train();
     json_t *config = load_json(test_tmp_path("run/model/config.json"));
     cr_expect_str_eq(json_string_value(json_array_get(json_object_get(config, "architectures"), 0)), "AlbertModel");
     cr_expect_eq(json_integer_value(json_object_get(config, "num_labels")), 4);
     for (int i = 0; i < 4; i++) {
         char key[16];
         snprintf(key, sizeof key, "%d", i);
-        cr_expect_str_eq(json_string_value(json_object_get(json_object_get(config, "id2label"), key)), LABELS[i]);
-        cr_expect_eq(json_integer_value(json_object_get(json_object_get(config, "label2id"), LABELS[i])), i);
+        cr_expect_str_eq(json_string_value(json_object_get(json_object_get(config, "id2label"), key)), TINY_LABELS[i]);
+        cr_expect_eq(json_integer_value(json_object_get(json_object_get(config, "label2id"), TINY_LABELS[i])), i);
     }
     json_t *block = json_object_get(config, "albertc");
     cr_expect_eq(json_integer_value(json_object_get(block, "format_version")), 1);
@@ -162,9 +97,9 @@ Test(classifier, train_writes_model_and_eval_with_the_final_accuracy) {
 /* predict, with features computed afresh, gives the predictions train's
  * validation made (eval/predictions.jsonl holds them, from the cache). */
 Test(classifier, predict_reproduces_the_validation_predictions) {
-    train_tiny();
+    tiny_classifier_train();
     char *out = NULL, *err = NULL;
-    cr_assert_eq(albertc(&out, &err, "predict --model %s --input %s", test_tmp_path("run/model"),
+    cr_assert_eq(test_albertc_run(&out, &err, "predict --model %s --input %s", test_tmp_path("run/model"),
                          test_tmp_path("test.jsonl")),
                  0, "%s", err);
     char *want_text = read_text(test_tmp_path("run/eval/predictions.jsonl"));
@@ -191,10 +126,10 @@ Test(classifier, predict_reproduces_the_validation_predictions) {
 }
 
 Test(classifier, predict_answers_as_the_pipeline) {
-    train_tiny();
+    tiny_classifier_train();
     char *model = strdup(test_tmp_path("run/model"));  /* test_tmp_path's buffers rotate */
     char *out = NULL, *err = NULL;
-    cr_assert_eq(albertc(&out, &err, "predict --model %s --text 'where is my card?' --text 'rate for euros' --top-k 0",
+    cr_assert_eq(test_albertc_run(&out, &err, "predict --model %s --text 'where is my card?' --text 'rate for euros' --top-k 0",
                          model),
                  0, "%s", err);
     json_t *all = lines(out);
@@ -215,7 +150,7 @@ Test(classifier, predict_answers_as_the_pipeline) {
     }
     free(out);
     /* --raw-scores: logits, whose softmax is the scores above */
-    cr_assert_eq(albertc(&out, NULL, "predict --model %s --text 'where is my card?' --top-k 0 --raw-scores", model), 0);
+    cr_assert_eq(test_albertc_run(&out, NULL, "predict --model %s --text 'where is my card?' --top-k 0 --raw-scores", model), 0);
     json_t *raw = json_array_get(lines(out), 0), *probs = json_array_get(all, 0);
     double mx = json_number_value(json_object_get(json_array_get(raw, 0), "score")), z = 0;
     for (size_t j = 0; j < 4; j++) z += exp(json_number_value(json_object_get(json_array_get(raw, j), "score")) - mx);
@@ -231,13 +166,13 @@ Test(classifier, predict_answers_as_the_pipeline) {
     test_write_file(test_tmp_path("t.csv"), "id,body\n1,where is my card?\n2,\"rate for euros\"\n", 47);
     const char *variants[] = {"--input %s/t.txt", "--input %s/t.csv --text-field body", "--input - < %s/t.txt"};
     char *first = NULL;
-    cr_assert_eq(albertc(&first, NULL, "predict --model %s --text 'where is my card?' --text 'rate for euros'", model),
+    cr_assert_eq(test_albertc_run(&first, NULL, "predict --model %s --text 'where is my card?' --text 'rate for euros'", model),
                  0);
     for (int v = 0; v < 3; v++) {
         char args[1024], fmt[256];
         snprintf(fmt, sizeof fmt, "predict --model %%s %s --output %%s/out.jsonl", variants[v]);
         snprintf(args, sizeof args, fmt, model, test_tmp_dir, test_tmp_dir);
-        cr_assert_eq(albertc(NULL, &err, "%s", args), 0, "%s: %s", args, err);
+        cr_assert_eq(test_albertc_run(NULL, &err, "%s", args), 0, "%s: %s", args, err);
         char *written = read_text(test_tmp_path("out.jsonl"));
         cr_expect_str_eq(written, first, "%s", args);
         free(written);
@@ -250,14 +185,14 @@ Test(classifier, predict_answers_as_the_pipeline) {
 
 /* The classifier directory's failures: one line naming the file, exit 1. */
 Test(classifier, bad_model_directories) {
-    train_tiny();
+    tiny_classifier_train();
     char *err = NULL;
     /* a plain encoder: fine for embed, an error for predict and eval */
-    cr_expect_eq(albertc(NULL, &err, "predict --model %s --text hi", test_tmp_path("encoder")), 1);
+    cr_expect_eq(test_albertc_run(NULL, &err, "predict --model %s --text hi", test_tmp_path("encoder")), 1);
     cr_expect(strstr(err, "not a classifier"), "%s", err);
     free(err);
     test_write_file(test_tmp_path("in.jsonl"), "{\"text\": \"hi\"}\n", 15);
-    cr_expect_eq(albertc(NULL, &err, "embed --model %s --input %s --output %s", test_tmp_path("run/model"),
+    cr_expect_eq(test_albertc_run(NULL, &err, "embed --model %s --input %s --output %s", test_tmp_path("run/model"),
                          test_tmp_path("in.jsonl"), test_tmp_path("f.safetensors")),
                  0, "a classifier directory is an encoder for embed: %s", err);
     free(err);
@@ -268,23 +203,23 @@ Test(classifier, bad_model_directories) {
              "%s/m3/config.json",
              test_tmp_dir, test_tmp_dir, test_tmp_dir);
     cr_assert_eq(test_run(cmd, NULL, NULL), 0);
-    cr_expect_eq(albertc(NULL, &err, "predict --model %s --text hi", test_tmp_path("m3")), 1);
+    cr_expect_eq(test_albertc_run(NULL, &err, "predict --model %s --text hi", test_tmp_path("m3")), 1);
     cr_expect(strstr(err, "m3/config.json: id2label") || strstr(err, "disagree"), "%s", err);
     free(err);
     /* no tokenizer */
     snprintf(cmd, sizeof cmd, "cp -r %s/run/model %s/nospm && rm %s/nospm/spiece.model", test_tmp_dir, test_tmp_dir,
              test_tmp_dir);
     cr_assert_eq(test_run(cmd, NULL, NULL), 0);
-    cr_expect_eq(albertc(NULL, &err, "predict --model %s --text hi", test_tmp_path("nospm")), 1);
+    cr_expect_eq(test_albertc_run(NULL, &err, "predict --model %s --text hi", test_tmp_path("nospm")), 1);
     cr_expect(strstr(err, "nospm/spiece.model"), "%s", err);
     cr_expect_null(strchr(err, '\n') == err + strlen(err) - 1 ? NULL : strchr(err, '\n'), "one line: %s", err);
     free(err);
     /* usage errors exit 2 */
-    cr_expect_eq(albertc(NULL, &err, "predict --model %s", test_tmp_path("run/model")), 2);
+    cr_expect_eq(test_albertc_run(NULL, &err, "predict --model %s", test_tmp_path("run/model")), 2);
     free(err);
-    cr_expect_eq(albertc(NULL, &err, "predict --model %s --text x --top-k -1", test_tmp_path("run/model")), 2);
+    cr_expect_eq(test_albertc_run(NULL, &err, "predict --model %s --text x --top-k -1", test_tmp_path("run/model")), 2);
     free(err);
-    cr_expect_eq(albertc(NULL, &err, "predict --bogus"), 2);
+    cr_expect_eq(test_albertc_run(NULL, &err, "predict --bogus"), 2);
     cr_expect(strstr(err, "--bogus"), "%s", err);
     free(err);
 }
@@ -292,7 +227,7 @@ Test(classifier, bad_model_directories) {
 static void expect_eval_error(const char *name, const char *content, size_t len, const char *want) {
     test_write_file(test_tmp_path(name), content, len);
     char *out = NULL, *err = NULL;
-    cr_expect_eq(albertc(&out, &err, "eval --model %s --data %s --output %s/bad-out", test_tmp_path("run/model"),
+    cr_expect_eq(test_albertc_run(&out, &err, "eval --model %s --data %s --output %s/bad-out", test_tmp_path("run/model"),
                          test_tmp_path(name), test_tmp_dir),
                  1, "%s", name);
     cr_expect(strstr(err, want), "%s: '%s' lacks '%s'", name, err, want);
@@ -304,9 +239,9 @@ static void expect_eval_error(const char *name, const char *content, size_t len,
 }
 
 Test(classifier, eval_report_files_and_bad_data) {
-    train_tiny();
+    tiny_classifier_train();
     char *out = NULL, *err = NULL;
-    cr_assert_eq(albertc(&out, &err, "eval --model %s --data %s --output %s/ev --no-cache", test_tmp_path("run/model"),
+    cr_assert_eq(test_albertc_run(&out, &err, "eval --model %s --data %s --output %s/ev --no-cache", test_tmp_path("run/model"),
                          test_tmp_path("test.jsonl"), test_tmp_dir),
                  0, "%s", err);
     cr_expect(strstr(out, "    accuracy    ") || strstr(out, "micro avg"), "%s", out);
@@ -316,7 +251,7 @@ Test(classifier, eval_report_files_and_bad_data) {
     json_t *train_summary = load_json(test_tmp_path("run/eval/summary.json"));
     cr_expect_float_eq(json_number_value(json_object_get(summary, "accuracy")),
                        json_number_value(json_object_get(train_summary, "accuracy")), 1e-12);
-    for (int i = 0; i < 4; i++) cr_expect(json_object_get(report, LABELS[i]), "%s", LABELS[i]);
+    for (int i = 0; i < 4; i++) cr_expect(json_object_get(report, TINY_LABELS[i]), "%s", TINY_LABELS[i]);
     char *csv = read_text(test_tmp_path("ev/confusion_matrix.csv"));
     cr_expect(!strncmp(csv, "gold\\predicted,card_arrival,card_linking,exchange_rate,lost_or_stolen_card\n", 74),
               "%s", csv);
@@ -333,30 +268,30 @@ Test(classifier, eval_report_files_and_bad_data) {
 }
 
 Test(classifier, export_any_checkpoint) {
-    train_tiny();
+    tiny_classifier_train();
     json_t *hist = load_json(test_tmp_path("run/checkpoints/checkpoint_history.json"));
     const char *first = json_string_value(json_object_get(json_array_get(json_object_get(hist, "checkpoints"), 0), "path"));
     cr_assert(first);
     char *err = NULL, *out = NULL;
-    cr_expect_eq(albertc(NULL, &err, "export --checkpoint %s --out %s", first, test_tmp_path("early")), 0, "%s", err);
+    cr_expect_eq(test_albertc_run(NULL, &err, "export --checkpoint %s --out %s", first, test_tmp_path("early")), 0, "%s", err);
     free(err);
-    cr_expect_eq(albertc(&out, &err, "predict --model %s --text 'my card has not arrived'", test_tmp_path("early")), 0,
+    cr_expect_eq(test_albertc_run(&out, &err, "predict --model %s --text 'my card has not arrived'", test_tmp_path("early")), 0,
                  "%s", err);
     free(out);
     free(err);
     /* exporting again replaces the directory whole */
-    cr_expect_eq(albertc(NULL, &err, "export --checkpoint %s --out %s", first, test_tmp_path("early")), 0, "%s", err);
+    cr_expect_eq(test_albertc_run(NULL, &err, "export --checkpoint %s --out %s", first, test_tmp_path("early")), 0, "%s", err);
     free(err);
     /* another encoder than the one trained on: refused */
-    cr_assert_eq(albertc(NULL, NULL, "init-model --config tiny --seed 6 --out %s --tokenizer %s", test_tmp_path("other"),
+    cr_assert_eq(test_albertc_run(NULL, NULL, "init-model --config tiny --seed 6 --out %s --tokenizer %s", test_tmp_path("other"),
                          test_shared_path("models/albert-base-v2/spiece.model")),
                  0);
-    cr_expect_eq(albertc(NULL, &err, "export --checkpoint %s --out %s --model %s", first, test_tmp_path("wrong"),
+    cr_expect_eq(test_albertc_run(NULL, &err, "export --checkpoint %s --out %s --model %s", first, test_tmp_path("wrong"),
                          test_tmp_path("other")),
                  1);
     cr_expect(strstr(err, "hash"), "%s", err);
     free(err);
-    cr_expect_eq(albertc(NULL, &err, "export --out %s", test_tmp_path("x")), 2);
+    cr_expect_eq(test_albertc_run(NULL, &err, "export --out %s", test_tmp_path("x")), 2);
     free(err);
     json_decref(hist);
 }

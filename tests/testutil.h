@@ -22,6 +22,9 @@ void test_tmp_teardown(void);
 const char *test_tmp_path(const char *name);
 /* Runs `sh -c cmd`, captures stdout and stderr (malloc'ed, may pass NULL), returns the exit code. */
 int test_run(const char *cmd, char **out, char **err);
+/* Runs `OMP_NUM_THREADS=1 <test_albertc()> <args>` as test_run does (one
+ * OpenMP thread: tests run two at a time). */
+int test_albertc_run(char **out, char **err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Writes a file (not atomic; tests only). */
 void test_write_file(const char *path, const void *data, size_t len);
 

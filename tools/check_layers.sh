@@ -3,7 +3,7 @@
 # (README.md, Layout: a file includes only from its own layer or below).
 # Layers, lowest first; a directory of src/ that is not listed is an error too,
 # so a new layer has to be placed here before it is used.
-LAYERS="util io tokenizer model data pipeline train report cli"
+LAYERS="util io tokenizer model data pipeline train report serve cli"
 cd "$(dirname "$0")/.." || exit 2
 rank() {
     r=0

@@ -9,6 +9,8 @@
 
 #include "util/error.h"
 
+#define ALBERTC_VERSION "0.1.0"
+
 enum {
     EXIT_OK = 0,
     EXIT_FAILURE_RUN = 1,   /* bad input data, I/O error, anything found while running */
@@ -24,6 +26,7 @@ int cmd_bench(int argc, char **argv);
 int cmd_predict(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_export(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 
 /* Prints "albertc <cmd>: <err->msg>" to stderr and returns code. */
 int cli_error(const char *cmd, const AlbError *err, int code);

@@ -3,7 +3,6 @@
  * batches inside the window, and answered in input order. */
 #include <getopt.h>
 #include <jansson.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,30 +53,9 @@ typedef struct {
     FILE *out;
 } Answer;
 
-typedef struct {
-    int id;
-    double score;
-} Scored;
-
-static int by_score(const void *a, const void *b) {
-    const Scored *x = a, *y = b;
-    if (x->score != y->score) return x->score > y->score ? -1 : 1;
-    return (x->id > y->id) - (x->id < y->id);
-}
-
-/* One input's line: softmax (or logits), sorted, top k. */
-static void answer(const Answer *a, const Classifier *c, const float *z, Scored *scratch) {
-    int C = c->num_labels;
-    double mx = z[0], sum = 0.0;
-    for (int j = 1; j < C; j++) mx = z[j] > mx ? z[j] : mx;
-    for (int j = 0; j < C; j++) sum += exp(z[j] - mx);
-    for (int j = 0; j < C; j++) scratch[j] = (Scored){j, a->raw_scores ? z[j] : exp(z[j] - mx) / sum};
-    qsort(scratch, (size_t)C, sizeof *scratch, by_score);
-    int k = a->top_k == 0 || a->top_k > C ? C : a->top_k;
-    json_t *line = json_array();
-    for (int j = 0; j < k; j++)
-        json_array_append_new(line, json_pack("{s:s, s:f}", "label", c->labels[scratch[j].id], "score",
-                                              (double)(float)scratch[j].score));
+/* One input's line. */
+static void answer(const Answer *a, const Classifier *c, const float *z) {
+    json_t *line = classifier_scores_json(c, z, a->top_k, a->raw_scores);
     char *text = json_dumps(line, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(9));
     json_decref(line);
     fprintf(a->out, "%s\n", text);
@@ -96,10 +74,10 @@ static void window_clear(Window *w) {
 }
 
 static int classify_window(Classifier *c, const Answer *a, Window *w, float *features, float *logits,
-                           Scored *scratch, AlbError *err) {
+                           AlbError *err) {
     if (classifier_features(c, (const char *const *)w->texts, w->n, NULL, features, err)) return -1;
     classifier_head_logits(c, features, w->n, logits);
-    for (int i = 0; i < w->n; i++) answer(a, c, logits + (size_t)i * c->num_labels, scratch);
+    for (int i = 0; i < w->n; i++) answer(a, c, logits + (size_t)i * c->num_labels);
     window_clear(w);
     return ferror(a->out) ? alb_fail(err, "write error on the output") : 0;
 }
@@ -119,12 +97,11 @@ static int run(Classifier *c, const PredictArgs *pa, const Answer *a, AlbError *
     Window w = {alb_xcalloc(WINDOW, sizeof(char *)), 0};
     float *features = alb_xmalloc(sizeof(float) * WINDOW * (size_t)albert_config(c->encoder)->hidden_size);
     float *logits = alb_xmalloc(sizeof(float) * WINDOW * (size_t)c->num_labels);
-    Scored *scratch = alb_xmalloc(sizeof(Scored) * (size_t)c->num_labels);
     int progress = cli_progress_enabled(), rc = 0, next = 1;
     long done = 0;
     for (int i = 0; !rc && i < pa->n_texts; i++) {
         w.texts[w.n++] = alb_xstrdup(pa->texts[i]);
-        if (w.n == WINDOW) rc = classify_window(c, a, &w, features, logits, scratch, err), done += WINDOW;
+        if (w.n == WINDOW) rc = classify_window(c, a, &w, features, logits, err), done += WINDOW;
     }
     while (!rc && s && next == 1) {
         const char *text;
@@ -135,17 +112,16 @@ static int run(Classifier *c, const PredictArgs *pa, const Answer *a, AlbError *
         if (next < 0) rc = -1;
         else if (w.n == WINDOW || (next == 0 && w.n)) {
             done += w.n;
-            rc = classify_window(c, a, &w, features, logits, scratch, err);
+            rc = classify_window(c, a, &w, features, logits, err);
             if (progress) fprintf(stderr, "\rpredict: %ld texts", done);
         }
     }
-    if (!rc && w.n) rc = classify_window(c, a, &w, features, logits, scratch, err);
+    if (!rc && w.n) rc = classify_window(c, a, &w, features, logits, err);
     if (progress) fprintf(stderr, "\n");
     window_clear(&w);
     free(w.texts);
     free(features);
     free(logits);
-    free(scratch);
     text_stream_close(s);
     return rc;
 }

@@ -9,8 +9,6 @@
 
 #include "cli/cli.h"
 
-#define ALBERTC_VERSION "0.1.0"
-
 typedef struct {
     const char *name;
     int (*run)(int argc, char **argv);
@@ -25,6 +23,7 @@ static const Command commands[] = {
     {"eval", cmd_eval, "evaluate a trained model on labelled data (scikit-learn's report)"},
     {"export", cmd_export, "a checkpoint to a self-contained classifier directory"},
     {"init-model", cmd_init_model, "write a randomly initialised ALBERT model directory"},
+    {"serve", cmd_serve, "an HTTP inference server with text-embeddings-inference's API"},
     {"bench", cmd_bench, "measure encoder speed (tokens/s, GFLOPS)"},
 };
 static const int n_commands = sizeof commands / sizeof commands[0];

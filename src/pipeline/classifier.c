@@ -1,6 +1,7 @@
 #include "pipeline/classifier.h"
 
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -172,11 +173,15 @@ int classifier_features(Classifier *c, const char *const *texts, int n, const ch
         tokenizer_encode(c->tok, texts[i], strlen(texts[i]), c->max_length, &ids[i]);
         seqs[i] = (EncodeSeq){.n = ids[i].n, .ids = ids[i].ids};
     }
-    int rc = encode_cls(c->encoder, seqs, n, ENCODE_BATCH, ENCODE_TOKENS, features, NULL, NULL, err);
+    int rc = classifier_features_seqs(c, seqs, n, features, err);
     for (int i = 0; i < n; i++) token_ids_free(&ids[i]);
     free(ids);
     free(seqs);
     return rc;
+}
+
+int classifier_features_seqs(Classifier *c, const EncodeSeq *seqs, int n, float *features, AlbError *err) {
+    return encode_cls(c->encoder, seqs, n, ENCODE_BATCH, ENCODE_TOKENS, features, NULL, NULL, err);
 }
 
 void classifier_head_logits(Classifier *c, const float *features, int n, float *logits) {
@@ -186,6 +191,45 @@ void classifier_head_logits(Classifier *c, const float *features, int n, float *
         head_forward(&c->head, features + (size_t)first * H, B);
         memcpy(logits + (size_t)first * C, c->head.logits, sizeof(float) * (size_t)B * C);
     }
+}
+
+typedef struct {
+    int id;
+    double score;
+} Scored;
+
+static int by_score(const void *a, const void *b) {
+    const Scored *x = a, *y = b;
+    if (x->score != y->score) return x->score > y->score ? -1 : 1;
+    return (x->id > y->id) - (x->id < y->id);
+}
+
+void classifier_label_maps(const char *const *labels, int n, json_t **id2label, json_t **label2id) {
+    *id2label = json_object();
+    *label2id = json_object();
+    for (int i = 0; i < n; i++) {
+        char key[16];
+        snprintf(key, sizeof key, "%d", i);
+        json_object_set_new(*id2label, key, json_string(labels[i]));
+        json_object_set_new(*label2id, labels[i], json_integer(i));
+    }
+}
+
+json_t *classifier_scores_json(const Classifier *c, const float *z, int top_k, int raw_scores) {
+    int C = c->num_labels;
+    Scored *scored = alb_xmalloc(sizeof(Scored) * (size_t)C);
+    double mx = z[0], sum = 0.0;
+    for (int j = 1; j < C; j++) mx = z[j] > mx ? z[j] : mx;
+    for (int j = 0; j < C; j++) sum += exp(z[j] - mx);
+    for (int j = 0; j < C; j++) scored[j] = (Scored){j, raw_scores ? z[j] : exp(z[j] - mx) / sum};
+    qsort(scored, (size_t)C, sizeof *scored, by_score);
+    int k = top_k == 0 || top_k > C ? C : top_k;
+    json_t *answer = json_array();
+    for (int j = 0; j < k; j++)
+        json_array_append_new(answer, json_pack("{s:s, s:f}", "label", c->labels[scored[j].id], "score",
+                                                (double)(float)scored[j].score));
+    free(scored);
+    return answer;
 }
 
 /* ------------------------------------------------------------------ writing */
@@ -199,13 +243,8 @@ static int write_config(const ClassifierDirSpec *s, const char *to, AlbError *er
         json_decref(config);
         return alb_fail(err, "%s:%d: invalid JSON: %s", path, jerr.line, jerr.text);
     }
-    json_t *id2label = json_object(), *label2id = json_object();
-    for (int i = 0; i < s->num_labels; i++) {
-        char key[16];
-        snprintf(key, sizeof key, "%d", i);
-        json_object_set_new(id2label, key, json_string(s->labels[i]));
-        json_object_set_new(label2id, s->labels[i], json_integer(i));
-    }
+    json_t *id2label, *label2id;
+    classifier_label_maps(s->labels, s->num_labels, &id2label, &label2id);
     const StTensor *w1 = st_find(s->head, HEAD_TENSOR_NAMES[0]);
     json_t *source = s->source_json ? json_loads(s->source_json, 0, NULL) : NULL;
     json_object_set_new(config, "architectures", json_pack("[s]", "AlbertModel"));

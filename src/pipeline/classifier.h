@@ -27,9 +27,12 @@
 #ifndef ALB_PIPELINE_CLASSIFIER_H
 #define ALB_PIPELINE_CLASSIFIER_H
 
+#include <jansson.h>
+
 #include "io/safetensors.h"
 #include "model/albert.h"
 #include "model/head.h"
+#include "pipeline/encode.h"
 #include "tokenizer/tokenizer.h"
 #include "util/error.h"
 
@@ -77,8 +80,20 @@ void classifier_free(Classifier *c);
  * NULL: encode every text. */
 int classifier_features(Classifier *c, const char *const *texts, int n, const char *cache_dir, float *features,
                         AlbError *err);
+/* [CLS] features [n, H] of token sequences already made with c->tok and
+ * c->max_length (serve tokenizes on its HTTP threads, off the encoder's):
+ * the batching classifier_features uses, which calls it. */
+int classifier_features_seqs(Classifier *c, const EncodeSeq *seqs, int n, float *features, AlbError *err);
 /* logits [n, C] = head(features [n, H]). */
 void classifier_head_logits(Classifier *c, const float *features, int n, float *logits);
+/* One text's answer as transformers' text-classification pipeline gives it
+ * (and predict prints, and serve's /predict returns): [{"label", "score"}, ...]
+ * sorted by score (ties: label order), the k best (0: every label); scores a
+ * softmax over logits [C], or the logits themselves when raw_scores. */
+/* config.json's id2label {"0": name, ...} and label2id {name: 0, ...} (new
+ * references), as write_config writes them and serve's /info answers them. */
+void classifier_label_maps(const char *const *labels, int n, json_t **id2label, json_t **label2id);
+json_t *classifier_scores_json(const Classifier *c, const float *logits, int top_k, int raw_scores);
 
 /* What a classifier directory is made of. */
 typedef struct {
