@@ -27,6 +27,7 @@
 #include "report/evaluate.h"
 #include "train/export.h"
 #include "train/metrics_log.h"
+#include "train/tb_events.h"
 #include "train/train_config.h"
 #include "train/trainer.h"
 #include "util/clock.h"
@@ -478,6 +479,21 @@ static void log_not_applicable(const TrainConfig *c, Logger *lg) {
                 "cached, so no activations are kept for a backward pass)");
 }
 
+/* The eval summary as TensorBoard scalars at the last step, in an event file of
+ * its own (the trainer's is closed; TensorBoard reads every file of the
+ * directory as one run). */
+static int log_eval_tb(const TrainConfig *c, long step, const Evaluation *ev, AlbError *err) {
+    char *dir = alb_path_join(c->project_dir, TB_DIR_NAME);
+    TbWriter w;
+    int rc = tb_open(&w, dir, err);
+    free(dir);
+    if (rc) return -1;
+    rc = tb_scalar(&w, step, "eval/accuracy", class_report_accuracy(&ev->report), err) ||
+         tb_scalar(&w, step, "eval/macro_f1", ev->report.macro.f1, err) || tb_flush(&w, err);
+    tb_close(&w);
+    return rc ? -1 : 0;
+}
+
 /* The trained classifier as <project_dir>/model/ (from the final checkpoint)
  * and its evaluation on the eval split as <project_dir>/eval/. The eval split's
  * features come from the cache the feature pass filled: its accuracy is the
@@ -495,7 +511,7 @@ static int publish(const TrainConfig *c, Logger *lg, const TrainSummary *s, cons
     if (!rc) {
         rc = evaluate(&cl, &f->deval, c->cache_dir, &ev, err);
         if (!rc) {
-            rc = evaluation_write_dir(&ev, &cl, &f->deval, eval_dir, err);
+            rc = evaluation_write_dir(&ev, &cl, &f->deval, eval_dir, err) || log_eval_tb(c, s->steps, &ev, err);
             if (!rc)
                 log_msg(lg, LOG_INFO, "model: %s; eval on %d texts: accuracy %.4f, macro F1 %.4f (%s)", model_dir,
                         f->deval.n, class_report_accuracy(&ev.report), ev.report.macro.f1, eval_dir);

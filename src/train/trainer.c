@@ -61,6 +61,8 @@ typedef struct {
     int have_train, have_val;
     double train_loss, val_loss, val_accuracy;
     long last_val_step;
+    long last_log_step;           /* the step and time of the last train/loss line (examples/s since) */
+    double last_log_time;
     int *perm;                    /* [train.n] */
     int *labels;                  /* [B] scratch */
     float *xb;                    /* [B, H] scratch */
@@ -404,7 +406,20 @@ static int setup(Trainer *t, const TrainerInputs *in, AlbError *err) {
                     "resume_from_checkpoint: true",
                     t->store.dir, suffix, suffix, suffix, suffix);
     }
-    return metrics_log_open(&t->metrics, c->project_dir, c->resume_from_checkpoint ? t->step : -1, err);
+    if (metrics_log_open(&t->metrics, c->project_dir, c->resume_from_checkpoint ? t->step : -1, err)) return -1;
+    t->last_log_step = t->step;
+    t->last_log_time = monotonic_s();
+    /* The configuration as TensorBoard's text (markdown: a code block), at the step this run starts from. */
+    json_t *config = train_config_to_json(c);
+    char *pretty = json_dumps(config, JSON_INDENT(2) | JSON_SORT_KEYS);
+    json_decref(config);
+    size_t n = strlen(pretty) + 16;
+    char *md = alb_xmalloc(n);
+    snprintf(md, n, "```\n%s\n```", pretty);
+    int rc = metrics_log_tb_text(&t->metrics, t->step, "config", md, err);
+    free(md);
+    free(pretty);
+    return rc;
 }
 
 /* ------------------------------------------------------------------ preflight */
@@ -470,6 +485,21 @@ static double train_step(Trainer *t, long first) {
     return loss / t->accum;
 }
 
+/* TensorBoard's scalars beside train/loss: the (constant) learning rate, the
+ * epoch as a fraction, and examples/s since the last train/loss line (wall
+ * time, validations included: what the run costs, not the head alone). */
+static int log_tb_extras(Trainer *t, AlbError *err) {
+    double now = monotonic_s();
+    double examples = (double)(t->step - t->last_log_step) * t->batch * t->accum;
+    double values[3] = {t->cfg->learning_rate, (double)(t->epoch - 1) + (double)t->position / t->batches_per_epoch,
+                        now > t->last_log_time ? examples / (now - t->last_log_time) : 0.0};
+    t->last_log_step = t->step;
+    t->last_log_time = now;
+    return metrics_log_tb_scalars(&t->metrics, t->step, 3,
+                                  (const char *const[]){"train/learning_rate", "train/epoch", "train/examples_per_s"},
+                                  values, err);
+}
+
 static int after_step(Trainer *t, double loss, AlbError *err) {
     const TrainConfig *c = t->cfg;
     if (!isfinite(loss)) return diverged(t, "the train loss", loss, err);
@@ -481,7 +511,7 @@ static int after_step(Trainer *t, double loss, AlbError *err) {
         t->have_train = 1;
         t->n_window = 0;
         log_msg(t->in->log, LOG_INFO, "Step %ld | train/loss: %.4f", t->step, t->train_loss);
-        if (metrics_log_train(&t->metrics, t->step, t->train_loss, err)) return -1;
+        if (metrics_log_train(&t->metrics, t->step, t->train_loss, err) || log_tb_extras(t, err)) return -1;
     }
     if (t->step % c->val_steps_freq == 0 && log_validation(t, err)) return -1;
     return 0;
