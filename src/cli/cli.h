@@ -24,6 +24,7 @@ int cmd_bench(int argc, char **argv);
 int cmd_predict(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_export(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 
 /* Prints "albertc <cmd>: <err->msg>" to stderr and returns code. */
 int cli_error(const char *cmd, const AlbError *err, int code);

@@ -5,6 +5,7 @@
 #include <getopt.h>
 #include <jansson.h>
 #include <math.h>
+#include <omp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +26,7 @@
 #include "pipeline/classifier.h"
 #include "pipeline/feature_cache.h"
 #include "report/evaluate.h"
+#include "report/run_report.h"
 #include "train/export.h"
 #include "train/metrics_log.h"
 #include "train/tb_events.h"
@@ -374,27 +376,15 @@ static long peak_rss_kb(void) {
     return ru.ru_maxrss;
 }
 
-static void print_summary(const TrainConfig *c, Logger *lg, const TrainSummary *s, const FeatureInfo *fi,
-                          double feature_s, double total_s, int interrupted, int as_json) {
-    long rss = peak_rss_kb();
-    if (fi->random_encoder) log_msg(lg, LOG_WARNING, "%s", RANDOM_WARNING);
-    log_msg(lg, LOG_INFO, "%s after %ld of %ld steps%s", interrupted ? "interrupted" : "done", s->steps,
-            s->total_steps, s->start_step ? " (resumed)" : "");
-    if (s->have_val)
-        log_msg(lg, LOG_INFO, "final val/accuracy: %.4f, val/loss: %.4f", s->val_accuracy, s->val_loss);
-    if (s->have_best)
-        log_msg(lg, LOG_INFO, "best %s: %.4f (%s)", c->checkpoint_metric, s->best_value, s->best_checkpoint);
-    log_msg(lg, LOG_INFO, "time: %.1f s features, %.1f s training, %.1f s total; peak RSS %.1f MB", feature_s,
-            s->seconds, total_s, rss / 1024.0);
-    log_msg(lg, LOG_INFO, "checkpoints: %s (last %s); metrics: %s", s->checkpoint_dir, s->last_checkpoint,
-            s->metrics_path);
-    if (!as_json) return;
+/* The run's summary: what --json prints, and (with more: run_info) run.json. */
+static json_t *summary_json(const TrainConfig *c, const TrainSummary *s, const FeatureInfo *fi, double feature_s,
+                            double total_s, int interrupted) {
     json_t *o = json_pack("{s:s,s:I,s:I,s:I,s:{s:f,s:f,s:f},s:f,s:s,s:s,s:s,s:b}", "status",
                           interrupted ? "interrupted" : "ok", "steps", (json_int_t)s->steps, "total_steps",
                           (json_int_t)s->total_steps, "resumed_from_step", (json_int_t)s->start_step, "seconds",
                           "features", feature_s, "training", s->seconds, "total", total_s, "peak_rss_mb",
-                          rss / 1024.0, "checkpoint_dir", s->checkpoint_dir, "last_checkpoint", s->last_checkpoint,
-                          "metrics", s->metrics_path, "random_encoder", fi->random_encoder);
+                          peak_rss_kb() / 1024.0, "checkpoint_dir", s->checkpoint_dir, "last_checkpoint",
+                          s->last_checkpoint, "metrics", s->metrics_path, "random_encoder", fi->random_encoder);
     if (s->have_val) {
         json_object_set_new(o, "val/loss", json_real(s->val_loss));
         json_object_set_new(o, "val/accuracy", json_real(s->val_accuracy));
@@ -403,11 +393,74 @@ static void print_summary(const TrainConfig *c, Logger *lg, const TrainSummary *
         json_object_set_new(o, "best", json_pack("{s:s,s:f,s:s}", "metric", c->checkpoint_metric, "value",
                                                  s->best_value, "checkpoint", s->best_checkpoint));
     if (fi->random_encoder) json_object_set_new(o, "warning", json_string(RANDOM_WARNING));
+    return o;
+}
+
+static void print_summary(const TrainConfig *c, Logger *lg, const TrainSummary *s, const FeatureInfo *fi,
+                          double feature_s, double total_s, int interrupted, int as_json) {
+    if (fi->random_encoder) log_msg(lg, LOG_WARNING, "%s", RANDOM_WARNING);
+    log_msg(lg, LOG_INFO, "%s after %ld of %ld steps%s", interrupted ? "interrupted" : "done", s->steps,
+            s->total_steps, s->start_step ? " (resumed)" : "");
+    if (s->have_val)
+        log_msg(lg, LOG_INFO, "final val/accuracy: %.4f, val/loss: %.4f", s->val_accuracy, s->val_loss);
+    if (s->have_best)
+        log_msg(lg, LOG_INFO, "best %s: %.4f (%s)", c->checkpoint_metric, s->best_value, s->best_checkpoint);
+    log_msg(lg, LOG_INFO, "time: %.1f s features, %.1f s training, %.1f s total; peak RSS %.1f MB", feature_s,
+            s->seconds, total_s, peak_rss_kb() / 1024.0);
+    log_msg(lg, LOG_INFO, "checkpoints: %s (last %s); metrics: %s", s->checkpoint_dir, s->last_checkpoint,
+            s->metrics_path);
+    if (!as_json) return;
+    json_t *o = summary_json(c, s, fi, feature_s, total_s, interrupted);
     char *text = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(17));
     printf("%s\n", text);
     fflush(stdout);
     free(text);
     json_decref(o);
+}
+
+/* The first "model name" of /proc/cpuinfo, or "unknown". */
+static void cpu_name(char *out, size_t size) {
+    snprintf(out, size, "unknown");
+    FILE *fp = fopen("/proc/cpuinfo", "r");
+    char line[512];
+    while (fp && fgets(line, sizeof line, fp)) {
+        char *colon = strchr(line, ':');
+        if (strncmp(line, "model name", 10) || !colon) continue;
+        snprintf(out, size, "%s", colon + 2);
+        out[strcspn(out, "\n")] = '\0';
+        break;
+    }
+    if (fp) fclose(fp);
+}
+
+/* <project_dir>/run.json (what the report shows beyond the metric files) and
+ * <project_dir>/report.html. The training's own outputs are complete by now:
+ * a failure here is a warning, not a failed run. */
+static void write_run_info(const TrainConfig *c, Logger *lg, const TrainSummary *s, const Features *f,
+                           double feature_s, double eval_s, double total_s, int interrupted) {
+    json_t *o = summary_json(c, s, &f->info, feature_s, total_s, interrupted);
+    json_object_set_new(json_object_get(o, "seconds"), "evaluation", eval_s >= 0 ? json_real(eval_s) : json_null());
+    json_object_set_new(o, "config", train_config_to_json(c));
+    json_object_set_new(o, "dataset", json_pack("{s:i,s:i,s:i}", "train_rows", f->train.n, "eval_rows", f->eval.n,
+                                                "num_labels", c->num_labels));
+    json_object_set_new(o, "encoder", json_pack("{s:s,s:s,s:s}", "id", f->info.encoder_id, "hash",
+                                                f->info.encoder_hash, "dtype",
+                                                c->dtype == ALB_BF16 ? "bfloat16" : "float32"));
+    char cpu[256], host[256] = "";
+    cpu_name(cpu, sizeof cpu);
+    gethostname(host, sizeof host - 1);
+    json_object_set_new(o, "hardware", json_pack("{s:s,s:i,s:i,s:s}", "cpu", cpu, "logical_cpus",
+                                                 (int)sysconf(_SC_NPROCESSORS_ONLN), "threads", omp_get_max_threads(),
+                                                 "host", host));
+    char *path = alb_path_join(c->project_dir, RUN_INFO_NAME);
+    AlbError why;
+    if (alb_write_json(path, o, JSON_INDENT(2) | JSON_REAL_PRECISION(17), &why) ||
+        run_report_write(c->project_dir, NULL, &why))
+        log_msg(lg, LOG_WARNING, "run report not written: %s", why.msg);
+    else
+        log_msg(lg, LOG_INFO, "run report: %s/%s (and the curves as SVG beside it); TensorBoard: tensorboard --logdir %s",
+                c->project_dir, REPORT_NAME, c->project_dir);
+    free(path);
 }
 
 /* ------------------------------------------------------------------ main */
@@ -498,7 +551,9 @@ static int log_eval_tb(const TrainConfig *c, long step, const Evaluation *ev, Al
  * and its evaluation on the eval split as <project_dir>/eval/. The eval split's
  * features come from the cache the feature pass filled: its accuracy is the
  * final val/accuracy. */
-static int publish(const TrainConfig *c, Logger *lg, const TrainSummary *s, const Features *f, AlbError *err) {
+static int publish(const TrainConfig *c, Logger *lg, const TrainSummary *s, const Features *f, double *eval_s,
+                   AlbError *err) {
+    *eval_s = -1;  /* no evaluation */
     if (!strncmp(f->info.encoder_id, "features:", 9)) {
         log_msg(lg, LOG_INFO, "no model directory: the features were given as files, without their encoder");
         return 0;
@@ -509,7 +564,9 @@ static int publish(const TrainConfig *c, Logger *lg, const TrainSummary *s, cons
     Evaluation ev;
     int rc = export_checkpoint(&spec, model_dir, err) || classifier_load(&cl, model_dir, NULL, 1, err);
     if (!rc) {
+        double t0 = monotonic_s();
         rc = evaluate(&cl, &f->deval, c->cache_dir, &ev, err);
+        *eval_s = monotonic_s() - t0;
         if (!rc) {
             rc = evaluation_write_dir(&ev, &cl, &f->deval, eval_dir, err) || log_eval_tb(c, s->steps, &ev, err);
             if (!rc)
@@ -541,7 +598,9 @@ static int train_on(const TrainConfig *c, Logger *lg, const Features *f, double 
     TrainSummary sum;
     int r = trainer_run(&in, &sum, err);
     if (r < 0) return r == TRAINER_CONFIG_MISMATCH ? EXIT_USAGE : EXIT_FAILURE_RUN;
-    if (r == 0 && publish(c, lg, &sum, f, err)) return EXIT_FAILURE_RUN;
+    double eval_s = -1;
+    if (r == 0 && publish(c, lg, &sum, f, &eval_s, err)) return EXIT_FAILURE_RUN;
+    write_run_info(c, lg, &sum, f, feature_s, eval_s, monotonic_s() - t0, r == 1);
     print_summary(c, lg, &sum, &f->info, feature_s, monotonic_s() - t0, r == 1, as_json);
     return r == 1 ? EXIT_INTERRUPTED : EXIT_OK;
 }

@@ -24,6 +24,7 @@ static const Command commands[] = {
     {"predict", cmd_predict, "classify texts with a trained model: JSON lines of labels and scores"},
     {"eval", cmd_eval, "evaluate a trained model on labelled data (scikit-learn's report)"},
     {"export", cmd_export, "a checkpoint to a self-contained classifier directory"},
+    {"report", cmd_report, "a training run as one self-contained HTML page (+ SVG curves)"},
     {"init-model", cmd_init_model, "write a randomly initialised ALBERT model directory"},
     {"bench", cmd_bench, "measure encoder speed (tokens/s, GFLOPS)"},
 };
