@@ -12,6 +12,7 @@
 #include "pipeline/encode.h"
 #include "model/hub.h"
 #include "util/fileio.h"
+#include "util/progress.h"
 
 static const char *CMD = "embed";
 
@@ -52,14 +53,15 @@ typedef struct {
 } Outputs;
 
 typedef struct {
-    int done, N;
-} Progress;
+    int done;
+    Progress bar;
+} EmbedProgress;
 
 static int show_progress(void *ctx, const int *rows, int B, long tokens) {
     (void)rows, (void)tokens;
-    Progress *p = ctx;
+    EmbedProgress *p = ctx;
     p->done += B;
-    fprintf(stderr, "\rembed: %d/%d", p->done, p->N);
+    progress_update(&p->bar, p->done);
     return 0;
 }
 
@@ -72,10 +74,10 @@ static int embed_all(AlbertModel *m, const EmbedInput *in, int batch_size, Outpu
         if (o->all_tokens) o->lengths[i] = in->seqs[i].n;
     }
     EncodeOut out = {.cls = o->cls, .pooler = o->pooler, .hidden = o->hidden, .hidden_rows = o->Lmax};
-    Progress p = {0, in->n};
-    int progress = cli_progress_enabled();
-    int rc = encode_seqs(m, seqs, in->n, batch_size, 0, &out, progress ? show_progress : NULL, &p, err);
-    if (progress) fprintf(stderr, "\n");
+    EmbedProgress p = {0};
+    progress_begin(&p.bar, progress_mode_auto(), "embed", in->n, "texts");
+    int rc = encode_seqs(m, seqs, in->n, batch_size, 0, &out, show_progress, &p, err);
+    progress_end(&p.bar, p.done);
     free(seqs);
     return rc;
 }

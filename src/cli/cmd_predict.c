@@ -12,6 +12,7 @@
 #include "data/text_stream.h"
 #include "pipeline/classifier.h"
 #include "util/fileio.h"
+#include "util/progress.h"
 
 static const char *CMD = "predict";
 
@@ -120,7 +121,9 @@ static int run(Classifier *c, const PredictArgs *pa, const Answer *a, AlbError *
     float *features = alb_xmalloc(sizeof(float) * WINDOW * (size_t)albert_config(c->encoder)->hidden_size);
     float *logits = alb_xmalloc(sizeof(float) * WINDOW * (size_t)c->num_labels);
     Scored *scratch = alb_xmalloc(sizeof(Scored) * (size_t)c->num_labels);
-    int progress = cli_progress_enabled(), rc = 0, next = 1;
+    int rc = 0, next = 1;
+    Progress bar;  /* the total is unknown: a stream */
+    progress_begin(&bar, progress_mode_auto(), "predict", 0, "texts");
     long done = 0;
     for (int i = 0; !rc && i < pa->n_texts; i++) {
         w.texts[w.n++] = alb_xstrdup(pa->texts[i]);
@@ -136,11 +139,14 @@ static int run(Classifier *c, const PredictArgs *pa, const Answer *a, AlbError *
         else if (w.n == WINDOW || (next == 0 && w.n)) {
             done += w.n;
             rc = classify_window(c, a, &w, features, logits, scratch, err);
-            if (progress) fprintf(stderr, "\rpredict: %ld texts", done);
+            progress_update(&bar, done);
         }
     }
-    if (!rc && w.n) rc = classify_window(c, a, &w, features, logits, scratch, err);
-    if (progress) fprintf(stderr, "\n");
+    if (!rc && w.n) {
+        done += w.n;
+        rc = classify_window(c, a, &w, features, logits, scratch, err);
+    }
+    progress_end(&bar, done);
     window_clear(&w);
     free(w.texts);
     free(features);

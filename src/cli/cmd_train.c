@@ -182,9 +182,14 @@ static int load_feature_file(const char *path, int num_labels, Split *s, AlbErro
 
 /* ------------------------------------------------------------------ features from text */
 
+/* The `progress` key: auto -> a bar on a terminal, else a log line every 10 s; true -> the bar; false -> none. */
+static int progress_mode(const TrainConfig *c) {
+    return c->progress < 0 ? progress_mode_auto() : c->progress ? PROGRESS_BAR : PROGRESS_OFF;
+}
+
 typedef struct {
     Logger *log;
-    int progress;
+    Progress bar;
     long kill_after_batches, batches;
 } FeatureHooks;
 
@@ -196,11 +201,9 @@ static void cache_log(void *ctx, int is_warning, const char *msg) {
 static void cache_progress(void *ctx, int done, int total, long tokens, double seconds) {
     FeatureHooks *h = ctx;
     if (h->kill_after_batches > 0 && ++h->batches == h->kill_after_batches) raise(SIGKILL);
-    if (!h->progress) return;
-    double rate = seconds > 0 ? done / seconds : 0;
-    log_progress(h->log, "features: %d/%d texts, %.0f texts/s, %.0f tokens/s, ETA %.0f s", done, total, rate,
-                 seconds > 0 ? tokens / seconds : 0, rate > 0 ? (total - done) / rate : 0);
-    if (done == total) log_progress_done(h->log);
+    (void)tokens, (void)seconds;
+    h->bar.total = total;
+    log_progress_show(h->log, &h->bar, done, done == total);
 }
 
 /* A randomly initialised albert-base-v2 in <cache_dir>/random-albert-base-v2-seed<seed>/, made once. */
@@ -323,8 +326,8 @@ static int encode_texts(const TrainConfig *c, Logger *lg, AlbertModel *m, const 
     const char **texts = alb_xmalloc(sizeof(char *) * (size_t)n);
     for (int i = 0; i < dtr->n; i++) texts[i] = dtr->texts[i];
     for (int i = 0; i < dev->n; i++) texts[dtr->n + i] = dev->texts[i];
-    FeatureHooks hooks = {lg, c->progress < 0 ? cli_progress_enabled() : c->progress,
-                          env_long("ALBERTC_TEST_KILL_AFTER_BATCHES", 0), 0};
+    FeatureHooks hooks = {.log = lg, .kill_after_batches = env_long("ALBERTC_TEST_KILL_AFTER_BATCHES", 0)};
+    progress_begin(&hooks.bar, progress_mode(c), "features", 0, "texts");
     FeatureCacheOptions o = {c->cache_dir, m, tok, c->max_length, ENCODE_BATCH, ENCODE_TOKENS,
                              (double)env_long("ALBERTC_CACHE_SAVE_SECONDS", (long)CACHE_SAVE_SECONDS),
                              cache_log, cache_progress, &hooks, &stop_requested};
@@ -590,7 +593,7 @@ static int train_on(const TrainConfig *c, Logger *lg, const Features *f, double 
         .num_labels = c->num_labels, .label_names = f->dtrain.n ? f->dtrain.label_names : NULL,
         .encoder_id = f->info.encoder_id, .encoder_hash = f->info.encoder_hash,
         .random_encoder = f->info.random_encoder,
-        .log = lg, .progress = c->progress < 0 ? cli_progress_enabled() : c->progress, .stop = &stop_requested,
+        .log = lg, .progress = progress_mode(c), .stop = &stop_requested,
         .kill_at_step = env_long("ALBERTC_TEST_KILL_AT_STEP", 0),
         .kill_signal = (int)env_long("ALBERTC_TEST_KILL_SIGNAL", SIGKILL),
         .step_delay_ms = env_long("ALBERTC_TEST_STEP_DELAY_MS", 0),

@@ -77,7 +77,6 @@ int cli_option_error(const char *cmd, int opt, char **argv) {
     return cli_usage_error(cmd, "unknown option '%s'", name);
 }
 
-int cli_progress_enabled(void) { return isatty(STDERR_FILENO); }
 
 int cli_parse_int(const char *cmd, const char *opt, const char *s, long lo, long hi, long *out) {
     char *end;

@@ -53,6 +53,17 @@ void log_progress(Logger *lg, const char *fmt, ...) {
     lg->progress_shown = 1;
 }
 
+void log_progress_show(Logger *lg, Progress *p, double done, int final) {
+    char buf[256];
+    switch (progress_text(p, done, final, buf, sizeof buf)) {
+    case PROGRESS_BAR:
+        if (final) log_progress_done(lg);
+        else log_progress(lg, "%s", buf);
+        break;
+    case PROGRESS_LINES: log_msg(lg, LOG_INFO, "%s", buf); break;
+    }
+}
+
 /* ------------------------------------------------------------------ files */
 
 enum { F_JSONL, F_TRAIN, F_VAL_LOSS, F_VAL_ACC, N_FILES, F_TB = N_FILES };

@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include "train/tb_events.h"
 #include "util/error.h"
+#include "util/progress.h"
 
 enum { LOG_DEBUG, LOG_INFO, LOG_WARNING, LOG_ERROR, LOG_CRITICAL };
 
@@ -45,6 +46,10 @@ void log_msg(Logger *lg, int level, const char *fmt, ...) __attribute__((format(
 void log_progress(Logger *lg, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Ends a progress line if one is shown. */
 void log_progress_done(Logger *lg);
+/* p's state at `done` through the logger (util/progress.h): a redrawn line
+ * (PROGRESS_BAR) or an INFO line at most every 10 s (PROGRESS_LINES); final:
+ * the bar cleared, or the last line. */
+void log_progress_show(Logger *lg, Progress *p, double done, int final);
 
 typedef struct {
     char *dir;

@@ -22,6 +22,7 @@ typedef struct {
 } Buf;
 
 static void put(Buf *b, const void *data, size_t n) {
+    if (!n) return;  /* an empty message's data is NULL: memcpy must not see it */
     if (b->n + n > b->cap) {
         b->cap = (b->n + n) * 2 + 64;
         b->p = alb_xrealloc(b->p, b->cap);

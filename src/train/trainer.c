@@ -517,16 +517,6 @@ static int after_step(Trainer *t, double loss, AlbError *err) {
     return 0;
 }
 
-/* At most 5 redraws a second. */
-static void draw_progress(const Trainer *t, double start, long start_step, double *last_draw) {
-    double now = monotonic_s();
-    if (now - *last_draw < 0.2) return;
-    *last_draw = now;
-    double rate = (double)(t->step - start_step) / (now - start);
-    log_progress(t->in->log, "train: step %ld/%ld (epoch %ld), %.0f steps/s, ETA %.0f s", t->step, t->total_steps,
-                 t->epoch, rate, rate > 0 ? (t->total_steps - t->step) / rate : 0);
-}
-
 /* The final save (after the loop) records the last step: a step or epoch save
  * there too would be a second file of the same weights, taking a keep_last_n slot. */
 static int last_step(const Trainer *t) { return t->step == t->total_steps; }
@@ -548,7 +538,8 @@ int trainer_run(const TrainerInputs *in, TrainSummary *sum, AlbError *err) {
         if (t.step == 0) rc = log_validation(&t, err);
     }
     int stopped = 0;
-    double loop_start = monotonic_s(), last_draw = 0;
+    Progress bar;
+    progress_begin(&bar, in->progress, "train", (double)(t.total_steps - t.step), "steps");
     for (; !rc && !stopped && t.epoch <= c->num_epochs; t.epoch++, t.position = 0) {
         if (c->shuffle)
             trainer_permutation(t.perm, in->train.n, trainer_epoch_seed((uint64_t)c->seed, t.epoch));
@@ -559,7 +550,7 @@ int trainer_run(const TrainerInputs *in, TrainSummary *sum, AlbError *err) {
             t.step++;
             t.position += t.accum;
             rc = after_step(&t, loss, err);
-            if (in->progress) draw_progress(&t, loop_start, sum->start_step, &last_draw);
+            log_progress_show(in->log, &bar, (double)(t.step - sum->start_step), 0);
             if (in->step_delay_ms > 0)
                 nanosleep(&(struct timespec){in->step_delay_ms / 1000, in->step_delay_ms % 1000 * 1000000L}, NULL);
             if (!rc && !strcmp(c->save_strategy, "step") && t.step % c->steps_freq == 0 && !last_step(&t))
@@ -582,7 +573,7 @@ int trainer_run(const TrainerInputs *in, TrainSummary *sum, AlbError *err) {
         if (t.last_val_step != t.step) rc = log_validation(&t, err);
         if (!rc) rc = save_checkpoint(&t, 1, sum, err);
     }
-    log_progress_done(in->log);
+    log_progress_show(in->log, &bar, (double)(t.step - sum->start_step), 1);
     sum->steps = t.step;
     sum->have_val = t.have_val;
     sum->val_loss = t.val_loss;
