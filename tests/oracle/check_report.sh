@@ -13,17 +13,10 @@
 #     is drawn (5 with eval) and no script error is reported.
 # Prints exactly "report-oracle: N passed, N failed" last.
 cd "$(dirname "$0")/../.." || exit 2
-ALBERTC=${ALBERTC:-build/albertc}
-PYTHON=${PYTHON:-/usr/bin/python3}
-DATA=../shared/data/banking77
-SPIECE=../shared/models/albert-base-v2/spiece.model
-fail_setup() {
-    echo "check_report: $1"
-    echo "report-oracle: 0 passed, 1 failed"
-    exit 1
-}
+ORACLE=report-oracle SCRIPT=check_report
+. tests/oracle/common.sh
 tmp=$(mktemp -d) || exit 2
-[ -n "$KEEP" ] || trap 'rm -rf "$tmp"' EXIT INT TERM; echo "tmp=$tmp" >&2
+if [ -n "$KEEP" ]; then echo "check_report: KEEP is set: keeping $tmp"; else trap 'rm -rf "$tmp"' EXIT INT TERM; fi
 "$PYTHON" - "$DATA" "$tmp" <<'PY' || fail_setup "cannot make the dataset"
 import json, sys
 data, out = sys.argv[1], sys.argv[2]
@@ -65,15 +58,9 @@ done
 "$PYTHON" - "$tmp" "${CHROMIUM:-}" <<'PY'
 import json, os, re, struct, sys, xml.etree.ElementTree as ET
 sys.path.insert(0, "tools")
+from oracle_checks import Checks
 tmp, chromium = sys.argv[1], sys.argv[2]
-passed = failed = 0
-def check(ok, what):
-    global passed, failed
-    if ok:
-        passed += 1
-    else:
-        failed += 1
-        print("check_report: FAILED:", what)
+check = Checks("check_report", "report-oracle")
 
 def page_data(path):
     html = open(path, encoding="utf-8").read()
@@ -145,6 +132,5 @@ if chromium:
           "the random-encoder warning: shown when random, only then")
 else:
     print("check_report: chromium not installed: the browser checks are skipped (apt-get install chromium)")
-print(f"report-oracle: {passed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+check.finish()
 PY

@@ -12,15 +12,15 @@
 #     files together hold each (tag, step) once, equal to the uninterrupted run's.
 # Prints exactly "tensorboard-oracle: N passed, N failed" last.
 cd "$(dirname "$0")/../.." || exit 2
-ALBERTC=${ALBERTC:-build/albertc}
-PYTHON=${PYTHON:-/usr/bin/python3}
+ORACLE=tensorboard-oracle SCRIPT=check_tensorboard
+. tests/oracle/common.sh
 if ! "$PYTHON" -c 'import google.protobuf' 2>/dev/null; then
     echo "tensorboard-oracle: skipped ($PYTHON has no protobuf: apt-get install python3-protobuf)"
     exit 0
 fi
 tmp=$(mktemp -d) || exit 2
 trap 'rm -rf "$tmp"' EXIT INT TERM
-"$PYTHON" - "$tmp" <<'PY' || { echo "tensorboard-oracle: 0 passed, 1 failed"; exit 1; }
+"$PYTHON" - "$tmp" <<'PY' || fail_setup "cannot make the features"
 import json, random, struct, sys
 out = sys.argv[1]
 random.seed(1)
@@ -57,15 +57,9 @@ train killed --set resume_from_checkpoint=true; resumed=$?
 import glob, json, os, struct, sys
 sys.path.insert(0, "tools")
 import tb_events
+from oracle_checks import Checks
 tmp, whole_rc, killed_rc, resumed_rc = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
-passed = failed = 0
-def check(ok, what):
-    global passed, failed
-    if ok:
-        passed += 1
-    else:
-        failed += 1
-        print("check_tensorboard: FAILED:", what)
+check = Checks("check_tensorboard", "tensorboard-oracle")
 
 def f32(x):
     return struct.unpack("<f", struct.pack("<f", x))[0]
@@ -131,6 +125,5 @@ first_steps = [e["step"] for e in tb_events.events(files[1])[0] if "scalars" in 
 check(first_steps and min(first_steps) == 9, f"the resumed file starts after the checkpoint (step 8): {first_steps[:3]}")
 check([t[2] for t in texts2] == [0, 8], f"config texts at the steps each file starts from: {texts2}")
 check(not glob.glob(f"{tmp}/killed/tensorboard/*.tmp.*"), "no temporary file left")
-print(f"tensorboard-oracle: {passed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+check.finish()
 PY
