@@ -11,7 +11,7 @@
 #     stays under 3 MB (curves downsampled to REPORT_MAX_POINTS points);
 #   - where chromium is installed: it loads both pages headless, every chart
 #     is drawn (5 with eval) and no script error is reported.
-# Prints exactly "report-oracle: N passed, N failed" last.
+# Prints exactly "report-oracle: N passed, N failed" last (KEEP=1 keeps its files).
 cd "$(dirname "$0")/../.." || exit 2
 ORACLE=report-oracle SCRIPT=check_report
 . tests/oracle/common.sh

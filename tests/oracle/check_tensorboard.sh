@@ -9,7 +9,8 @@
 #     a torn record appended to its event file (a write cut short): the reader
 #     stops before the torn record; the resumed run cuts the old file to the
 #     checkpoint's steps, drops the torn tail and appends a new file, and the
-#     files together hold each (tag, step) once, equal to the uninterrupted run's.
+#     files together hold each (tag, step) once, equal to the uninterrupted run's;
+#   - a fresh run in the same project_dir moves the earlier tensorboard/ aside.
 # Prints exactly "tensorboard-oracle: N passed, N failed" last.
 cd "$(dirname "$0")/../.." || exit 2
 ORACLE=tensorboard-oracle SCRIPT=check_tensorboard
@@ -53,12 +54,14 @@ ALBERTC_TEST_KILL_AT_STEP=9 train killed; killed=$?
 for f in "$tmp"/killed/tensorboard/*; do head -c 20 "$f" >> "$f"; done
 "$PYTHON" tools/tb_events.py "$tmp/killed/tensorboard" > "$tmp/killed.jsonl" 2>>"$tmp/log"
 train killed --set resume_from_checkpoint=true; resumed=$?
-"$PYTHON" - "$tmp" "$whole" "$killed" "$resumed" <<'PY'
+cp -r "$tmp/whole" "$tmp/again"
+train again; again=$?  # a fresh run where one was: the earlier event files are archived
+"$PYTHON" - "$tmp" "$whole" "$killed" "$resumed" "$again" <<'PY'
 import glob, json, os, struct, sys
 sys.path.insert(0, "tools")
 import tb_events
 from oracle_checks import Checks
-tmp, whole_rc, killed_rc, resumed_rc = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+tmp, (whole_rc, killed_rc, resumed_rc, again_rc) = sys.argv[1], map(int, sys.argv[2:6])
 check = Checks("check_tensorboard", "tensorboard-oracle")
 
 def f32(x):
@@ -125,5 +128,9 @@ first_steps = [e["step"] for e in tb_events.events(files[1])[0] if "scalars" in 
 check(first_steps and min(first_steps) == 9, f"the resumed file starts after the checkpoint (step 8): {first_steps[:3]}")
 check([t[2] for t in texts2] == [0, 8], f"config texts at the steps each file starts from: {texts2}")
 check(not glob.glob(f"{tmp}/killed/tensorboard/*.tmp.*"), "no temporary file left")
+archived = glob.glob(f"{tmp}/again/checkpoints/tensorboard.*")
+check(again_rc == 0 and len(archived) == 1 and len(tb_events.event_files(archived[0])) == 1
+      and len(tb_events.event_files(f"{tmp}/again/tensorboard")) == 1,
+      f"a fresh run archives the earlier tensorboard/ with its history (TensorBoard shows it as its own run): {archived}")
 check.finish()
 PY
