@@ -1,6 +1,7 @@
 /* albertc report: a training run's directory -> one self-contained HTML page (+ SVG curves). */
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "cli/cli.h"
 #include "report/run_report.h"
@@ -39,8 +40,11 @@ int cmd_report(int argc, char **argv) {
     }
     if (optind != argc - 1) return cli_usage_error(CMD, "expected one RUN_DIR");
     AlbError err;
-    if (out && alb_output_check(out, &err)) return cli_error(CMD, &err, EXIT_USAGE);
-    if (run_report_write(argv[optind], out, &err)) return cli_error(CMD, &err, EXIT_FAILURE_RUN);
-    fprintf(stderr, "albertc report: wrote %s\n", out ? out : "RUN_DIR/" REPORT_NAME);
-    return EXIT_OK;
+    char *path = out ? alb_xstrdup(out) : alb_path_join(argv[optind], REPORT_NAME);
+    int code = EXIT_OK;
+    if (alb_output_check(path, &err)) code = cli_error(CMD, &err, EXIT_USAGE);
+    else if (run_report_write(argv[optind], path, &err)) code = cli_error(CMD, &err, EXIT_FAILURE_RUN);
+    else fprintf(stderr, "albertc report: wrote %s\n", path);
+    free(path);
+    return code;
 }
