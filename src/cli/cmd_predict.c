@@ -98,7 +98,7 @@ static void window_clear(Window *w) {
 
 static int classify_window(Classifier *c, const Answer *a, Window *w, float *features, float *logits,
                            Scored *scratch, AlbError *err) {
-    if (classifier_features(c, (const char *const *)w->texts, w->n, NULL, features, err)) return -1;
+    if (classifier_features(c, (const char *const *)w->texts, w->n, NULL, features, NULL, err)) return -1;  /* run() has the bar */
     classifier_head_logits(c, features, w->n, logits);
     for (int i = 0; i < w->n; i++) answer(a, c, logits + (size_t)i * c->num_labels, scratch);
     window_clear(w);

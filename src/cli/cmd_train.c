@@ -568,7 +568,7 @@ static int publish(const TrainConfig *c, Logger *lg, const TrainSummary *s, cons
     int rc = export_checkpoint(&spec, model_dir, err) || classifier_load(&cl, model_dir, NULL, 1, err);
     if (!rc) {
         double t0 = monotonic_s();
-        rc = evaluate(&cl, &f->deval, c->cache_dir, &ev, err);
+        rc = evaluate(&cl, &f->deval, c->cache_dir, progress_mode(c), &ev, err);
         *eval_s = monotonic_s() - t0;
         if (!rc) {
             rc = evaluation_write_dir(&ev, &cl, &f->deval, eval_dir, err) || log_eval_tb(c, s->steps, &ev, err);

@@ -151,10 +151,33 @@ void classifier_free(Classifier *c) {
 
 /* -------------------------------------------------------------- inference */
 
+/* The bar of classifier_features: the cache reports texts done of those it encodes... */
+static void cache_progress(void *ctx, int done, int total, long tokens, double seconds) {
+    (void)tokens, (void)seconds;
+    Progress *bar = ctx;
+    bar->total = total;
+    progress_update(bar, done);
+}
+
+/* ...the encoder a batch at a time. */
+typedef struct {
+    Progress *bar;
+    int done;
+} BatchProgress;
+
+static int batch_progress(void *ctx, const int *rows, int B, long tokens) {
+    (void)rows, (void)tokens;
+    BatchProgress *p = ctx;
+    p->done += B;
+    progress_update(p->bar, p->done);
+    return 0;
+}
+
 static int cached_features(Classifier *c, const char *const *texts, int n, const char *cache_dir, float *features,
-                           AlbError *err) {
+                           Progress *bar, AlbError *err) {
     FeatureCacheOptions o = {.cache_dir = cache_dir, .model = c->encoder, .tok = c->tok, .max_length = c->max_length,
-                             .batch_size = ENCODE_BATCH, .max_tokens = ENCODE_TOKENS, .save_every_s = 60.0};
+                             .batch_size = ENCODE_BATCH, .max_tokens = ENCODE_TOKENS, .save_every_s = 60.0,
+                             .progress = bar ? cache_progress : NULL, .ctx = bar};
     FeatureCacheResult res;
     FeatureCacheStats stats;
     if (feature_cache_get(&o, texts, n, &res, &stats, err)) return -1;
@@ -164,15 +187,17 @@ static int cached_features(Classifier *c, const char *const *texts, int n, const
 }
 
 int classifier_features(Classifier *c, const char *const *texts, int n, const char *cache_dir, float *features,
-                        AlbError *err) {
-    if (cache_dir) return cached_features(c, texts, n, cache_dir, features, err);
+                        Progress *bar, AlbError *err) {
+    if (cache_dir) return cached_features(c, texts, n, cache_dir, features, bar, err);
     TokenIds *ids = alb_xcalloc((size_t)(n ? n : 1), sizeof *ids);
     EncodeSeq *seqs = alb_xcalloc((size_t)(n ? n : 1), sizeof *seqs);
     for (int i = 0; i < n; i++) {
         tokenizer_encode(c->tok, texts[i], strlen(texts[i]), c->max_length, &ids[i]);
         seqs[i] = (EncodeSeq){.n = ids[i].n, .ids = ids[i].ids};
     }
-    int rc = encode_cls(c->encoder, seqs, n, ENCODE_BATCH, ENCODE_TOKENS, features, NULL, NULL, err);
+    BatchProgress p = {bar, 0};
+    int rc = encode_cls(c->encoder, seqs, n, ENCODE_BATCH, ENCODE_TOKENS, features, bar ? batch_progress : NULL, &p,
+                        err);
     for (int i = 0; i < n; i++) token_ids_free(&ids[i]);
     free(ids);
     free(seqs);

@@ -32,6 +32,7 @@
 #include "model/head.h"
 #include "tokenizer/tokenizer.h"
 #include "util/error.h"
+#include "util/progress.h"
 
 #define CLASSIFIER_FORMAT_VERSION 1
 
@@ -74,9 +75,9 @@ void classifier_free(Classifier *c);
 /* [CLS] features [n, H] of n texts (NUL-terminated UTF-8). cache_dir: look
  * the texts up in the feature cache there and add the missing ones, as train
  * does (pipeline/feature_cache.h: the features train used, bit for bit);
- * NULL: encode every text. */
+ * NULL: encode every text. bar (NULL: none) shows the texts encoded, of n. */
 int classifier_features(Classifier *c, const char *const *texts, int n, const char *cache_dir, float *features,
-                        AlbError *err);
+                        Progress *bar, AlbError *err);
 /* logits [n, C] = head(features [n, H]). */
 void classifier_head_logits(Classifier *c, const float *features, int n, float *logits);
 
