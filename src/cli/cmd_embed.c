@@ -52,19 +52,6 @@ typedef struct {
     int64_t *lengths;              /* [N] */
 } Outputs;
 
-typedef struct {
-    int done;
-    Progress bar;
-} EmbedProgress;
-
-static int show_progress(void *ctx, const int *rows, int B, long tokens) {
-    (void)rows, (void)tokens;
-    EmbedProgress *p = ctx;
-    p->done += B;
-    progress_update(&p->bar, p->done);
-    return 0;
-}
-
 /* Every sequence, batch_size at a time in length order (no token budget), into
  * o in input order. */
 static int embed_all(AlbertModel *m, const EmbedInput *in, int batch_size, Outputs *o, AlbError *err) {
@@ -74,10 +61,11 @@ static int embed_all(AlbertModel *m, const EmbedInput *in, int batch_size, Outpu
         if (o->all_tokens) o->lengths[i] = in->seqs[i].n;
     }
     EncodeOut out = {.cls = o->cls, .pooler = o->pooler, .hidden = o->hidden, .hidden_rows = o->Lmax};
-    EmbedProgress p = {0};
-    progress_begin(&p.bar, progress_mode_auto(), "embed", in->n, "texts");
-    int rc = encode_seqs(m, seqs, in->n, batch_size, 0, &out, show_progress, &p, err);
-    progress_end(&p.bar, p.done);
+    Progress bar;
+    progress_begin(&bar, progress_mode_auto(), "embed", in->n, "texts");
+    EncodeProgress p = {&bar, 0};
+    int rc = encode_seqs(m, seqs, in->n, batch_size, 0, &out, encode_progress_batch, &p, err);
+    progress_end(&bar, p.done);
     free(seqs);
     return rc;
 }

@@ -151,7 +151,8 @@ void classifier_free(Classifier *c) {
 
 /* -------------------------------------------------------------- inference */
 
-/* The bar of classifier_features: the cache reports texts done of those it encodes... */
+/* The bar of classifier_features through the cache, which reports the texts
+ * done of those it encodes (without the cache: encode_progress_batch). */
 static void cache_progress(void *ctx, int done, int total, long tokens, double seconds) {
     (void)tokens, (void)seconds;
     Progress *bar = ctx;
@@ -159,19 +160,6 @@ static void cache_progress(void *ctx, int done, int total, long tokens, double s
     progress_update(bar, done);
 }
 
-/* ...the encoder a batch at a time. */
-typedef struct {
-    Progress *bar;
-    int done;
-} BatchProgress;
-
-static int batch_progress(void *ctx, const int *rows, int B, long tokens) {
-    (void)rows, (void)tokens;
-    BatchProgress *p = ctx;
-    p->done += B;
-    progress_update(p->bar, p->done);
-    return 0;
-}
 
 static int cached_features(Classifier *c, const char *const *texts, int n, const char *cache_dir, float *features,
                            Progress *bar, AlbError *err) {
@@ -195,9 +183,9 @@ int classifier_features(Classifier *c, const char *const *texts, int n, const ch
         tokenizer_encode(c->tok, texts[i], strlen(texts[i]), c->max_length, &ids[i]);
         seqs[i] = (EncodeSeq){.n = ids[i].n, .ids = ids[i].ids};
     }
-    BatchProgress p = {bar, 0};
-    int rc = encode_cls(c->encoder, seqs, n, ENCODE_BATCH, ENCODE_TOKENS, features, bar ? batch_progress : NULL, &p,
-                        err);
+    EncodeProgress p = {bar, 0};
+    int rc = encode_cls(c->encoder, seqs, n, ENCODE_BATCH, ENCODE_TOKENS, features,
+                        bar ? encode_progress_batch : NULL, &p, err);
     for (int i = 0; i < n; i++) token_ids_free(&ids[i]);
     free(ids);
     free(seqs);
