@@ -61,6 +61,11 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
+# The run report embeds these with .incbin (src/report/run_report.c), which -MMD does not see.
+REPORT_ASSETS := src/report/report_template.html third_party/chart.js/chart.umd.min.js \
+                 third_party/chartjs-chart-matrix/chartjs-chart-matrix.min.js
+$(BUILD)/src/report/run_report.o: $(REPORT_ASSETS)
+
 $(BUILD)/libalbert.a: $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
@@ -84,7 +89,7 @@ test: $(BUILD)/albertc $(BUILD)/test_albert
 
 FUZZ_CC  ?= clang
 FUZZ_BIN := $(FUZZ_SRC:fuzz/%.c=build/fuzz/%)
-build/fuzz/%: fuzz/%.c $(LIB_SRC)
+build/fuzz/%: fuzz/%.c $(LIB_SRC) $(REPORT_ASSETS)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -g -O1 $(FP) -Isrc -fopenmp=libgomp -fsanitize=fuzzer,address,undefined \
 	    $(shell pkg-config --cflags $(PKGS)) $< $(LIB_SRC) $(shell pkg-config --libs $(PKGS)) -lm -lgomp -o $@

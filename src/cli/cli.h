@@ -27,6 +27,7 @@ int cmd_predict(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 
 /* Prints "albertc <cmd>: <err->msg>" to stderr and returns code. */
 int cli_error(const char *cmd, const AlbError *err, int code);
@@ -38,8 +39,6 @@ int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format
 /* The usage error for what getopt_long returned instead of an option ('?' or
  * ':'), naming the option; returns EXIT_USAGE. */
 int cli_option_error(const char *cmd, int opt, char **argv);
-/* True when progress may be drawn: stderr is a terminal. */
-int cli_progress_enabled(void);
 /* Parses a whole decimal int in [lo, hi]; on failure prints a usage error. */
 int cli_parse_int(const char *cmd, const char *opt, const char *s, long lo, long hi, long *out);
 

@@ -18,6 +18,7 @@
 #include "pipeline/encode.h"
 #include "tokenizer/tokenizer.h"
 #include "util/fileio.h"
+#include "util/progress.h"
 
 /* OpenBLAS extensions (declared by its cblas.h in some builds only). */
 char *openblas_get_config(void);
@@ -166,21 +167,23 @@ static int run_row(AlbertModel *m, const SeqList *l, const int *order, const Bat
     for (int rep = 0; rep < repeat && !rc; rep++) {
         double t0 = now(CLOCK_MONOTONIC), c0 = now(CLOCK_PROCESS_CPUTIME_ID);
         row->padded_tokens = 0;
+        char label[64];
+        snprintf(label, sizeof label, "%s %s %d thread(s), run %d", row->dtype, row->batching, row->threads, rep + 1);
+        Progress bar;
+        progress_begin(&bar, progress_mode_auto(), label, nb, "batches");
         for (int i = 0; i < nb && !rc; i++) {
             fill_batch(l, order, &batches[i], ids, mask);
             rc = albert_forward(m, batches[i].B, batches[i].L, ids, mask, NULL, cls, NULL, err);
             row->padded_tokens += (long)batches[i].B * batches[i].L;
-            if (cli_progress_enabled())
-                fprintf(stderr, "\r%s %s %d thread(s), run %d: batch %d/%d", row->dtype, row->batching,
-                        row->threads, rep + 1, i + 1, nb);
+            progress_update(&bar, i + 1);
         }
         double seconds = now(CLOCK_MONOTONIC) - t0, cpu = now(CLOCK_PROCESS_CPUTIME_ID) - c0;
+        progress_end(&bar, nb);
         if (row->seconds < 0 || seconds < row->seconds) { /* the fastest run: the least disturbed */
             row->seconds = seconds;
             row->cpu_seconds = cpu;
         }
     }
-    if (cli_progress_enabled()) fprintf(stderr, "\r\033[K");
     row->batches = nb;
     free(ids);
     free(mask);

@@ -12,6 +12,7 @@
 #include "pipeline/encode.h"
 #include "model/hub.h"
 #include "util/fileio.h"
+#include "util/progress.h"
 
 static const char *CMD = "embed";
 
@@ -51,18 +52,6 @@ typedef struct {
     int64_t *lengths;              /* [N] */
 } Outputs;
 
-typedef struct {
-    int done, N;
-} Progress;
-
-static int show_progress(void *ctx, const int *rows, int B, long tokens) {
-    (void)rows, (void)tokens;
-    Progress *p = ctx;
-    p->done += B;
-    fprintf(stderr, "\rembed: %d/%d", p->done, p->N);
-    return 0;
-}
-
 /* Every sequence, batch_size at a time in length order (no token budget), into
  * o in input order. */
 static int embed_all(AlbertModel *m, const EmbedInput *in, int batch_size, Outputs *o, AlbError *err) {
@@ -72,10 +61,11 @@ static int embed_all(AlbertModel *m, const EmbedInput *in, int batch_size, Outpu
         if (o->all_tokens) o->lengths[i] = in->seqs[i].n;
     }
     EncodeOut out = {.cls = o->cls, .pooler = o->pooler, .hidden = o->hidden, .hidden_rows = o->Lmax};
-    Progress p = {0, in->n};
-    int progress = cli_progress_enabled();
-    int rc = encode_seqs(m, seqs, in->n, batch_size, 0, &out, progress ? show_progress : NULL, &p, err);
-    if (progress) fprintf(stderr, "\n");
+    Progress bar;
+    progress_begin(&bar, progress_mode_auto(), "embed", in->n, "texts");
+    EncodeProgress p = {&bar, 0};
+    int rc = encode_seqs(m, seqs, in->n, batch_size, 0, &out, encode_progress_batch, &p, err);
+    progress_end(&bar, p.done);
     free(seqs);
     return rc;
 }

@@ -11,6 +11,7 @@
 #include "data/text_stream.h"
 #include "pipeline/classifier.h"
 #include "util/fileio.h"
+#include "util/progress.h"
 
 static const char *CMD = "predict";
 
@@ -75,7 +76,8 @@ static void window_clear(Window *w) {
 
 static int classify_window(Classifier *c, const Answer *a, Window *w, float *features, float *logits,
                            AlbError *err) {
-    if (classifier_features(c, (const char *const *)w->texts, w->n, NULL, features, err)) return -1;
+    /* run() draws the progress: a window is a part of the stream */
+    if (classifier_features(c, (const char *const *)w->texts, w->n, NULL, features, NULL, err)) return -1;
     classifier_head_logits(c, features, w->n, logits);
     for (int i = 0; i < w->n; i++) answer(a, c, logits + (size_t)i * c->num_labels);
     window_clear(w);
@@ -97,7 +99,9 @@ static int run(Classifier *c, const PredictArgs *pa, const Answer *a, AlbError *
     Window w = {alb_xcalloc(WINDOW, sizeof(char *)), 0};
     float *features = alb_xmalloc(sizeof(float) * WINDOW * (size_t)albert_config(c->encoder)->hidden_size);
     float *logits = alb_xmalloc(sizeof(float) * WINDOW * (size_t)c->num_labels);
-    int progress = cli_progress_enabled(), rc = 0, next = 1;
+    int rc = 0, next = 1;
+    Progress bar;  /* the total is unknown: a stream */
+    progress_begin(&bar, progress_mode_auto(), "predict", 0, "texts");
     long done = 0;
     for (int i = 0; !rc && i < pa->n_texts; i++) {
         w.texts[w.n++] = alb_xstrdup(pa->texts[i]);
@@ -113,11 +117,14 @@ static int run(Classifier *c, const PredictArgs *pa, const Answer *a, AlbError *
         else if (w.n == WINDOW || (next == 0 && w.n)) {
             done += w.n;
             rc = classify_window(c, a, &w, features, logits, err);
-            if (progress) fprintf(stderr, "\rpredict: %ld texts", done);
+            progress_update(&bar, done);
         }
     }
-    if (!rc && w.n) rc = classify_window(c, a, &w, features, logits, err);
-    if (progress) fprintf(stderr, "\n");
+    if (!rc && w.n) {
+        done += w.n;
+        rc = classify_window(c, a, &w, features, logits, err);
+    }
+    progress_end(&bar, done);
     window_clear(&w);
     free(w.texts);
     free(features);

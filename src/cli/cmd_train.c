@@ -5,6 +5,7 @@
 #include <getopt.h>
 #include <jansson.h>
 #include <math.h>
+#include <omp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,8 +26,10 @@
 #include "pipeline/classifier.h"
 #include "pipeline/feature_cache.h"
 #include "report/evaluate.h"
+#include "report/run_report.h"
 #include "train/export.h"
 #include "train/metrics_log.h"
+#include "train/tb_events.h"
 #include "train/train_config.h"
 #include "train/trainer.h"
 #include "util/clock.h"
@@ -179,9 +182,14 @@ static int load_feature_file(const char *path, int num_labels, Split *s, AlbErro
 
 /* ------------------------------------------------------------------ features from text */
 
+/* The `progress` key: auto -> a bar on a terminal, else a log line every 10 s; true -> the bar; false -> none. */
+static int progress_mode(const TrainConfig *c) {
+    return c->progress < 0 ? progress_mode_auto() : c->progress ? PROGRESS_BAR : PROGRESS_OFF;
+}
+
 typedef struct {
     Logger *log;
-    int progress;
+    Progress bar;
     long kill_after_batches, batches;
 } FeatureHooks;
 
@@ -193,11 +201,9 @@ static void cache_log(void *ctx, int is_warning, const char *msg) {
 static void cache_progress(void *ctx, int done, int total, long tokens, double seconds) {
     FeatureHooks *h = ctx;
     if (h->kill_after_batches > 0 && ++h->batches == h->kill_after_batches) raise(SIGKILL);
-    if (!h->progress) return;
-    double rate = seconds > 0 ? done / seconds : 0;
-    log_progress(h->log, "features: %d/%d texts, %.0f texts/s, %.0f tokens/s, ETA %.0f s", done, total, rate,
-                 seconds > 0 ? tokens / seconds : 0, rate > 0 ? (total - done) / rate : 0);
-    if (done == total) log_progress_done(h->log);
+    (void)tokens, (void)seconds;
+    h->bar.total = total;
+    log_progress_show(h->log, &h->bar, done, done == total);
 }
 
 /* A randomly initialised albert-base-v2 in <cache_dir>/random-albert-base-v2-seed<seed>/, made once. */
@@ -320,8 +326,8 @@ static int encode_texts(const TrainConfig *c, Logger *lg, AlbertModel *m, const 
     const char **texts = alb_xmalloc(sizeof(char *) * (size_t)n);
     for (int i = 0; i < dtr->n; i++) texts[i] = dtr->texts[i];
     for (int i = 0; i < dev->n; i++) texts[dtr->n + i] = dev->texts[i];
-    FeatureHooks hooks = {lg, c->progress < 0 ? cli_progress_enabled() : c->progress,
-                          env_long("ALBERTC_TEST_KILL_AFTER_BATCHES", 0), 0};
+    FeatureHooks hooks = {.log = lg, .kill_after_batches = env_long("ALBERTC_TEST_KILL_AFTER_BATCHES", 0)};
+    progress_begin(&hooks.bar, progress_mode(c), "features", 0, "texts");
     FeatureCacheOptions o = {c->cache_dir, m, tok, c->max_length, ENCODE_BATCH, ENCODE_TOKENS,
                              (double)env_long("ALBERTC_CACHE_SAVE_SECONDS", (long)CACHE_SAVE_SECONDS),
                              cache_log, cache_progress, &hooks, &stop_requested};
@@ -373,27 +379,15 @@ static long peak_rss_kb(void) {
     return ru.ru_maxrss;
 }
 
-static void print_summary(const TrainConfig *c, Logger *lg, const TrainSummary *s, const FeatureInfo *fi,
-                          double feature_s, double total_s, int interrupted, int as_json) {
-    long rss = peak_rss_kb();
-    if (fi->random_encoder) log_msg(lg, LOG_WARNING, "%s", RANDOM_WARNING);
-    log_msg(lg, LOG_INFO, "%s after %ld of %ld steps%s", interrupted ? "interrupted" : "done", s->steps,
-            s->total_steps, s->start_step ? " (resumed)" : "");
-    if (s->have_val)
-        log_msg(lg, LOG_INFO, "final val/accuracy: %.4f, val/loss: %.4f", s->val_accuracy, s->val_loss);
-    if (s->have_best)
-        log_msg(lg, LOG_INFO, "best %s: %.4f (%s)", c->checkpoint_metric, s->best_value, s->best_checkpoint);
-    log_msg(lg, LOG_INFO, "time: %.1f s features, %.1f s training, %.1f s total; peak RSS %.1f MB", feature_s,
-            s->seconds, total_s, rss / 1024.0);
-    log_msg(lg, LOG_INFO, "checkpoints: %s (last %s); metrics: %s", s->checkpoint_dir, s->last_checkpoint,
-            s->metrics_path);
-    if (!as_json) return;
+/* The run's summary: what --json prints, and (with more: run_info) run.json. */
+static json_t *summary_json(const TrainConfig *c, const TrainSummary *s, const FeatureInfo *fi, double feature_s,
+                            double total_s, int interrupted) {
     json_t *o = json_pack("{s:s,s:I,s:I,s:I,s:{s:f,s:f,s:f},s:f,s:s,s:s,s:s,s:b}", "status",
                           interrupted ? "interrupted" : "ok", "steps", (json_int_t)s->steps, "total_steps",
                           (json_int_t)s->total_steps, "resumed_from_step", (json_int_t)s->start_step, "seconds",
                           "features", feature_s, "training", s->seconds, "total", total_s, "peak_rss_mb",
-                          rss / 1024.0, "checkpoint_dir", s->checkpoint_dir, "last_checkpoint", s->last_checkpoint,
-                          "metrics", s->metrics_path, "random_encoder", fi->random_encoder);
+                          peak_rss_kb() / 1024.0, "checkpoint_dir", s->checkpoint_dir, "last_checkpoint",
+                          s->last_checkpoint, "metrics", s->metrics_path, "random_encoder", fi->random_encoder);
     if (s->have_val) {
         json_object_set_new(o, "val/loss", json_real(s->val_loss));
         json_object_set_new(o, "val/accuracy", json_real(s->val_accuracy));
@@ -402,11 +396,74 @@ static void print_summary(const TrainConfig *c, Logger *lg, const TrainSummary *
         json_object_set_new(o, "best", json_pack("{s:s,s:f,s:s}", "metric", c->checkpoint_metric, "value",
                                                  s->best_value, "checkpoint", s->best_checkpoint));
     if (fi->random_encoder) json_object_set_new(o, "warning", json_string(RANDOM_WARNING));
+    return o;
+}
+
+static void print_summary(const TrainConfig *c, Logger *lg, const TrainSummary *s, const FeatureInfo *fi,
+                          double feature_s, double total_s, int interrupted, int as_json) {
+    if (fi->random_encoder) log_msg(lg, LOG_WARNING, "%s", RANDOM_WARNING);
+    log_msg(lg, LOG_INFO, "%s after %ld of %ld steps%s", interrupted ? "interrupted" : "done", s->steps,
+            s->total_steps, s->start_step ? " (resumed)" : "");
+    if (s->have_val)
+        log_msg(lg, LOG_INFO, "final val/accuracy: %.4f, val/loss: %.4f", s->val_accuracy, s->val_loss);
+    if (s->have_best)
+        log_msg(lg, LOG_INFO, "best %s: %.4f (%s)", c->checkpoint_metric, s->best_value, s->best_checkpoint);
+    log_msg(lg, LOG_INFO, "time: %.1f s features, %.1f s training, %.1f s total; peak RSS %.1f MB", feature_s,
+            s->seconds, total_s, peak_rss_kb() / 1024.0);
+    log_msg(lg, LOG_INFO, "checkpoints: %s (last %s); metrics: %s", s->checkpoint_dir, s->last_checkpoint,
+            s->metrics_path);
+    if (!as_json) return;
+    json_t *o = summary_json(c, s, fi, feature_s, total_s, interrupted);
     char *text = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(17));
     printf("%s\n", text);
     fflush(stdout);
     free(text);
     json_decref(o);
+}
+
+/* The first "model name" of /proc/cpuinfo, or "unknown". */
+static void cpu_name(char *out, size_t size) {
+    snprintf(out, size, "unknown");
+    FILE *fp = fopen("/proc/cpuinfo", "r");
+    char line[512];
+    while (fp && fgets(line, sizeof line, fp)) {
+        char *colon = strchr(line, ':');
+        if (strncmp(line, "model name", 10) || !colon) continue;
+        snprintf(out, size, "%s", colon + 2);
+        out[strcspn(out, "\n")] = '\0';
+        break;
+    }
+    if (fp) fclose(fp);
+}
+
+/* <project_dir>/run.json (what the report shows beyond the metric files) and
+ * <project_dir>/report.html. The training's own outputs are complete by now:
+ * a failure here is a warning, not a failed run. */
+static void write_run_info(const TrainConfig *c, Logger *lg, const TrainSummary *s, const Features *f,
+                           double feature_s, double eval_s, double total_s, int interrupted) {
+    json_t *o = summary_json(c, s, &f->info, feature_s, total_s, interrupted);
+    json_object_set_new(json_object_get(o, "seconds"), "evaluation", eval_s >= 0 ? json_real(eval_s) : json_null());
+    json_object_set_new(o, "config", train_config_to_json(c));
+    json_object_set_new(o, "dataset", json_pack("{s:i,s:i,s:i}", "train_rows", f->train.n, "eval_rows", f->eval.n,
+                                                "num_labels", c->num_labels));
+    json_object_set_new(o, "encoder", json_pack("{s:s,s:s,s:s}", "id", f->info.encoder_id, "hash",
+                                                f->info.encoder_hash, "dtype",
+                                                c->dtype == ALB_BF16 ? "bfloat16" : "float32"));
+    char cpu[256], host[256] = "";
+    cpu_name(cpu, sizeof cpu);
+    gethostname(host, sizeof host - 1);
+    json_object_set_new(o, "hardware", json_pack("{s:s,s:i,s:i,s:s}", "cpu", cpu, "logical_cpus",
+                                                 (int)sysconf(_SC_NPROCESSORS_ONLN), "threads", omp_get_max_threads(),
+                                                 "host", host));
+    char *path = alb_path_join(c->project_dir, RUN_INFO_NAME);
+    AlbError why;
+    if (alb_write_json(path, o, JSON_INDENT(2) | JSON_REAL_PRECISION(17), &why) ||
+        run_report_write(c->project_dir, NULL, &why))
+        log_msg(lg, LOG_WARNING, "run report not written: %s", why.msg);
+    else
+        log_msg(lg, LOG_INFO, "run report: %s/%s (and the curves as SVG beside it); TensorBoard: tensorboard --logdir %s",
+                c->project_dir, REPORT_NAME, c->project_dir);
+    free(path);
 }
 
 /* ------------------------------------------------------------------ main */
@@ -478,11 +535,28 @@ static void log_not_applicable(const TrainConfig *c, Logger *lg) {
                 "cached, so no activations are kept for a backward pass)");
 }
 
+/* The eval summary as TensorBoard scalars at the last step, in an event file of
+ * its own (the trainer's is closed; TensorBoard reads every file of the
+ * directory as one run). */
+static int log_eval_tb(const TrainConfig *c, long step, const Evaluation *ev, AlbError *err) {
+    char *dir = alb_path_join(c->project_dir, TB_DIR_NAME);
+    TbWriter w;
+    int rc = tb_open(&w, dir, err);
+    free(dir);
+    if (rc) return -1;
+    rc = tb_scalar(&w, step, "eval/accuracy", class_report_accuracy(&ev->report), err) ||
+         tb_scalar(&w, step, "eval/macro_f1", ev->report.macro.f1, err) || tb_flush(&w, err);
+    tb_close(&w);
+    return rc ? -1 : 0;
+}
+
 /* The trained classifier as <project_dir>/model/ (from the final checkpoint)
  * and its evaluation on the eval split as <project_dir>/eval/. The eval split's
  * features come from the cache the feature pass filled: its accuracy is the
  * final val/accuracy. */
-static int publish(const TrainConfig *c, Logger *lg, const TrainSummary *s, const Features *f, AlbError *err) {
+static int publish(const TrainConfig *c, Logger *lg, const TrainSummary *s, const Features *f, double *eval_s,
+                   AlbError *err) {
+    *eval_s = -1;  /* no evaluation */
     if (!strncmp(f->info.encoder_id, "features:", 9)) {
         log_msg(lg, LOG_INFO, "no model directory: the features were given as files, without their encoder");
         return 0;
@@ -493,9 +567,11 @@ static int publish(const TrainConfig *c, Logger *lg, const TrainSummary *s, cons
     Evaluation ev;
     int rc = export_checkpoint(&spec, model_dir, err) || classifier_load(&cl, model_dir, NULL, 1, err);
     if (!rc) {
-        rc = evaluate(&cl, &f->deval, c->cache_dir, &ev, err);
+        double t0 = monotonic_s();
+        rc = evaluate(&cl, &f->deval, c->cache_dir, progress_mode(c), &ev, err);
+        *eval_s = monotonic_s() - t0;
         if (!rc) {
-            rc = evaluation_write_dir(&ev, &cl, &f->deval, eval_dir, err);
+            rc = evaluation_write_dir(&ev, &cl, &f->deval, eval_dir, err) || log_eval_tb(c, s->steps, &ev, err);
             if (!rc)
                 log_msg(lg, LOG_INFO, "model: %s; eval on %d texts: accuracy %.4f, macro F1 %.4f (%s)", model_dir,
                         f->deval.n, class_report_accuracy(&ev.report), ev.report.macro.f1, eval_dir);
@@ -517,7 +593,7 @@ static int train_on(const TrainConfig *c, Logger *lg, const Features *f, double 
         .num_labels = c->num_labels, .label_names = f->dtrain.n ? f->dtrain.label_names : NULL,
         .encoder_id = f->info.encoder_id, .encoder_hash = f->info.encoder_hash,
         .random_encoder = f->info.random_encoder,
-        .log = lg, .progress = c->progress < 0 ? cli_progress_enabled() : c->progress, .stop = &stop_requested,
+        .log = lg, .progress = progress_mode(c), .stop = &stop_requested,
         .kill_at_step = env_long("ALBERTC_TEST_KILL_AT_STEP", 0),
         .kill_signal = (int)env_long("ALBERTC_TEST_KILL_SIGNAL", SIGKILL),
         .step_delay_ms = env_long("ALBERTC_TEST_STEP_DELAY_MS", 0),
@@ -525,7 +601,9 @@ static int train_on(const TrainConfig *c, Logger *lg, const Features *f, double 
     TrainSummary sum;
     int r = trainer_run(&in, &sum, err);
     if (r < 0) return r == TRAINER_CONFIG_MISMATCH ? EXIT_USAGE : EXIT_FAILURE_RUN;
-    if (r == 0 && publish(c, lg, &sum, f, err)) return EXIT_FAILURE_RUN;
+    double eval_s = -1;
+    if (r == 0 && publish(c, lg, &sum, f, &eval_s, err)) return EXIT_FAILURE_RUN;
+    write_run_info(c, lg, &sum, f, feature_s, eval_s, monotonic_s() - t0, r == 1);
     print_summary(c, lg, &sum, &f->info, feature_s, monotonic_s() - t0, r == 1, as_json);
     return r == 1 ? EXIT_INTERRUPTED : EXIT_OK;
 }

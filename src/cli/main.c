@@ -22,6 +22,7 @@ static const Command commands[] = {
     {"predict", cmd_predict, "classify texts with a trained model: JSON lines of labels and scores"},
     {"eval", cmd_eval, "evaluate a trained model on labelled data (scikit-learn's report)"},
     {"export", cmd_export, "a checkpoint to a self-contained classifier directory"},
+    {"report", cmd_report, "a training run as one self-contained HTML page (+ SVG curves)"},
     {"init-model", cmd_init_model, "write a randomly initialised ALBERT model directory"},
     {"serve", cmd_serve, "an HTTP inference server with text-embeddings-inference's API"},
     {"bench", cmd_bench, "measure encoder speed (tokens/s, GFLOPS)"},
@@ -75,7 +76,6 @@ int cli_option_error(const char *cmd, int opt, char **argv) {
     return cli_usage_error(cmd, "unknown option '%s'", name);
 }
 
-int cli_progress_enabled(void) { return isatty(STDERR_FILENO); }
 
 int cli_parse_int(const char *cmd, const char *opt, const char *s, long lo, long hi, long *out) {
     char *end;

@@ -152,10 +152,21 @@ void classifier_free(Classifier *c) {
 
 /* -------------------------------------------------------------- inference */
 
+/* The bar of classifier_features through the cache, which reports the texts
+ * done of those it encodes (without the cache: encode_progress_batch). */
+static void cache_progress(void *ctx, int done, int total, long tokens, double seconds) {
+    (void)tokens, (void)seconds;
+    Progress *bar = ctx;
+    bar->total = total;
+    progress_update(bar, done);
+}
+
+
 static int cached_features(Classifier *c, const char *const *texts, int n, const char *cache_dir, float *features,
-                           AlbError *err) {
+                           Progress *bar, AlbError *err) {
     FeatureCacheOptions o = {.cache_dir = cache_dir, .model = c->encoder, .tok = c->tok, .max_length = c->max_length,
-                             .batch_size = ENCODE_BATCH, .max_tokens = ENCODE_TOKENS, .save_every_s = 60.0};
+                             .batch_size = ENCODE_BATCH, .max_tokens = ENCODE_TOKENS, .save_every_s = 60.0,
+                             .progress = bar ? cache_progress : NULL, .ctx = bar};
     FeatureCacheResult res;
     FeatureCacheStats stats;
     if (feature_cache_get(&o, texts, n, &res, &stats, err)) return -1;
@@ -164,16 +175,24 @@ static int cached_features(Classifier *c, const char *const *texts, int n, const
     return 0;
 }
 
+/* The one batching of every text-to-features path; bar (NULL: none) counts the texts encoded. */
+static int features_of_seqs(Classifier *c, const EncodeSeq *seqs, int n, float *features, Progress *bar,
+                            AlbError *err) {
+    EncodeProgress p = {bar, 0};
+    return encode_cls(c->encoder, seqs, n, ENCODE_BATCH, ENCODE_TOKENS, features, bar ? encode_progress_batch : NULL,
+                      &p, err);
+}
+
 int classifier_features(Classifier *c, const char *const *texts, int n, const char *cache_dir, float *features,
-                        AlbError *err) {
-    if (cache_dir) return cached_features(c, texts, n, cache_dir, features, err);
+                        Progress *bar, AlbError *err) {
+    if (cache_dir) return cached_features(c, texts, n, cache_dir, features, bar, err);
     TokenIds *ids = alb_xcalloc((size_t)(n ? n : 1), sizeof *ids);
     EncodeSeq *seqs = alb_xcalloc((size_t)(n ? n : 1), sizeof *seqs);
     for (int i = 0; i < n; i++) {
         tokenizer_encode(c->tok, texts[i], strlen(texts[i]), c->max_length, &ids[i]);
         seqs[i] = (EncodeSeq){.n = ids[i].n, .ids = ids[i].ids};
     }
-    int rc = classifier_features_seqs(c, seqs, n, features, err);
+    int rc = features_of_seqs(c, seqs, n, features, bar, err);
     for (int i = 0; i < n; i++) token_ids_free(&ids[i]);
     free(ids);
     free(seqs);
@@ -181,7 +200,7 @@ int classifier_features(Classifier *c, const char *const *texts, int n, const ch
 }
 
 int classifier_features_seqs(Classifier *c, const EncodeSeq *seqs, int n, float *features, AlbError *err) {
-    return encode_cls(c->encoder, seqs, n, ENCODE_BATCH, ENCODE_TOKENS, features, NULL, NULL, err);
+    return features_of_seqs(c, seqs, n, features, NULL, err);
 }
 
 void classifier_head_logits(Classifier *c, const float *features, int n, float *logits) {

@@ -35,6 +35,7 @@
 #include "pipeline/encode.h"
 #include "tokenizer/tokenizer.h"
 #include "util/error.h"
+#include "util/progress.h"
 
 #define CLASSIFIER_FORMAT_VERSION 1
 
@@ -77,9 +78,9 @@ void classifier_free(Classifier *c);
 /* [CLS] features [n, H] of n texts (NUL-terminated UTF-8). cache_dir: look
  * the texts up in the feature cache there and add the missing ones, as train
  * does (pipeline/feature_cache.h: the features train used, bit for bit);
- * NULL: encode every text. */
+ * NULL: encode every text. bar (NULL: none) shows the texts encoded, of n. */
 int classifier_features(Classifier *c, const char *const *texts, int n, const char *cache_dir, float *features,
-                        AlbError *err);
+                        Progress *bar, AlbError *err);
 /* [CLS] features [n, H] of token sequences already made with c->tok and
  * c->max_length (serve tokenizes on its HTTP threads, off the encoder's):
  * the batching classifier_features uses, which calls it. */

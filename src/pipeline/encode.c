@@ -84,3 +84,11 @@ int encode_cls(AlbertModel *m, const EncodeSeq *seqs, int n_seqs, int max_batch,
     EncodeOut out = {.cls = cls_out};
     return encode_seqs(m, seqs, n_seqs, max_batch, max_tokens, &out, on_batch, ctx, err);
 }
+
+int encode_progress_batch(void *ctx, const int *rows, int B, long tokens) {
+    (void)rows, (void)tokens;
+    EncodeProgress *p = ctx;
+    p->done += B;
+    progress_update(p->bar, p->done);
+    return 0;
+}

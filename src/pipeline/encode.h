@@ -21,6 +21,7 @@
 #include <stdint.h>
 #include "model/albert.h"
 #include "util/error.h"
+#include "util/progress.h"
 
 /* The batching every text-to-features path uses (train's feature pass,
  * predict, eval, serve): at most ENCODE_BATCH texts and ENCODE_TOKENS padded
@@ -48,6 +49,13 @@ typedef int (*EncodeBatchFn)(void *ctx, const int *rows, int B, long tokens);
 /* Returns 0, -1 (err set: bad id or length), or the callback's nonzero value. */
 int encode_seqs(AlbertModel *m, const EncodeSeq *seqs, int n_seqs, int max_batch, int max_tokens,
                 const EncodeOut *out, EncodeBatchFn on_batch, void *ctx, AlbError *err);
+
+/* An EncodeBatchFn that moves a bar by each batch's rows: ctx is an EncodeProgress. */
+typedef struct {
+    Progress *bar;
+    int done;         /* sequences encoded so far */
+} EncodeProgress;
+int encode_progress_batch(void *ctx, const int *rows, int B, long tokens);
 
 /* encode_seqs for [CLS] features only: cls_out [n_seqs, H]. */
 int encode_cls(AlbertModel *m, const EncodeSeq *seqs, int n_seqs, int max_batch, int max_tokens, float *cls_out,

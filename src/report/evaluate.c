@@ -17,11 +17,15 @@ static double log_sum_exp(const float *z, int C) {
     return mx + log(sum);
 }
 
-int evaluate(Classifier *c, const Dataset *ds, const char *cache_dir, Evaluation *ev, AlbError *err) {
+int evaluate(Classifier *c, const Dataset *ds, const char *cache_dir, int progress, Evaluation *ev, AlbError *err) {
     memset(ev, 0, sizeof *ev);
     int n = ds->n, H = c->head.hidden, C = c->num_labels;
     float *features = alb_xmalloc(sizeof(float) * ((size_t)n * H + 1));
-    if (classifier_features(c, (const char *const *)ds->texts, n, cache_dir, features, err)) {
+    Progress bar;
+    progress_begin(&bar, progress, "eval", n, "texts");
+    int rc = classifier_features(c, (const char *const *)ds->texts, n, cache_dir, features, &bar, err);
+    progress_end(&bar, n);
+    if (rc) {
         free(features);
         return -1;
     }

@@ -26,8 +26,9 @@ typedef struct {
 } Evaluation;
 
 /* ds's labels must be the classifier's ids (load it with the classifier's
- * label set). cache_dir as in classifier_features. */
-int evaluate(Classifier *c, const Dataset *ds, const char *cache_dir, Evaluation *ev, AlbError *err);
+ * label set). cache_dir as in classifier_features. progress: PROGRESS_OFF,
+ * _BAR or _LINES (util/progress.h) for the texts encoded. */
+int evaluate(Classifier *c, const Dataset *ds, const char *cache_dir, int progress, Evaluation *ev, AlbError *err);
 void evaluation_free(Evaluation *ev);
 int evaluation_write_dir(const Evaluation *ev, const Classifier *c, const Dataset *ds, const char *out_dir,
                          AlbError *err);

@@ -398,9 +398,12 @@ static char *archived_path(const char *dir, const char *path, const char *suffix
     return p;
 }
 
+/* also[] holds files and a directory (tensorboard/). */
+static int exists(const char *path) { return alb_file_exists(path) || alb_dir_exists(path); }
+
 static int archive_taken(const char *dir, const char *path, const char *suffix) {
     char *p = archived_path(dir, path, suffix);
-    int taken = alb_file_exists(p);
+    int taken = exists(p);
     free(p);
     return taken;
 }
@@ -418,7 +421,7 @@ int ckpt_store_start_new_run(CheckpointStore *s, char *const *also, int n_also, 
     int local = s->history.n || s->history.n_best;
     int remote = s->remote_dir && (s->remote_history.n || s->remote_history.n_best);
     int files = 0;
-    for (int i = 0; i < n_also; i++) files += alb_file_exists(also[i]);
+    for (int i = 0; i < n_also; i++) files += exists(also[i]);
     if (!local && !remote && !files) return 0;
     char *hist = alb_path_join(s->dir, CHECKPOINT_HISTORY_NAME);
     char *remote_hist = s->remote_dir ? alb_path_join(s->remote_dir, CHECKPOINT_HISTORY_NAME) : NULL;
@@ -437,7 +440,7 @@ int ckpt_store_start_new_run(CheckpointStore *s, char *const *also, int n_also, 
     int rc = local ? archive(hist, s->dir, suffix, err) : 0;
     if (!rc && remote) rc = archive(remote_hist, s->remote_dir, suffix, err);
     for (int i = 0; !rc && i < n_also; i++)
-        if (alb_file_exists(also[i])) rc = archive(also[i], s->dir, suffix, err);
+        if (exists(also[i])) rc = archive(also[i], s->dir, suffix, err);
     if (!rc) {
         history_free(&s->history);
         history_free(&s->remote_history);

@@ -132,7 +132,8 @@ int ckpt_store_save(CheckpointStore *s, const Head *h, const AdamW *opt, const C
 
 /* A fresh (not resumed) run where an earlier run left a history or metric files:
  * the earlier checkpoint_history.json (local and remote, when not empty) and
- * each of also[0..n_also) that exists (the earlier run's metric files) are
+ * each of also[0..n_also) that exists (the earlier run's metric files, and its
+ * tensorboard/ directory) are
  * renamed into the store's directory (the remote history into the remote one)
  * as <stem>.<suffix><ext> (checkpoint_history.<suffix>.json, metrics.<suffix>.jsonl),
  * suffix being the UTC time YYYYmmdd_HHMMSS, with _2, _3... appended when one of

@@ -53,12 +53,23 @@ void log_progress(Logger *lg, const char *fmt, ...) {
     lg->progress_shown = 1;
 }
 
+void log_progress_show(Logger *lg, Progress *p, double done, int final) {
+    char buf[256];
+    switch (progress_text(p, done, final, buf, sizeof buf)) {
+    case PROGRESS_BAR:
+        if (final) log_progress_done(lg);
+        else log_progress(lg, "%s", buf);
+        break;
+    case PROGRESS_LINES: log_msg(lg, LOG_INFO, "%s", buf); break;
+    }
+}
+
 /* ------------------------------------------------------------------ files */
 
-enum { F_JSONL, F_TRAIN, F_VAL_LOSS, F_VAL_ACC, N_FILES };
-_Static_assert(N_FILES == METRICS_N_FILES, "METRICS_N_FILES");
-static const char *const FILE_NAMES[N_FILES] = {"metrics.jsonl", "train_loss.csv", "val_loss.csv",
-                                                "val_accuracy.csv"};
+enum { F_JSONL, F_TRAIN, F_VAL_LOSS, F_VAL_ACC, N_FILES, F_TB = N_FILES };
+_Static_assert(N_FILES + 1 == METRICS_N_FILES, "METRICS_N_FILES");
+static const char *const FILE_NAMES[METRICS_N_FILES] = {"metrics.jsonl", "train_loss.csv", "val_loss.csv",
+                                                        "val_accuracy.csv", TB_DIR_NAME};
 static const char *const CSV_HEADERS[N_FILES] = {NULL, "_step,train/loss\n", "_step,val/loss\n",
                                                  "_step,val/accuracy\n"};
 
@@ -116,7 +127,8 @@ int metrics_log_files(const char *project_dir, char *paths[METRICS_N_FILES]) {
         struct stat st;
         entries |= stat(paths[i], &st) == 0 && (size_t)st.st_size > (CSV_HEADERS[i] ? strlen(CSV_HEADERS[i]) : 0);
     }
-    return entries;
+    paths[F_TB] = alb_path_join(project_dir, FILE_NAMES[F_TB]);
+    return entries | alb_dir_exists(paths[F_TB]);
 }
 
 int metrics_log_open(MetricsLog *ml, const char *project_dir, long resume_step, AlbError *err) {
@@ -134,7 +146,12 @@ int metrics_log_open(MetricsLog *ml, const char *project_dir, long resume_step, 
             return -1;
         }
     }
-    return 0;
+    char *tb_dir = alb_path_join(project_dir, FILE_NAMES[F_TB]);
+    alb_remove_stale_tmp(tb_dir);  /* a killed resume's rewrite */
+    int rc = (resume_step >= 0 && tb_truncate_dir(tb_dir, resume_step, err)) || tb_open(&ml->tb, tb_dir, err);
+    free(tb_dir);
+    if (rc) metrics_log_close(ml);
+    return rc ? -1 : 0;
 }
 
 static int append(MetricsLog *ml, int i, AlbError *err, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
@@ -149,9 +166,21 @@ static int append(MetricsLog *ml, int i, AlbError *err, const char *fmt, ...) {
     return 0;
 }
 
+int metrics_log_tb_scalars(MetricsLog *ml, long step, int n, const char *const *tags, const double *values,
+                           AlbError *err) {
+    for (int i = 0; i < n; i++)
+        if (tb_scalar(&ml->tb, step, tags[i], values[i], err)) return -1;
+    return tb_flush(&ml->tb, err);
+}
+
+int metrics_log_tb_text(MetricsLog *ml, long step, const char *tag, const char *text, AlbError *err) {
+    return tb_text(&ml->tb, step, tag, text, err) || tb_flush(&ml->tb, err) ? -1 : 0;
+}
+
 int metrics_log_train(MetricsLog *ml, long step, double loss, AlbError *err) {
     if (append(ml, F_JSONL, err, "{\"step\": %ld, \"train/loss\": %.17g}\n", step, loss)) return -1;
-    return append(ml, F_TRAIN, err, "%ld,%.17g\n", step, loss);
+    if (append(ml, F_TRAIN, err, "%ld,%.17g\n", step, loss)) return -1;
+    return metrics_log_tb_scalars(ml, step, 1, (const char *const[]){"train/loss"}, &loss, err);
 }
 
 int metrics_log_val(MetricsLog *ml, long step, double loss, double accuracy, AlbError *err) {
@@ -159,7 +188,9 @@ int metrics_log_val(MetricsLog *ml, long step, double loss, double accuracy, Alb
                accuracy))
         return -1;
     if (append(ml, F_VAL_LOSS, err, "%ld,%.17g\n", step, loss)) return -1;
-    return append(ml, F_VAL_ACC, err, "%ld,%.17g\n", step, accuracy);
+    if (append(ml, F_VAL_ACC, err, "%ld,%.17g\n", step, accuracy)) return -1;
+    return metrics_log_tb_scalars(ml, step, 2, (const char *const[]){"val/loss", "val/accuracy"},
+                                  (const double[]){loss, accuracy}, err);
 }
 
 void metrics_log_close(MetricsLog *ml) {
@@ -168,6 +199,7 @@ void metrics_log_close(MetricsLog *ml) {
         if (*fp) fclose(*fp);
         *fp = NULL;
     }
+    tb_close(&ml->tb);
     free(ml->dir);
     ml->dir = NULL;
 }

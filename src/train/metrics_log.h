@@ -14,12 +14,22 @@
  * files (the trainer first archives an earlier run's, see metrics_log_files);
  * opening to resume at step S first rewrites each (atomically) to keep
  * only the entries with step <= S, so a resumed run's files end equal to an
- * uninterrupted run's. */
+ * uninterrupted run's.
+ *
+ *   tensorboard/      TensorBoard event files (train/tb_events.h): the same
+ *                     train/loss, val/loss, val/accuracy (as floats), the
+ *                     extra scalars and texts of metrics_log_tb_*. A fresh run
+ *                     writes one new file; a resume at step S first cuts the
+ *                     earlier files to steps <= S (tb_truncate_dir), then
+ *                     writes a new file: TensorBoard reads every file of the
+ *                     directory as one run, so each step appears once. */
 #ifndef ALB_TRAIN_METRICS_LOG_H
 #define ALB_TRAIN_METRICS_LOG_H
 
 #include <stdio.h>
+#include "train/tb_events.h"
 #include "util/error.h"
+#include "util/progress.h"
 
 enum { LOG_DEBUG, LOG_INFO, LOG_WARNING, LOG_ERROR, LOG_CRITICAL };
 
@@ -36,22 +46,34 @@ void log_msg(Logger *lg, int level, const char *fmt, ...) __attribute__((format(
 void log_progress(Logger *lg, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Ends a progress line if one is shown. */
 void log_progress_done(Logger *lg);
+/* p's state at `done` through the logger (util/progress.h): a redrawn line
+ * (PROGRESS_BAR) or an INFO line at most every 10 s (PROGRESS_LINES); final:
+ * the bar cleared, or the last line. */
+void log_progress_show(Logger *lg, Progress *p, double done, int final);
 
 typedef struct {
     char *dir;
     FILE *jsonl, *train_csv, *val_loss_csv, *val_acc_csv;
+    TbWriter tb;
 } MetricsLog;
 
-#define METRICS_N_FILES 4
+/* The four metric files and the tensorboard/ directory. */
+#define METRICS_N_FILES 5
 /* The paths of project_dir's metric files (malloc'ed, into paths[]). Returns 1
- * when one of them holds an entry (a line past its CSV header): an earlier
- * run's metrics, which a fresh run must archive before it opens them. */
+ * when one of them holds an entry (a line past its CSV header, or an existing
+ * tensorboard/): an earlier run's metrics, which a fresh run must archive
+ * before it opens them. */
 int metrics_log_files(const char *project_dir, char *paths[METRICS_N_FILES]);
 
 /* resume_step < 0: a fresh run. */
 int metrics_log_open(MetricsLog *ml, const char *project_dir, long resume_step, AlbError *err);
 int metrics_log_train(MetricsLog *ml, long step, double loss, AlbError *err);
 int metrics_log_val(MetricsLog *ml, long step, double loss, double accuracy, AlbError *err);
+/* TensorBoard only (values metrics.jsonl does not hold): n scalars of one step,
+ * or a text (markdown, TensorBoard's text plugin). Flushed and fsync'ed. */
+int metrics_log_tb_scalars(MetricsLog *ml, long step, int n, const char *const *tags, const double *values,
+                           AlbError *err);
+int metrics_log_tb_text(MetricsLog *ml, long step, const char *tag, const char *text, AlbError *err);
 void metrics_log_close(MetricsLog *ml);
 
 #endif

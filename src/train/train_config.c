@@ -35,7 +35,8 @@ typedef struct {
 #define CHOICE(k, f, c) {k, K_CHOICE, OFF(f), 0, 0, c, NULL, 0}
 #define NOTE(k, allowed, why) {k, K_NOTE, 0, 0, 0, allowed, why, 0}
 
-static const char WHY_WANDB[] = "Weights & Biases is not used (no network); metrics go to the console log";
+static const char WHY_WANDB[] = "Weights & Biases is not used (no network); metrics go to the console log, metrics.jsonl and "
+                                 "tensorboard/ (`wandb sync <project_dir>/tensorboard` uploads them)";
 static const char WHY_MESH[] = "one CPU process, no device mesh or tensor-parallel sharding";
 static const char WHY_STORAGE[] = "local is the only storage backend (remote_path is a directory)";
 

@@ -61,6 +61,8 @@ typedef struct {
     int have_train, have_val;
     double train_loss, val_loss, val_accuracy;
     long last_val_step;
+    long last_log_step;           /* the step and time of the last train/loss line (examples/s since) */
+    double last_log_time;
     int *perm;                    /* [train.n] */
     int *labels;                  /* [B] scratch */
     float *xb;                    /* [B, H] scratch */
@@ -409,7 +411,20 @@ static int setup(Trainer *t, const TrainerInputs *in, AlbError *err) {
                     "resume_from_checkpoint: true",
                     t->store.dir, suffix, suffix, suffix, suffix);
     }
-    return metrics_log_open(&t->metrics, c->project_dir, c->resume_from_checkpoint ? t->step : -1, err);
+    if (metrics_log_open(&t->metrics, c->project_dir, c->resume_from_checkpoint ? t->step : -1, err)) return -1;
+    t->last_log_step = t->step;
+    t->last_log_time = monotonic_s();
+    /* The configuration as TensorBoard's text (markdown: a code block), at the step this run starts from. */
+    json_t *config = train_config_to_json(c);
+    char *pretty = json_dumps(config, JSON_INDENT(2) | JSON_SORT_KEYS);
+    json_decref(config);
+    size_t n = strlen(pretty) + 16;
+    char *md = alb_xmalloc(n);
+    snprintf(md, n, "```\n%s\n```", pretty);
+    int rc = metrics_log_tb_text(&t->metrics, t->step, "config", md, err);
+    free(md);
+    free(pretty);
+    return rc;
 }
 
 /* ------------------------------------------------------------------ preflight */
@@ -490,6 +505,21 @@ static double train_step(Trainer *t, long first) {
     return loss / t->accum;
 }
 
+/* TensorBoard's scalars beside train/loss: the (constant) learning rate, the
+ * epoch as a fraction, and examples/s since the last train/loss line (wall
+ * time, validations included: what the run costs, not the head alone). */
+static int log_tb_extras(Trainer *t, AlbError *err) {
+    double now = monotonic_s();
+    double examples = (double)(t->step - t->last_log_step) * t->batch * t->accum;
+    double values[3] = {t->cfg->learning_rate, (double)(t->epoch - 1) + (double)t->position / t->batches_per_epoch,
+                        now > t->last_log_time ? examples / (now - t->last_log_time) : 0.0};
+    t->last_log_step = t->step;
+    t->last_log_time = now;
+    return metrics_log_tb_scalars(&t->metrics, t->step, 3,
+                                  (const char *const[]){"train/learning_rate", "train/epoch", "train/examples_per_s"},
+                                  values, err);
+}
+
 static int after_step(Trainer *t, double loss, AlbError *err) {
     const TrainConfig *c = t->cfg;
     if (!isfinite(loss)) return diverged(t, "the train loss", loss, err);
@@ -501,20 +531,10 @@ static int after_step(Trainer *t, double loss, AlbError *err) {
         t->have_train = 1;
         t->n_window = 0;
         log_msg(t->in->log, LOG_INFO, "Step %ld | train/loss: %.4f", t->step, t->train_loss);
-        if (metrics_log_train(&t->metrics, t->step, t->train_loss, err)) return -1;
+        if (metrics_log_train(&t->metrics, t->step, t->train_loss, err) || log_tb_extras(t, err)) return -1;
     }
     if (t->step % c->val_steps_freq == 0 && log_validation(t, err)) return -1;
     return 0;
-}
-
-/* At most 5 redraws a second. */
-static void draw_progress(const Trainer *t, double start, long start_step, double *last_draw) {
-    double now = monotonic_s();
-    if (now - *last_draw < 0.2) return;
-    *last_draw = now;
-    double rate = (double)(t->step - start_step) / (now - start);
-    log_progress(t->in->log, "train: step %ld/%ld (epoch %ld), %.0f steps/s, ETA %.0f s", t->step, t->total_steps,
-                 t->epoch, rate, rate > 0 ? (t->total_steps - t->step) / rate : 0);
 }
 
 /* The final save (after the loop) records the last step: a step or epoch save
@@ -538,7 +558,8 @@ int trainer_run(const TrainerInputs *in, TrainSummary *sum, AlbError *err) {
         if (t.step == 0) rc = log_validation(&t, err);
     }
     int stopped = 0;
-    double loop_start = monotonic_s(), last_draw = 0;
+    Progress bar;
+    progress_begin(&bar, in->progress, "train", (double)(t.total_steps - t.step), "steps");
     for (; !rc && !stopped && t.epoch <= c->num_epochs; t.epoch++, t.position = 0) {
         if (c->shuffle)
             trainer_permutation(t.perm, in->train.n, trainer_epoch_seed((uint64_t)c->seed, t.epoch));
@@ -549,7 +570,7 @@ int trainer_run(const TrainerInputs *in, TrainSummary *sum, AlbError *err) {
             t.step++;
             t.position += t.accum;
             rc = after_step(&t, loss, err);
-            if (in->progress) draw_progress(&t, loop_start, sum->start_step, &last_draw);
+            log_progress_show(in->log, &bar, (double)(t.step - sum->start_step), 0);
             if (in->step_delay_ms > 0)
                 nanosleep(&(struct timespec){in->step_delay_ms / 1000, in->step_delay_ms % 1000 * 1000000L}, NULL);
             if (!rc && !strcmp(c->save_strategy, "step") && t.step % c->steps_freq == 0 && !last_step(&t))
@@ -572,7 +593,7 @@ int trainer_run(const TrainerInputs *in, TrainSummary *sum, AlbError *err) {
         if (t.last_val_step != t.step) rc = log_validation(&t, err);
         if (!rc) rc = save_checkpoint(&t, 1, sum, err);
     }
-    log_progress_done(in->log);
+    log_progress_show(in->log, &bar, (double)(t.step - sum->start_step), 1);
     sum->steps = t.step;
     sum->have_val = t.have_val;
     sum->val_loss = t.val_loss;

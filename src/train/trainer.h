@@ -65,7 +65,7 @@ typedef struct {
     const char *encoder_hash;     /* albert_weights_hash, or "" when unknown */
     int random_encoder;           /* the encoder has random weights (recorded in checkpoints) */
     Logger *log;
-    int progress;                 /* draw a progress line (log_progress) */
+    int progress;                 /* PROGRESS_OFF, _BAR or _LINES (util/progress.h): the steps' progress */
     volatile sig_atomic_t *stop;  /* when it becomes nonzero: finish the step, checkpoint, return 1 */
     long kill_at_step;            /* test hook (0: off): raise(kill_signal) right after step N's work */
     int kill_signal;              /* 0 = SIGKILL */

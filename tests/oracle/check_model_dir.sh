@@ -8,16 +8,8 @@
 # installs python3-torch; `make test` on a machine without it still passes.
 # Prints exactly "model-dir-oracle: N passed, N failed" last.
 cd "$(dirname "$0")/../.." || exit 2
-ALBERTC=${ALBERTC:-build/albertc}
-PYTHON=${PYTHON:-/usr/bin/python3}
-DATA=../shared/data/banking77
-SPIECE=../shared/models/albert-base-v2/spiece.model
-
-fail_setup() {
-    echo "check_model_dir: $1"
-    echo "model-dir-oracle: 0 passed, 1 failed"
-    exit 1
-}
+ORACLE=model-dir-oracle SCRIPT=check_model_dir
+. tests/oracle/common.sh
 if ! "$PYTHON" -c 'import torch, numpy' 2>/dev/null; then
     echo "model-dir-oracle: skipped ($PYTHON has no torch and numpy: apt-get install python3-torch)"
     exit 0
