@@ -1061,7 +1061,9 @@ Test(trainer, second_signal_during_training_exits_at_once) {
     snprintf(cmd, sizeof cmd,
              "ALBERTC_TEST_KILL_AT_STEP=10 ALBERTC_TEST_KILL_SIGNAL=%d OMP_NUM_THREADS=1 %s train --config %s %s "
              "--set project_dir=%s/k 2>%s/stderr & pid=$!\n"
-             "while [ \"$(cut -d' ' -f3 /proc/$pid/stat)\" != T ]; do sleep 0.01; done\n"
+             /* at most 30 s: a run that died (no /proc entry) must not hang the suite */
+             "i=0; while [ \"$(cut -d' ' -f3 /proc/$pid/stat 2>/dev/null)\" != T ] && [ $i -lt 3000 ]; do\n"
+             "  i=$((i + 1)); sleep 0.01; done\n"
              "kill -INT $pid; kill -TERM $pid; kill -CONT $pid; wait $pid; echo $?",
              SIGSTOP, test_albertc(), f.config, f.options, f.dir, f.dir);
     cr_assert_eq(test_run(cmd, &out, NULL), 0);
