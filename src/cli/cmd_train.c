@@ -448,7 +448,7 @@ static void write_run_info(const TrainConfig *c, Logger *lg, const TrainSummary 
                                                 "num_labels", c->num_labels));
     json_object_set_new(o, "encoder", json_pack("{s:s,s:s,s:s}", "id", f->info.encoder_id, "hash",
                                                 f->info.encoder_hash, "dtype",
-                                                c->dtype == ALB_BF16 ? "bfloat16" : "float32"));
+                                                alb_dtype_name(c->dtype)));
     char cpu[256], host[256] = "";
     cpu_name(cpu, sizeof cpu);
     gethostname(host, sizeof host - 1);
