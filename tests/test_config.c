@@ -17,6 +17,7 @@ static void expect_reject(const char *json, const char *problem) {
     cr_assert_eq(parse(&c, json, &err), -1, "accepted %s", json);
     cr_assert_eq(strncmp(err.msg, "cfg.json", 8), 0, "error does not name the file: %s", err.msg);
     cr_assert(strstr(err.msg, problem), "error '%s' does not say '%s'", err.msg, problem);
+    cr_assert_null(strchr(err.msg, '\n'), "error is not one line: %s", err.msg);
 }
 
 Test(config, defaults_are_hf_albert_config) {
@@ -154,6 +155,8 @@ Test(config, rejects_wrong_types) {
     expect_reject("{\"num_hidden_layers\": 12.0}", "num_hidden_layers must be an integer, not a real number");
     expect_reject("{\"vocab_size\": null}", "vocab_size must be an integer, not null");
     expect_reject("{\"num_attention_heads\": true}", "num_attention_heads must be an integer, not a boolean");
+    /* jansson quotes the bad token, here a raw line break: the message stays one line */
+    expect_reject("{\"a\": \"\\\nx\"}", "invalid escape near '\"\\?'");
     expect_reject("{\"layer_norm_eps\": \"1e-12\"}", "layer_norm_eps must be a number, not a string");
     expect_reject("{\"initializer_range\": [0.02]}", "initializer_range must be a number, not an array");
     expect_reject("{\"hidden_act\": 1}", "hidden_act must be a string, not an integer");

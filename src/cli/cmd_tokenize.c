@@ -103,7 +103,8 @@ static int tokenize_json_line(const AlbertTokenizer *tok, const char *line, size
     json_error_t jerr;
     json_t *obj = json_loadb(line, len, JSON_ALLOW_NUL, &jerr);
     if (!obj) {
-        fprintf(stderr, "albertc %s: stdin:%ld: invalid JSON: %s\n", CMD, lineno, jerr.text);
+        char shown[ALB_SHOWN_SIZE];
+        fprintf(stderr, "albertc %s: stdin:%ld: invalid JSON: %s\n", CMD, lineno, alb_shown(jerr.text, shown));
         return -1;
     }
     json_t *text = json_object_get(obj, "text"), *pair = json_object_get(obj, "text_pair");

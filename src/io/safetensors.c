@@ -168,7 +168,8 @@ static int parse_header(SafeTensors *st, const uint8_t *buf, size_t len, AlbErro
 
     json_error_t jerr;
     json_t *root = json_loadb((const char *)buf + 8, (size_t)header_len, JSON_REJECT_DUPLICATES, &jerr);
-    if (!root) return alb_fail(err, "%s: header JSON, byte %d: %s", path, jerr.position, jerr.text);
+    char shown[ALB_SHOWN_SIZE];
+    if (!root) return alb_fail(err, "%s: header JSON, byte %d: %s", path, jerr.position, alb_shown(jerr.text, shown));
     int rc = 0;
     if (!json_is_object(root)) {
         rc = alb_fail(err, "%s: header JSON must be an object", path);

@@ -190,7 +190,8 @@ int albert_config_parse(AlbertConfig *c, const char *json, size_t len, const cha
     albert_config_defaults(c);
     json_error_t jerr;
     json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
-    if (!root) return alb_fail(err, "%s:%d: invalid JSON: %s", path, jerr.line, jerr.text);
+    char shown[ALB_SHOWN_SIZE];
+    if (!root) return alb_fail(err, "%s:%d: invalid JSON: %s", path, jerr.line, alb_shown(jerr.text, shown));
     int rc = parse_fields(c, root, path, err);
     json_decref(root);
     if (rc) albert_config_defaults(c);

@@ -74,7 +74,8 @@ int classifier_config_parse(ClassifierConfig *cc, const char *json, size_t len, 
     json_t *config = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
     json_t *block = json_object_get(config, "albertc");
     int rc = 0;
-    if (!json_is_object(config)) rc = alb_fail(err, "%s:%d: invalid JSON: %s", name, jerr.line, jerr.text);
+    char shown[ALB_SHOWN_SIZE];
+    if (!json_is_object(config)) rc = alb_fail(err, "%s:%d: invalid JSON: %s", name, jerr.line, alb_shown(jerr.text, shown));
     else if (block) rc = read_block(cc, config, block, name, err);
     json_decref(config);
     if (rc) classifier_config_free(cc);
@@ -260,7 +261,8 @@ static int write_config(const ClassifierDirSpec *s, const char *to, AlbError *er
     json_t *config = json_load_file(path, 0, &jerr);
     if (!json_is_object(config)) {
         json_decref(config);
-        return alb_fail(err, "%s:%d: invalid JSON: %s", path, jerr.line, jerr.text);
+        char shown[ALB_SHOWN_SIZE];
+        return alb_fail(err, "%s:%d: invalid JSON: %s", path, jerr.line, alb_shown(jerr.text, shown));
     }
     json_t *id2label, *label2id;
     classifier_label_maps(s->labels, s->num_labels, &id2label, &label2id);

@@ -74,7 +74,8 @@ static int parse_line(EmbedInput *in, const char *line, size_t len, long lineno,
     snprintf(where, sizeof where, "%s:%ld", in->path, lineno);
     json_error_t jerr;
     json_t *obj = json_loadb(line, len, 0, &jerr);
-    if (!obj) return alb_fail(err, "%s: invalid JSON: %s", where, jerr.text);
+    char shown[ALB_SHOWN_SIZE];
+    if (!obj) return alb_fail(err, "%s: invalid JSON: %s", where, alb_shown(jerr.text, shown));
     int rc;
     const json_t *text = json_object_get(obj, "text"), *ids = json_object_get(obj, "input_ids");
     if (!json_is_object(obj) || (!text && !ids))

@@ -92,7 +92,9 @@ RequestStatus serve_request_parse(ServeRequest *r, ServeRoute route, const char 
                         .skip_special_tokens = 1};
     json_error_t jerr;
     json_t *root = json_loadb(body, len, 0, &jerr);
-    if (!root) return alb_fail(err, "invalid JSON at line %d, column %d: %s", jerr.line, jerr.column, jerr.text);
+    char shown[ALB_SHOWN_SIZE];
+    if (!root)
+        return alb_fail(err, "invalid JSON at line %d, column %d: %s", jerr.line, jerr.column, alb_shown(jerr.text, shown));
     RequestStatus rc = REQ_OK;
     const char *field = route == ROUTE_DECODE ? "ids" : "inputs";
     json_t *inputs = json_object_get(root, field);

@@ -287,7 +287,8 @@ int history_parse(CheckpointHistory *hist, const char *json, size_t len, const c
     memset(hist, 0, sizeof *hist);
     json_error_t jerr;
     json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
-    if (!root) return alb_fail(err, "%s:%d:%d: invalid JSON: %s", name, jerr.line, jerr.column, jerr.text);
+    char shown[ALB_SHOWN_SIZE];
+    if (!root) return alb_fail(err, "%s:%d:%d: invalid JSON: %s", name, jerr.line, jerr.column, alb_shown(jerr.text, shown));
     int rc = -1;
     if (!json_is_object(root))
         alb_fail(err, "%s: checkpoint history must be a JSON object", name);
