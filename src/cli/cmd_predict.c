@@ -117,7 +117,7 @@ static int run(Classifier *c, const PredictArgs *pa, const Answer *a, AlbError *
         else if (w.n == WINDOW || (next == 0 && w.n)) {
             done += w.n;
             rc = classify_window(c, a, &w, features, logits, err);
-            progress_update(&bar, done);
+            if (next == 1) progress_update(&bar, done);  /* the last window's count is progress_end's */
         }
     }
     if (!rc && w.n) {
