@@ -219,13 +219,8 @@ static int random_base_model(const TrainConfig *c, char *dir, size_t dir_size, L
             dir);
     AlbertConfig ac;
     albert_config_preset(&ac, "base");
-    char tmp[4400];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", dir, (long)getpid());
-    if (alb_mkdirs(c->cache_dir, err) || albert_init_model_dir(&ac, (uint64_t)c->seed, tmp, SHARED_SPIECE, err))
-        return -1;
-    if (rename(tmp, dir) != 0 && !alb_file_exists(probe))  /* another run may have won the race */
-        return alb_fail(err, "%s: cannot rename to %s: %s", tmp, dir, strerror(errno));
-    return 0;
+    /* written beside dir and renamed into place whole (a run killed midway leaves no half model) */
+    return albert_init_model_dir(&ac, (uint64_t)c->seed, dir, SHARED_SPIECE, err);
 }
 
 typedef struct {
@@ -551,9 +546,8 @@ static int log_eval_tb(const TrainConfig *c, long step, const Evaluation *ev, Al
 }
 
 /* The trained classifier as <project_dir>/model/ (from the final checkpoint)
- * and its evaluation on the eval split as <project_dir>/eval/. The eval split's
- * features come from the cache the feature pass filled: its accuracy is the
- * final val/accuracy. */
+ * and its evaluation on the eval split as <project_dir>/eval/, on the very
+ * features validation used (in memory): its accuracy is the final val/accuracy. */
 static int publish(const TrainConfig *c, Logger *lg, const TrainSummary *s, const Features *f, double *eval_s,
                    AlbError *err) {
     *eval_s = -1;  /* no evaluation */
@@ -568,15 +562,13 @@ static int publish(const TrainConfig *c, Logger *lg, const TrainSummary *s, cons
     int rc = export_checkpoint(&spec, model_dir, err) || classifier_load(&cl, model_dir, NULL, 1, err);
     if (!rc) {
         double t0 = monotonic_s();
-        rc = evaluate(&cl, &f->deval, c->cache_dir, progress_mode(c), &ev, err);
+        evaluate_features(&cl, &f->deval, f->eval.x, &ev);
         *eval_s = monotonic_s() - t0;
-        if (!rc) {
-            rc = evaluation_write_dir(&ev, &cl, &f->deval, eval_dir, err) || log_eval_tb(c, s->steps, &ev, err);
-            if (!rc)
-                log_msg(lg, LOG_INFO, "model: %s; eval on %d texts: accuracy %.4f, macro F1 %.4f (%s)", model_dir,
-                        f->deval.n, class_report_accuracy(&ev.report), ev.report.macro.f1, eval_dir);
-            evaluation_free(&ev);
-        }
+        rc = evaluation_write_dir(&ev, &cl, &f->deval, eval_dir, err) || log_eval_tb(c, s->steps, &ev, err);
+        if (!rc)
+            log_msg(lg, LOG_INFO, "model: %s; eval on %d texts: accuracy %.4f, macro F1 %.4f (%s)", model_dir,
+                    f->deval.n, class_report_accuracy(&ev.report), ev.report.macro.f1, eval_dir);
+        evaluation_free(&ev);
         classifier_free(&cl);
     }
     free(model_dir);

@@ -2,7 +2,6 @@
 #include "model/init.h"
 
 #include <errno.h>
-#include <libgen.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +10,7 @@
 #include <unistd.h>
 
 #include "io/safetensors.h"
+#include "util/atomic_dir.h"
 #include "util/fileio.h"
 #include "util/splitmix.h"
 
@@ -171,15 +171,6 @@ static int move_model_files(const char *staging, const char *dir, AlbError *err)
     return rc;
 }
 
-static void remove_staging(const char *staging) {
-    for (int i = 0; i < N_MODEL_FILES; i++) {
-        char *path = alb_path_join(staging, MODEL_FILES[i]);
-        unlink(path);
-        free(path);
-    }
-    rmdir(staging);
-}
-
 int albert_init_model_dir(const AlbertConfig *c, uint64_t seed, const char *dir, const char *tokenizer_path,
                           AlbError *err) {
     if (albert_config_check(c, dir, err)) return -1;
@@ -187,32 +178,31 @@ int albert_init_model_dir(const AlbertConfig *c, uint64_t seed, const char *dir,
     size_t spiece_len = 0;
     /* read the tokenizer first: a bad path must not leave a half-made directory */
     if (tokenizer_path && alb_read_file(tokenizer_path, &spiece, &spiece_len, err)) return -1;
-    char *target = alb_xstrdup(dir);  /* without trailing slashes: "DIR.tmp" must be beside it */
-    for (size_t k = strlen(target); k > 1 && target[k - 1] == '/'; k--) target[k - 1] = '\0';
-    char *copy = alb_xstrdup(target), *parent = alb_xstrdup(dirname(copy));
-    free(copy);
-    size_t n = strlen(target) + 64;
-    char *staging = alb_xmalloc(n);
     struct stat st;
-    int exists = stat(target, &st) == 0, rc = 0;
-    /* staging: inside an existing DIR (its filesystem), else beside DIR, renamed into place whole */
-    snprintf(staging, n, exists ? "%s/.init-model.tmp.%ld" : "%s.tmp.%ld", target, (long)getpid());
-    if (exists && !S_ISDIR(st.st_mode)) rc = alb_fail(err, "%s: exists and is not a directory", dir);
-    else if (!exists) rc = alb_mkdirs(parent, err);
-    if (!rc && mkdir(staging, 0777) != 0) {
-        rc = alb_fail(err, "%s: cannot create: %s", staging, strerror(errno));
-    } else if (!rc) {
-        rc = write_model_files(c, seed, staging, spiece, spiece_len, err);
-        if (!rc && exists) rc = move_model_files(staging, target, err);
-        if (!rc && !exists && rename(staging, target) != 0)
-            rc = alb_fail(err, "%s: cannot rename to %s: %s", staging, target, strerror(errno));
-        if (!rc && !exists && alb_fsync_dir(parent) != 0)
-            rc = alb_fail(err, "%s: cannot sync the directory: %s", parent, strerror(errno));
-        if (rc || exists) remove_staging(staging);
+    int rc = 0;
+    if (stat(dir, &st) != 0) {  /* a new DIR: written beside it, renamed into place whole */
+        AtomicDir d;
+        rc = atomic_dir_open(&d, dir, err);
+        if (!rc && write_model_files(c, seed, d.tmp_path, spiece, spiece_len, err)) {
+            atomic_dir_abort(&d);
+            rc = -1;
+        } else if (!rc) {
+            rc = atomic_dir_commit(&d, err);
+        }
+    } else if (!S_ISDIR(st.st_mode)) {
+        rc = alb_fail(err, "%s: exists and is not a directory", dir);
+    } else {  /* an existing DIR keeps its other files: staged inside it (its filesystem), moved in */
+        size_t n = strlen(dir) + 64;
+        char *staging = alb_xmalloc(n);
+        snprintf(staging, n, "%s/.init-model.tmp.%ld", dir, (long)getpid());
+        if (mkdir(staging, 0777) != 0)
+            rc = alb_fail(err, "%s: cannot create: %s", staging, strerror(errno));
+        else
+            rc = write_model_files(c, seed, staging, spiece, spiece_len, err) || move_model_files(staging, dir, err)
+                     ? -1 : 0;
+        alb_rmtree(staging);
+        free(staging);
     }
-    free(staging);
-    free(parent);
-    free(target);
     free(spiece);
     return rc;
 }

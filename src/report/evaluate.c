@@ -18,20 +18,22 @@ static double log_sum_exp(const float *z, int C) {
 }
 
 int evaluate(Classifier *c, const Dataset *ds, const char *cache_dir, int progress, Evaluation *ev, AlbError *err) {
-    memset(ev, 0, sizeof *ev);
-    int n = ds->n, H = c->head.hidden, C = c->num_labels;
+    int n = ds->n, H = c->head.hidden;
     float *features = alb_xmalloc(sizeof(float) * ((size_t)n * H + 1));
     Progress bar;
     progress_begin(&bar, progress, "eval", n, "texts");
     int rc = classifier_features(c, (const char *const *)ds->texts, n, cache_dir, features, &bar, err);
     progress_end(&bar, n);
-    if (rc) {
-        free(features);
-        return -1;
-    }
+    if (!rc) evaluate_features(c, ds, features, ev);
+    free(features);
+    return rc;
+}
+
+void evaluate_features(Classifier *c, const Dataset *ds, const float *features, Evaluation *ev) {
+    memset(ev, 0, sizeof *ev);
+    int n = ds->n, C = c->num_labels;
     float *logits = alb_xmalloc(sizeof(float) * ((size_t)n * C + 1));
     classifier_head_logits(c, features, n, logits);
-    free(features);
     ev->n = n;
     ev->pred = alb_xmalloc(sizeof(int) * ((size_t)n + 1));
     ev->score = alb_xmalloc(sizeof(float) * ((size_t)n + 1));
@@ -47,7 +49,6 @@ int evaluate(Classifier *c, const Dataset *ds, const char *cache_dir, int progre
     free(logits);
     ev->loss = n ? loss / n : 0.0;
     class_report_compute(&ev->report, ds->labels, ev->pred, n, C);
-    return 0;
 }
 
 void evaluation_free(Evaluation *ev) {

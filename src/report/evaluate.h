@@ -29,6 +29,9 @@ typedef struct {
  * label set). cache_dir as in classifier_features. progress: PROGRESS_OFF,
  * _BAR or _LINES (util/progress.h) for the texts encoded. */
 int evaluate(Classifier *c, const Dataset *ds, const char *cache_dir, int progress, Evaluation *ev, AlbError *err);
+/* The same from the texts' [CLS] features [ds->n, H], already computed (train
+ * has them in memory: the very features its validation used). */
+void evaluate_features(Classifier *c, const Dataset *ds, const float *features, Evaluation *ev);
 void evaluation_free(Evaluation *ev);
 int evaluation_write_dir(const Evaluation *ev, const Classifier *c, const Dataset *ds, const char *out_dir,
                          AlbError *err);

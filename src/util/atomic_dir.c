@@ -38,9 +38,10 @@ static void atomic_dir_free(AtomicDir *d) {
 }
 
 int atomic_dir_open(AtomicDir *d, const char *path, AlbError *err) {
-    d->path = alb_xstrdup(path);
-    d->tmp_path = suffixed(path, "tmp");
-    char *parent_copy = alb_xstrdup(path);
+    d->path = alb_xstrdup(path);  /* without trailing slashes: "<dir>.tmp.<pid>" must be beside it */
+    for (size_t k = strlen(d->path); k > 1 && d->path[k - 1] == '/'; k--) d->path[k - 1] = '\0';
+    d->tmp_path = suffixed(d->path, "tmp");
+    char *parent_copy = alb_xstrdup(d->path);
     int rc = alb_mkdirs(dirname(parent_copy), err);
     free(parent_copy);
     if (!rc && alb_rmtree(d->tmp_path)) rc = alb_fail(err, "%s: cannot remove: %s", d->tmp_path, strerror(errno));
