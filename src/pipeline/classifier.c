@@ -162,7 +162,6 @@ static void cache_progress(void *ctx, int done, int total, long tokens, double s
     progress_update(bar, done);
 }
 
-
 static int cached_features(Classifier *c, const char *const *texts, int n, const char *cache_dir, float *features,
                            Progress *bar, AlbError *err) {
     FeatureCacheOptions o = {.cache_dir = cache_dir, .model = c->encoder, .tok = c->tok, .max_length = c->max_length,
