@@ -256,6 +256,10 @@ void albert_free(AlbertModel *m) {
 const AlbertConfig *albert_config(const AlbertModel *m) { return &m->c; }
 AlbDtype albert_dtype(const AlbertModel *m) { return m->dtype; }
 const char *albert_weights_hash(const AlbertModel *m) { return m->hash; }
+/* bf16 today: fp32 sgemm of bf16-rounded values, every op's output rounded. */
+const char *albert_engine(const AlbertModel *m) {
+    return m->dtype == ALB_BF16 ? "bfloat16/emulated" : "float32/openblas";
+}
 
 static int max_int(int a, int b) { return a > b ? a : b; }
 

@@ -41,6 +41,11 @@ AlbDtype albert_dtype(const AlbertModel *m);
  * chars: the encoder's identity for caches and checkpoints. It does not
  * include the dtype: key caches on (hash, dtype). */
 const char *albert_weights_hash(const AlbertModel *m);
+/* The dtype and the engine variant that compute the features, as one short
+ * stable string ("float32/openblas", "bfloat16/emulated", ...): features of
+ * different engines may differ in their last bits, so caches and checkpoints
+ * record it and never mix two. */
+const char *albert_engine(const AlbertModel *m);
 
 /* Forward B sequences of padded length L.
  *   ids  [B, L]  token ids (token_type_ids are all 0, positions 0..L-1)
