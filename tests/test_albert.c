@@ -57,7 +57,7 @@ typedef struct {
     SafeTensors st;
     AlbertConfig cfg;
     int B, L, H;
-    int32_t *ids, *mask;
+    int32_t *ids, *mask, *types;
     int *lengths;
 } Golden;
 
@@ -85,9 +85,11 @@ static void golden_open(Golden *g, const char *name) {
     g->H = g->cfg.hidden_size;
     g->ids = malloc(sizeof(int32_t) * g->B * g->L);
     g->mask = malloc(sizeof(int32_t) * g->B * g->L);
+    g->types = malloc(sizeof(int32_t) * g->B * g->L);
     g->lengths = calloc((size_t)g->B, sizeof(int));
     read_ints(&g->st, "input_ids", g->ids, (int64_t)g->B * g->L);
     read_ints(&g->st, "attention_mask", g->mask, (int64_t)g->B * g->L);
+    read_ints(&g->st, "token_type_ids", g->types, (int64_t)g->B * g->L);
     for (int i = 0; i < g->B * g->L; i++) g->lengths[i / g->L] += g->mask[i];
 }
 
@@ -95,6 +97,7 @@ static void golden_close(Golden *g) {
     st_close(&g->st);
     free(g->ids);
     free(g->mask);
+    free(g->types);
     free(g->lengths);
 }
 
@@ -144,24 +147,32 @@ static Error batch_error(const Golden *g, const char *tag, int B, int L, const i
     return e;
 }
 
-/* Forward a batch built from golden rows, padded to L with pad_id, and return its error. */
+/* Forward a batch built from golden rows, padded to L with pad_id, and return
+ * its error. Token types go in as the golden has them (pad: 0), or as NULL
+ * (all 0) when every one is 0: the single-text rows run both ways. */
 static Error run_rows(const Golden *g, AlbertModel *m, const char *tag, int B, const int *rows, int L, int pad_id) {
-    int32_t *ids = malloc(sizeof(int32_t) * B * L), *mask = malloc(sizeof(int32_t) * B * L);
+    int32_t *ids = malloc(sizeof(int32_t) * B * L), *mask = malloc(sizeof(int32_t) * B * L),
+            *types = malloc(sizeof(int32_t) * B * L);
+    int any_type = 0;
     for (int b = 0; b < B; b++)
         for (int i = 0; i < L; i++) {
             int real = i < g->lengths[rows[b]];
             ids[b * L + i] = real ? g->ids[rows[b] * g->L + i] : pad_id;
             mask[b * L + i] = real;
+            types[b * L + i] = real ? g->types[rows[b] * g->L + i] : 0;
+            any_type |= types[b * L + i];
         }
     float *hidden = malloc(sizeof(float) * B * L * g->H), *cls = malloc(sizeof(float) * B * g->H),
           *pooler = malloc(sizeof(float) * B * g->H);
     AlbError err;
-    cr_assert_eq(albert_forward(m, B, L, ids, mask, hidden, cls, pooler, &err), 0, "%s", err.msg);
+    cr_assert_eq(albert_forward(m, B, L, ids, any_type ? types : NULL, mask, hidden, cls, pooler, &err), 0, "%s",
+                 err.msg);
     for (int b = 0; b < B; b++)
         cr_assert_eq(memcmp(cls + b * g->H, hidden + (size_t)b * L * g->H, sizeof(float) * g->H), 0);
     Error e = batch_error(g, tag, B, L, rows, hidden, pooler);
     free(ids);
     free(mask);
+    free(types);
     free(hidden);
     free(cls);
     free(pooler);
@@ -232,8 +243,8 @@ Test(albert, bf16_outputs_are_bf16_and_differ_from_f32) {
     size_t n = (size_t)g.B * g.L * g.H;
     float *h32 = malloc(n * sizeof(float)), *h16 = malloc(n * sizeof(float));
     AlbError err;
-    cr_assert_eq(albert_forward(m32, g.B, g.L, g.ids, g.mask, h32, NULL, NULL, &err), 0, "%s", err.msg);
-    cr_assert_eq(albert_forward(m16, g.B, g.L, g.ids, g.mask, h16, NULL, NULL, &err), 0, "%s", err.msg);
+    cr_assert_eq(albert_forward(m32, g.B, g.L, g.ids, NULL, g.mask, h32, NULL, NULL, &err), 0, "%s", err.msg);
+    cr_assert_eq(albert_forward(m16, g.B, g.L, g.ids, NULL, g.mask, h16, NULL, NULL, &err), 0, "%s", err.msg);
     float worst = 0.0f;
     for (size_t i = 0; i < n; i++) {
         uint32_t u;
@@ -275,16 +286,19 @@ Test(albert, forward_rejects_bad_input) {
     AlbError err;
     int32_t ids[2] = {2, 40};
     float out[64];
-    cr_expect_eq(albert_forward(m, 1, 2, ids, NULL, NULL, out, NULL, &err), -1);
+    cr_expect_eq(albert_forward(m, 1, 2, ids, NULL, NULL, NULL, out, NULL, &err), -1);
     cr_expect(strstr(err.msg, "token id 40") && strstr(err.msg, "[0, 40)"), "%s", err.msg);
     ids[1] = -1;
-    cr_expect_eq(albert_forward(m, 1, 2, ids, NULL, NULL, out, NULL, &err), -1);
+    cr_expect_eq(albert_forward(m, 1, 2, ids, NULL, NULL, NULL, out, NULL, &err), -1);
     int32_t long_ids[17] = {2};
-    cr_expect_eq(albert_forward(m, 1, 17, long_ids, NULL, NULL, out, NULL, &err), -1);
+    cr_expect_eq(albert_forward(m, 1, 17, long_ids, NULL, NULL, NULL, out, NULL, &err), -1);
     cr_expect(strstr(err.msg, "max_position_embeddings 16"), "%s", err.msg);
+    int32_t ok_ids[2] = {2, 7}, bad_types[2] = {0, 2};  /* type_vocab_size 2 */
+    cr_expect_eq(albert_forward(m, 1, 2, ok_ids, bad_types, NULL, NULL, out, NULL, &err), -1);
+    cr_expect(strstr(err.msg, "token type id 2") && strstr(err.msg, "[0, 2)"), "%s", err.msg);
     /* a fully masked row is computed like torch (uniform attention), not rejected */
     int32_t ok[2] = {2, 7}, zero[2] = {0, 0};
-    cr_expect_eq(albert_forward(m, 1, 2, ok, zero, NULL, out, NULL, &err), 0, "%s", err.msg);
+    cr_expect_eq(albert_forward(m, 1, 2, ok, NULL, zero, NULL, out, NULL, &err), 0, "%s", err.msg);
     for (int j = 0; j < 32; j++) cr_expect(isfinite(out[j]));
     albert_free(m);
     golden_close(&g);

@@ -67,7 +67,7 @@ static Out forward(AlbertModel *m, int B, int L, const int32_t *ids, const int32
     Out o = {malloc(sizeof(float) * (size_t)B * L * H), malloc(sizeof(float) * (size_t)B * H),
              malloc(sizeof(float) * (size_t)B * H)};
     AlbError err;
-    cr_assert_eq(albert_forward(m, B, L, ids, mask, o.hidden, o.cls, o.pooler, &err), 0, "%s", err.msg);
+    cr_assert_eq(albert_forward(m, B, L, ids, NULL, mask, o.hidden, o.cls, o.pooler, &err), 0, "%s", err.msg);
     return o;
 }
 

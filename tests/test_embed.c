@@ -241,7 +241,7 @@ Test(embed, matches_the_library_in_input_order, .init = setup, .fini = test_tmp_
         memcpy(&len, (const char *)lengths->data + 8 * r, 8);
         cr_expect_eq(len, lens[r]);
         float h[7 * 32], c[32], p[32];
-        cr_assert_eq(albert_forward(m, 1, lens[r], seqs[r], NULL, h, c, p, &e), 0, "%s", e.msg);
+        cr_assert_eq(albert_forward(m, 1, lens[r], seqs[r], NULL, NULL, h, c, p, &e), 0, "%s", e.msg);
         for (int j = 0; j < 32; j++) {
             cr_expect_float_eq(cls[r * 32 + j], c[j], ENCODER_F32_PAIR_TOL, "row %d", r);
             cr_expect_float_eq(pooler[r * 32 + j], p[j], ENCODER_F32_PAIR_TOL, "row %d", r);

@@ -158,7 +158,7 @@ Test(feature_cache, features_equal_a_direct_forward) {
         tokenizer_encode(e.tok, TEXTS[i], strlen(TEXTS[i]), 128, &ids);
         float cls[64];
         AlbError err;
-        cr_assert_eq(albert_forward(e.m, 1, ids.n, ids.ids, NULL, NULL, cls, NULL, &err), 0);
+        cr_assert_eq(albert_forward(e.m, 1, ids.n, ids.ids, NULL, NULL, NULL, cls, NULL, &err), 0);
         for (int j = 0; j < H; j++) cr_assert_float_eq(a[(size_t)i * H + j], cls[j], ENCODER_F32_PAIR_TOL, "text %d dim %d", i, j);
         token_ids_free(&ids);
     }
@@ -491,8 +491,9 @@ Test(feature_cache, encode_seqs_outputs_and_mask_equal_single_forwards) {
     Env e = env_new();
     static const int32_t ids0[] = {2, 10, 11, 12, 13, 14, 3}, ids1[] = {2, 3}, ids2[] = {2, 20, 21, 22, 3};
     static const int32_t mask0[] = {1, 1, 0, 1, 0, 1, 1}, mask2[] = {0, 0, 0, 0, 0};
-    const EncodeSeq seqs[3] = {{7, ids0, mask0}, {2, ids1, NULL}, {5, ids2, mask2}};
-    const int32_t ones[2] = {1, 1}, *masks[3] = {mask0, ones, mask2};
+    static const int32_t types0[] = {0, 0, 0, 1, 1, 1, 1};  /* a pair's A and B */
+    const EncodeSeq seqs[3] = {{7, ids0, mask0, types0}, {2, ids1, NULL, NULL}, {5, ids2, mask2, NULL}};
+    const int32_t ones[2] = {1, 1}, *masks[3] = {mask0, ones, mask2}, *types[3] = {types0, NULL, NULL};
     enum { N = 3, ROWS = 8 };
     int H = albert_config(e.m)->hidden_size;
     float *cls = malloc(sizeof(float) * N * H), *pooler = malloc(sizeof(float) * N * H);
@@ -506,7 +507,7 @@ Test(feature_cache, encode_seqs_outputs_and_mask_equal_single_forwards) {
     cr_assert_eq(encode_cls(e.m, seqs, N, 1, 0, cls_only, NULL, NULL, &err), 0, "%s", err.msg);
     for (int s = 0; s < N; s++) {
         int n = seqs[s].n;
-        cr_assert_eq(albert_forward(e.m, 1, n, seqs[s].ids, masks[s], want_hidden, want_cls, want_pooler, &err), 0,
+        cr_assert_eq(albert_forward(e.m, 1, n, seqs[s].ids, types[s], masks[s], want_hidden, want_cls, want_pooler, &err), 0,
                      "%s", err.msg);
         cr_expect_arr_eq(cls + (size_t)s * H, want_cls, sizeof(float) * H, "cls of sequence %d", s);
         cr_expect_arr_eq(cls_only + (size_t)s * H, want_cls, sizeof(float) * H, "encode_cls of sequence %d", s);
@@ -515,9 +516,13 @@ Test(feature_cache, encode_seqs_outputs_and_mask_equal_single_forwards) {
         for (int i = n * H; i < ROWS * H; i++) cr_assert_eq(hidden[(size_t)s * ROWS * H + i], -7.0f);
     }
     /* a mask hole changes the result: the mask is not replaced by a prefix */
-    const EncodeSeq full = {7, ids0, NULL};
+    const EncodeSeq full = {7, ids0, NULL, NULL};
     float full_cls[512];
     cr_assert_eq(encode_cls(e.m, &full, 1, 1, 0, full_cls, NULL, NULL, &err), 0, "%s", err.msg);
+    cr_expect_neq(memcmp(full_cls, cls, sizeof(float) * H), 0);
+    /* and so do the token types: they reach the encoder */
+    const EncodeSeq untyped = {7, ids0, mask0, NULL};
+    cr_assert_eq(encode_cls(e.m, &untyped, 1, 1, 0, full_cls, NULL, NULL, &err), 0, "%s", err.msg);
     cr_expect_neq(memcmp(full_cls, cls, sizeof(float) * H), 0);
     out.hidden_rows = 6;
     cr_expect_eq(encode_seqs(e.m, seqs, N, 1, 0, &out, NULL, NULL, &err), -1);

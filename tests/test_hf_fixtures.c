@@ -164,7 +164,7 @@ static void check_fp32(const char *model, const char *c) {
     int32_t *ids = ints(&f, c, "input_ids", &B, &L), *mask = ints(&f, c, "attention_mask", &B, &L);
     float *hidden = malloc(sizeof(float) * (size_t)B * L * H), *pooler = malloc(sizeof(float) * (size_t)B * H);
     AlbError err;
-    cr_assert_eq(albert_forward(f.model, B, L, ids, mask, hidden, NULL, pooler, &err), 0, "%s", err.msg);
+    cr_assert_eq(albert_forward(f.model, B, L, ids, NULL, mask, hidden, NULL, pooler, &err), 0, "%s", err.msg);
     int64_t n;
     double *exact = values(&f, c, "fp64.last_hidden_state", &n), *torch = values(&f, c, "fp32.last_hidden_state", &n);
     double *torch_pooler = values(&f, c, "fp32.pooler_output", &n);
@@ -206,7 +206,7 @@ static void check_bf16(const char *model, const char *c) {
     int32_t *ids = ints(&f, c, "input_ids", &B, &L), *mask = ints(&f, c, "attention_mask", &B, &L);
     float *hidden = malloc(sizeof(float) * (size_t)B * L * H);
     AlbError err;
-    cr_assert_eq(albert_forward(f.model, B, L, ids, mask, hidden, NULL, NULL, &err), 0, "%s", err.msg);
+    cr_assert_eq(albert_forward(f.model, B, L, ids, NULL, mask, hidden, NULL, NULL, &err), 0, "%s", err.msg);
     int64_t n;
     double *torch = values(&f, c, "bf16.last_hidden_state", &n);
     Diff d = {0};

@@ -3,7 +3,7 @@
 Written from docs/reference.md and transformers' modeling_albert (4.36) op by op,
 in the same order, so that `model.to(torch.bfloat16)` rounds exactly where the
 real module rounds (torch CPU kernels compute in fp32 and round each op's output):
-  embeddings = LayerNorm((word[x] + type[0]) + pos[i])     two adds, each rounded
+  embeddings = LayerNorm((word[x] + type[t]) + pos[i])     two adds, each rounded
   h = Linear_map(e)                                         addmm: rounded once
   per layer: q,k,v = Linear(h); s = (q k^T) / sqrt(d); s = s + ext_mask;
              p = softmax(s); ctx = p v; a = LayerNorm(h + Linear_d(ctx));
@@ -129,12 +129,12 @@ class AlbertRef(nn.Module):
             for _ in range(c["num_hidden_groups"]))
         self.pooler = nn.Linear(H, H)
 
-    def forward(self, ids, mask):
+    def forward(self, ids, mask, types=None):
         c = self.c
         B, L = ids.shape
         dtype = self.mapping.weight.dtype
         pos_ids = torch.arange(L).unsqueeze(0).expand(B, L)
-        e = self.word(ids) + self.token_type(torch.zeros_like(ids))
+        e = self.word(ids) + self.token_type(torch.zeros_like(ids) if types is None else types)
         e = e + self.pos(pos_ids)
         h = self.mapping(self.emb_norm(e))
         ext = mask[:, None, None, :].to(dtype)
@@ -185,8 +185,10 @@ def load_model(config, tensors, dtype=torch.float32):
     return m.to(dtype).eval()
 
 
-def run(model, ids, mask):
-    """ids, mask: int arrays [B, L] -> (last_hidden [B,L,H], pooler [B,H]) float32 numpy."""
+def run(model, ids, mask, types=None):
+    """ids, mask, types (token_type_ids, None: all 0): int arrays [B, L]
+    -> (last_hidden [B,L,H], pooler [B,H]) float32 numpy."""
     with torch.no_grad():
-        h, p = model(torch.as_tensor(ids, dtype=torch.long), torch.as_tensor(mask, dtype=torch.long))
+        h, p = model(torch.as_tensor(ids, dtype=torch.long), torch.as_tensor(mask, dtype=torch.long),
+                     None if types is None else torch.as_tensor(types, dtype=torch.long))
     return h.float().numpy(), p.float().numpy()

@@ -160,7 +160,7 @@ static int run_row(AlbertModel *m, const SeqList *l, const int *order, const Bat
     for (int i = 0; i < nb && !rc; i++)
         if (batches[i].B * batches[i].L == maxT) {
             fill_batch(l, order, &batches[i], ids, mask);
-            rc = albert_forward(m, batches[i].B, batches[i].L, ids, mask, NULL, cls, NULL, err);
+            rc = albert_forward(m, batches[i].B, batches[i].L, ids, NULL, mask, NULL, cls, NULL, err);
             break;
         }
     row->seconds = -1.0;
@@ -173,7 +173,7 @@ static int run_row(AlbertModel *m, const SeqList *l, const int *order, const Bat
         progress_begin(&bar, progress_mode_auto(), label, nb, "batches");
         for (int i = 0; i < nb && !rc; i++) {
             fill_batch(l, order, &batches[i], ids, mask);
-            rc = albert_forward(m, batches[i].B, batches[i].L, ids, mask, NULL, cls, NULL, err);
+            rc = albert_forward(m, batches[i].B, batches[i].L, ids, NULL, mask, NULL, cls, NULL, err);
             row->padded_tokens += (long)batches[i].B * batches[i].L;
             progress_update(&bar, i + 1);
         }

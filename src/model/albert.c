@@ -47,7 +47,7 @@ struct AlbertModel {
     XXH3_state_t *hash_state;
     char hash[33];
 
-    const float *word, *pos, *type0;  /* [V,E], [P,E], [E] (token type 0 only) */
+    const float *word, *pos, *types;  /* [V,E], [P,E], [type_vocab_size,E] */
     Norm emb_norm;
     Linear mapping;                   /* E -> H */
     Layer *layers;                    /* [num_hidden_groups * inner_group_num] */
@@ -146,14 +146,12 @@ static void fuse_qkv(AlbertModel *m, const Linear part[3], Linear *qkv) {
 static int load_all(AlbertModel *m, AlbError *err) {
     const AlbertConfig *c = &m->c;
     int E = c->embedding_size, H = c->hidden_size, Inter = c->intermediate_size;
-    const float *types;
     if (take(m, "embeddings.word_embeddings.weight", 2, c->vocab_size, E, &m->word, err) ||
         take(m, "embeddings.position_embeddings.weight", 2, c->max_position_embeddings, E, &m->pos, err) ||
-        take(m, "embeddings.token_type_embeddings.weight", 2, c->type_vocab_size, E, &types, err) ||
+        take(m, "embeddings.token_type_embeddings.weight", 2, c->type_vocab_size, E, &m->types, err) ||
         take_norm(m, "embeddings.LayerNorm", E, &m->emb_norm, err) ||
         take_linear(m, "encoder.embedding_hidden_mapping_in", E, H, &m->mapping, err))
         return -1;
-    m->type0 = types;
     m->layers = alb_xcalloc((size_t)c->num_hidden_groups * (size_t)c->inner_group_num, sizeof(Layer));
     for (int g = 0; g < c->num_hidden_groups; g++) {
         for (int i = 0; i < c->inner_group_num; i++) {
@@ -580,7 +578,7 @@ static int select_rows(int B, int L, const int32_t *mask, int *rows, int *seq_st
     return T;
 }
 
-int albert_forward(AlbertModel *m, int B, int L, const int32_t *ids, const int32_t *mask,
+int albert_forward(AlbertModel *m, int B, int L, const int32_t *ids, const int32_t *type_ids, const int32_t *mask,
                    float *last_hidden, float *cls, float *pooler, AlbError *err) {
     const AlbertConfig *c = &m->c;
     if (B <= 0 || L <= 0) return alb_fail(err, "albert_forward: empty batch (B=%d, L=%d)", B, L);
@@ -591,6 +589,10 @@ int albert_forward(AlbertModel *m, int B, int L, const int32_t *ids, const int32
         if (ids[i] < 0 || ids[i] >= c->vocab_size)
             return alb_fail(err, "albert_forward: token id %d at [%ld, %ld] outside the vocabulary [0, %d)",
                             (int)ids[i], i / L, i % L, c->vocab_size);
+    for (long i = 0; type_ids && i < (long)B * L; i++)
+        if (type_ids[i] < 0 || type_ids[i] >= c->type_vocab_size)
+            return alb_fail(err, "albert_forward: token type id %d at [%ld, %ld] outside [0, %d)", (int)type_ids[i],
+                            i / L, i % L, c->type_vocab_size);
     int E = c->embedding_size, H = c->hidden_size;
     int T = select_rows(B, L, mask, NULL, NULL);
     reserve(m, T, B, L);
@@ -598,13 +600,14 @@ int albert_forward(AlbertModel *m, int B, int L, const int32_t *ids, const int32
     int blas_threads = openblas_get_num_threads();
     openblas_set_num_threads(1); /* linear() runs one BLAS call per OpenMP thread */
 
-    /* e = LayerNorm((word[x] + type[0]) + pos[i])  [T, E]: two adds, each a torch op */
+    /* e = LayerNorm((word[x] + type[s]) + pos[i])  [T, E]: two adds, each a torch op */
 #pragma omp parallel for if ((long)T * E > 65536)
     for (int t = 0; t < T; t++) {
         int src = m->rows[t];
         const float *w = m->word + (size_t)ids[src] * E, *p = m->pos + (size_t)(src % L) * E;
+        const float *ty = m->types + (size_t)(type_ids ? type_ids[src] : 0) * E;
         float *e = m->e + (size_t)t * E;
-        for (int j = 0; j < E; j++) e[j] = rnd(m, rnd(m, w[j] + m->type0[j]) + p[j]);
+        for (int j = 0; j < E; j++) e[j] = rnd(m, rnd(m, w[j] + ty[j]) + p[j]);
     }
     layer_norm(m, &m->emb_norm, m->e, NULL, m->e, T);
     linear(m, &m->mapping, m->e, m->h, T, 0); /* h [T, H] */

@@ -48,8 +48,9 @@ const char *albert_weights_hash(const AlbertModel *m);
 const char *albert_engine(const AlbertModel *m);
 
 /* Forward B sequences of padded length L.
- *   ids  [B, L]  token ids (token_type_ids are all 0, positions 0..L-1)
- *   mask [B, L]  1 real, 0 pad (NULL: all real)
+ *   ids      [B, L]  token ids (positions 0..L-1)
+ *   type_ids [B, L]  token_type_ids in [0, type_vocab_size) (NULL: all 0)
+ *   mask     [B, L]  1 real, 0 pad (NULL: all real)
  * Outputs (any may be NULL):
  *   last_hidden [B, L, H], cls [B, H] (= last_hidden[:, 0]), pooler [B, H]
  * Values are float32 (bf16-representable in ALB_BF16 mode). Only real
@@ -57,8 +58,9 @@ const char *albert_engine(const AlbertModel *m);
  * keys get probability exactly 0; last_hidden rows at other pad positions are
  * 0 (torch computes values there that no real row depends on). A sequence
  * with no real position is computed whole, as torch does.
- * Errors: an id outside [0, vocab_size), L > max_position_embeddings. */
-int albert_forward(AlbertModel *m, int B, int L, const int32_t *ids, const int32_t *mask,
+ * Errors: an id outside [0, vocab_size), a type id outside its table,
+ * L > max_position_embeddings. */
+int albert_forward(AlbertModel *m, int B, int L, const int32_t *ids, const int32_t *type_ids, const int32_t *mask,
                    float *last_hidden, float *cls, float *pooler, AlbError *err);
 
 #endif

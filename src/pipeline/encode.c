@@ -36,7 +36,8 @@ int encode_seqs(AlbertModel *m, const EncodeSeq *seqs, int n_seqs, int max_batch
     if (max_tokens > 0 && (long)batch_size * seqs[order[0]].n > max_tokens) batch_size = max_tokens / seqs[order[0]].n;
     if (batch_size < 1) batch_size = 1;
     size_t cap = (size_t)batch_size * (size_t)Lmax;
-    int32_t *ids = alb_xmalloc(sizeof(int32_t) * cap), *mask = alb_xmalloc(sizeof(int32_t) * cap);
+    int32_t *ids = alb_xmalloc(sizeof(int32_t) * cap), *mask = alb_xmalloc(sizeof(int32_t) * cap),
+            *types = alb_xmalloc(sizeof(int32_t) * cap);
     float *cls = out->cls ? alb_xmalloc(sizeof(float) * (size_t)batch_size * H) : NULL;
     float *pooler = out->pooler ? alb_xmalloc(sizeof(float) * (size_t)batch_size * H) : NULL;
     float *hidden = out->hidden ? alb_xmalloc(sizeof(float) * cap * (size_t)H) : NULL;
@@ -50,16 +51,20 @@ int encode_seqs(AlbertModel *m, const EncodeSeq *seqs, int n_seqs, int max_batch
         const int *rows = order + start;
         int L = seqs[rows[B - 1]].n;  /* the longest of this batch */
         long tokens = 0;
-        /* ids, mask [B, L]: right-padded */
+        int any_type = 0;
+        /* ids, types, mask [B, L]: right-padded */
         for (int b = 0; b < B; b++) {
             const EncodeSeq *s = &seqs[rows[b]];
             tokens += s->n;
+            any_type |= s->type_ids != NULL;
             for (int i = 0; i < L; i++) {
                 ids[b * L + i] = i < s->n ? s->ids[i] : pad;
+                types[b * L + i] = i < s->n && s->type_ids ? s->type_ids[i] : 0;
                 mask[b * L + i] = i < s->n ? (s->mask ? s->mask[i] : 1) : 0;
             }
         }
-        rc = albert_forward(m, B, L, ids, mask, hidden, cls, pooler, err);  /* [B, L, H], [B, H], [B, H] */
+        /* [B, L, H], [B, H], [B, H] */
+        rc = albert_forward(m, B, L, ids, any_type ? types : NULL, mask, hidden, cls, pooler, err);
         for (int b = 0; b < B && !rc; b++) {
             size_t r = (size_t)rows[b];
             if (cls) memcpy(out->cls + r * H, cls + (size_t)b * H, sizeof(float) * H);
@@ -72,6 +77,7 @@ int encode_seqs(AlbertModel *m, const EncodeSeq *seqs, int n_seqs, int max_batch
     }
     free(order);
     free(ids);
+    free(types);
     free(mask);
     free(cls);
     free(pooler);

@@ -34,6 +34,7 @@ typedef struct {
     int n;                /* tokens, [CLS] and [SEP] included, 1..max_position_embeddings */
     const int32_t *ids;   /* [n] */
     const int32_t *mask;  /* [n] attention mask, 0/1 in any pattern (NULL: all 1); padding adds 0s */
+    const int32_t *type_ids;  /* [n] token_type_ids (a sentence pair's B is 1; NULL: all 0); padding adds 0s */
 } EncodeSeq;
 
 /* Destinations, row i for input i; a NULL output is not computed. */
