@@ -1,6 +1,7 @@
 /* libFuzzer: a request body of serve's POST routes (serve/request.h), the
  * first byte choosing the route. Checks the contract: accepted bodies hold
- * 1..n inputs (ids inside the vocabulary), refusals are one line. */
+ * 1..n inputs (ids inside the vocabulary, texts and /predict's pair texts
+ * NUL-terminated), refusals are one line. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 for (int j = 0; j < r.n_ids[i]; j++)
                     if (r.ids[i][j] < 0 || r.ids[i][j] >= VOCAB) abort();
             } else if (!r.texts[i] || r.texts[i][r.lens[i]] != 0) {
+                abort();
+            } else if ((r.pairs != NULL) != (route == ROUTE_PREDICT) ||
+                       (r.pairs && r.pairs[i] && r.pairs[i][r.pair_lens[i]] != 0)) {
                 abort();
             }
         }

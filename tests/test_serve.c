@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "io/safetensors.h"
+#include "pipeline/classifier.h"
 #include "testutil.h"
 #include "tiny_classifier.h"
 
@@ -241,7 +242,8 @@ Test(serve, answers_equal_predict_embed_tokenize) {
     }
     free(one);
 
-    /* a batch: a list of answers, each predict's line for the same three texts */
+    /* a batch (a list of [text] lists, as TEI's /predict takes it): a list of
+     * answers, each predict's line for the same three texts */
     snprintf(args, sizeof args, "predict --model %s --top-k 0 --raw-scores --text '%s' --text '%s' --text '%s'", model,
              TEXTS[0], TEXTS[1], TEXTS[2]);
     char *lines = albertc_out(args);
@@ -249,8 +251,8 @@ Test(serve, answers_equal_predict_embed_tokenize) {
     char want[8192];
     snprintf(want, sizeof want, "[%s]", lines);
     free(lines);
-    snprintf(body, sizeof body, "{\"inputs\": [\"%s\", \"%s\", \"%s\"], \"raw_scores\": true}", TEXTS[0], TEXTS[1],
-             TEXTS[2]);
+    snprintf(body, sizeof body, "{\"inputs\": [[\"%s\"], [\"%s\"], [\"%s\"]], \"raw_scores\": true}", TEXTS[0],
+             TEXTS[1], TEXTS[2]);
     Resp r = post(s.port, "/predict", body);
     cr_expect_eq(r.status, 200);
     cr_expect_str_eq(r.body.data, want);
@@ -350,6 +352,87 @@ Test(serve, answers_equal_predict_embed_tokenize) {
     cr_expect_eq(stop_server(&s, SIGTERM), 0);
 }
 
+/* The answers /predict gives n sequences sent in one request (raw scores),
+ * computed here through the library: pairs[i] NULL is a single text; a pair's
+ * token types go to the encoder; the batch is the one request's. */
+static char *pipeline_answers(Classifier *c, int n, const char *const *texts, const char *const *pairs) {
+    TokenIds ids[4] = {{0}};
+    EncodeSeq seqs[4];
+    cr_assert_leq(n, 4);
+    for (int i = 0; i < n; i++) {
+        if (pairs[i]) tokenizer_encode_pair(c->tok, texts[i], strlen(texts[i]), pairs[i], strlen(pairs[i]), 0, &ids[i]);
+        else tokenizer_encode(c->tok, texts[i], strlen(texts[i]), 0, &ids[i]);
+        seqs[i] = (EncodeSeq){.n = ids[i].n, .ids = ids[i].ids, .type_ids = ids[i].type_ids};
+    }
+    int H = albert_config(c->encoder)->hidden_size;
+    float *features = malloc(sizeof(float) * (size_t)(n * H)), *logits = malloc(sizeof(float) * (size_t)(n * c->num_labels));
+    AlbError err;
+    cr_assert_eq(classifier_features_seqs(c, seqs, n, features, &err), 0, "%s", err.msg);
+    classifier_head_logits(c, features, n, logits);
+    json_t *all = json_array();
+    for (int i = 0; i < n; i++) json_array_append_new(all, classifier_scores_json(c, logits + i * c->num_labels, 0, 1));
+    char *text = json_dumps(n == 1 ? json_array_get(all, 0) : all, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(9));
+    json_decref(all);
+    free(features);
+    free(logits);
+    for (int i = 0; i < n; i++) token_ids_free(&ids[i]);
+    return text;
+}
+
+/* Sentence pairs on /predict, as TEI reads them: [a, b] is one pair answered
+ * unwrapped, [[a, b], [c], ...] a batch of pairs and texts. Each answer is the
+ * pipeline's for [CLS] a [SEP] b [SEP] with token types 0..0 1..1 (not the
+ * text "a b"); truncation is longest first. */
+Test(serve, sentence_pairs) {
+    ServerProc s = start_tiny("");
+    Classifier c;
+    AlbError err;
+    cr_assert_eq(classifier_load(&c, test_tmp_path("run/model"), NULL, 1, &err), 0, "%s", err.msg);
+    char joined[256];
+    snprintf(joined, sizeof joined, "%s %s", TEXTS[0], TEXTS[1]);
+    char *ab = pipeline_answers(&c, 1, (const char *[]){TEXTS[0]}, (const char *[]){TEXTS[1]});
+    char *ba = pipeline_answers(&c, 1, (const char *[]){TEXTS[1]}, (const char *[]){TEXTS[0]});
+    char *as_text = pipeline_answers(&c, 1, (const char *[]){joined}, (const char *[]){NULL});
+    char *batch = pipeline_answers(&c, 3, (const char *[]){TEXTS[0], TEXTS[2], TEXTS[1]},
+                                   (const char *[]){TEXTS[1], NULL, TEXTS[0]});
+    cr_expect_str_neq(ab, as_text);
+    cr_expect_str_neq(ab, ba);
+
+    char body[2048];
+    snprintf(body, sizeof body, "{\"inputs\": [\"%s\", \"%s\"], \"raw_scores\": true}", TEXTS[0], TEXTS[1]);
+    Resp r = post(s.port, "/predict", body);
+    cr_expect_eq(r.status, 200, "%s", r.body.data);
+    cr_expect_str_eq(r.body.data, ab);
+    cr_expect(strstr(r.headers.data, "x-compute-tokens: 19"), "%s", r.headers.data);
+    resp_free(&r);
+    snprintf(body, sizeof body, "{\"inputs\": [[\"%s\", \"%s\"], [\"%s\"], [\"%s\", \"%s\"]], \"raw_scores\": true}",
+             TEXTS[0], TEXTS[1], TEXTS[2], TEXTS[1], TEXTS[0]);
+    r = post(s.port, "/predict", body);
+    cr_expect_eq(r.status, 200, "%s", r.body.data);
+    cr_expect_str_eq(r.body.data, batch);
+    resp_free(&r);
+
+    /* a pair over max_input_length: refused, or truncated longest first */
+    int n = snprintf(body, sizeof body, "{\"inputs\": [\"short one\", \"");
+    for (int i = 0; i < 150; i++) n += snprintf(body + n, sizeof body - (size_t)n, "card ");
+    snprintf(body + n, sizeof body - (size_t)n, "\"]}");
+    expect_error(s.port, "/predict", body, 422, "Validation", "must have less than");
+    snprintf(body + n, sizeof body - (size_t)n, "\"], \"truncate\": true}");
+    r = post(s.port, "/predict", body);
+    cr_expect_eq(r.status, 200, "%s", r.body.data);
+    char tokens[64];
+    snprintf(tokens, sizeof tokens, "x-compute-tokens: %d\r", c.max_length);
+    cr_expect(strstr(r.headers.data, tokens), "%s: %s", tokens, r.headers.data);
+    resp_free(&r);
+
+    free(ab);
+    free(ba);
+    free(as_text);
+    free(batch);
+    classifier_free(&c);
+    cr_expect_eq(stop_server(&s, SIGTERM), 0);
+}
+
 /* Every TEI error, the payload limit exactly and one byte over, 404 / 405. */
 Test(serve, errors) {
     ServerProc s = start_tiny("--max-client-batch-size 2 --payload-limit 1000");
@@ -358,14 +441,19 @@ Test(serve, errors) {
     expect_error(s.port, "/predict", "{\"text\": \"a\"}", 422, "Validation", "`inputs`");
     expect_error(s.port, "/predict", "{\"inputs\": 5}", 422, "Validation", "inputs");
     expect_error(s.port, "/embed", "{\"inputs\": [\"a\", 5]}", 422, "Validation", "inputs[1]");
-    expect_error(s.port, "/predict", "{\"inputs\": [[\"a\", \"b\"]]}", 422, "Validation", "pairs");
+    expect_error(s.port, "/embed", "{\"inputs\": [[\"a\", \"b\"]]}", 422, "Validation", "/predict only");
+    expect_error(s.port, "/predict", "{\"inputs\": [\"a\", \"b\", \"c\"]}", 422, "Validation", "inputs: 3 strings");
+    expect_error(s.port, "/predict", "{\"inputs\": [[\"a\", \"b\", \"c\"]]}", 422, "Validation", "inputs[0]: 3 strings");
+    expect_error(s.port, "/predict", "{\"inputs\": [[]]}", 422, "Validation", "inputs[0]: 0 strings");
+    expect_error(s.port, "/predict", "{\"inputs\": [[\"a\"], \"b\"]}", 422, "Validation", "inputs[1]");
+    expect_error(s.port, "/predict", "{\"inputs\": [\"a\", 5]}", 422, "Validation", "inputs[1]");
     expect_error(s.port, "/predict", "{\"inputs\": \"a\", \"truncate\": 1}", 422, "Validation", "truncate");
     expect_error(s.port, "/embed", "{\"inputs\": \"a\", \"normalize\": \"yes\"}", 422, "Validation", "normalize");
     expect_error(s.port, "/predict", "{\"inputs\": []}", 400, "Empty", "cannot be empty");
     expect_error(s.port, "/decode", "{\"ids\": []}", 400, "Empty", "cannot be empty");
     expect_error(s.port, "/decode", "{\"ids\": [2, 99999999]}", 422, "Validation", "ids[1]");
     expect_error(s.port, "/decode", "{\"ids\": [[2], 3]}", 422, "Validation", "ids[1]");
-    expect_error(s.port, "/predict", "{\"inputs\": [\"a\", \"b\", \"c\"]}", 422, "Validation",
+    expect_error(s.port, "/predict", "{\"inputs\": [[\"a\"], [\"b\"], [\"c\", \"d\"]]}", 422, "Validation",
                  "batch size 3 > maximum allowed batch size 2");
     /* over max_input_length tokens: refused unless truncated */
     char body[1000];
@@ -401,7 +489,7 @@ Test(serve, errors) {
     r = http(s.port, "/predict", NULL, 0, NULL);
     cr_expect_eq(r.status, 405);
     resp_free(&r);
-    expect_metrics(s.port, (const char *const[]){"te_request_failure{err=\"validation\"} 12\n",
+    expect_metrics(s.port, (const char *const[]){"te_request_failure{err=\"validation\"} 17\n",
                                                  "te_request_failure{err=\"empty\"} 2\n", NULL});
     cr_expect_eq(stop_server(&s, SIGTERM), 0);
 }
@@ -565,7 +653,7 @@ Test(serve, overloaded) {
     char *texts[40];
     cr_assert_eq(read_texts(texts, 40), 40);
     json_t *inputs = json_array();
-    for (int i = 0; i < 32; i++) json_array_append_new(inputs, json_string(texts[i]));
+    for (int i = 0; i < 32; i++) json_array_append_new(inputs, json_pack("[s]", texts[i]));
     json_t *b = json_pack("{s:o}", "inputs", inputs);
     char *body = json_dumps(b, JSON_COMPACT), *bodies[64];
     json_decref(b);

@@ -1,17 +1,20 @@
 /* The JSON bodies of serve's POST routes, as text-embeddings-inference (TEI
  * v1.9) takes them, parsed and checked before anything is tokenized.
  *
- *   /predict   {"inputs": str | [str], "truncate": bool, "raw_scores": bool}
+ *   /predict   {"inputs": str | [str] | [str, str] | [[str] | [str, str], ...], "truncate": bool,
+ *               "raw_scores": bool}
  *   /embed     {"inputs": str | [str], "truncate": bool, "normalize": bool}
  *   /tokenize  {"inputs": str | [str], "add_special_tokens": bool}
  *   /decode    {"ids": [int] | [[int]], "skip_special_tokens": bool}
  *
- * A bare string (or a flat id list) is one input, a list a batch (`batched`):
- * as TEI, /predict answers one input unwrapped and a batch with a list of
- * answers; the other routes always answer a list. Keys TEI knows but that change
- * nothing here (truncation_direction, prompt_name, ...) are ignored, as serde
- * ignores unknown keys. Sentence pairs ([[str, str]]) are refused: the encoder
- * runs with token_type_ids 0 only (pipeline/encode.h).
+ * A bare string (or a flat id list) is one input, a list a batch (`batched`),
+ * except on /predict, which reads inputs as TEI's PredictInput does: a list of
+ * strings is ONE input, a text ([str]) or a sentence pair ([text, text_pair]:
+ * [CLS] text [SEP] text_pair [SEP], token types 0 then 1), and a batch is a
+ * list of such lists. As TEI, /predict answers one input unwrapped and a batch
+ * with a list of answers; the other routes always answer a list. Keys TEI
+ * knows but that change nothing here (truncation_direction, prompt_name, ...)
+ * are ignored, as serde ignores unknown keys.
  *
  * Any bytes are accepted as a body (the fuzz target's entry); a refusal is one
  * line naming the field, with TEI's error kind: Empty for no inputs (HTTP 400),
@@ -33,6 +36,8 @@ typedef struct {
     int n;                   /* inputs, >= 1 */
     char **texts;            /* [n] (not /decode), copies; may hold NUL bytes */
     size_t *lens;            /* [n] */
+    char **pairs;            /* [n] (/predict): a pair's second text, or NULL */
+    size_t *pair_lens;       /* [n] */
     int32_t **ids;           /* [n] (/decode), each in [0, vocab_size) */
     int *n_ids;              /* [n] */
     int truncate;            /* -1: not given (the server's --auto-truncate decides) */

@@ -203,13 +203,17 @@ static int tokenize_inputs(Req *r, char *msg, size_t msg_size) {
     r->ids = alb_xcalloc((size_t)r->req.n, sizeof *r->ids);
     r->seqs = alb_xcalloc((size_t)r->req.n, sizeof *r->seqs);
     for (int i = 0; i < r->req.n; i++) {
-        tokenizer_encode(c->tok, r->req.texts[i], r->req.lens[i], truncate ? c->max_length : 0, &r->ids[i]);
+        int max_length = truncate ? c->max_length : 0;
+        if (r->req.pairs && r->req.pairs[i])  /* truncated longest first, as TEI */
+            tokenizer_encode_pair(c->tok, r->req.texts[i], r->req.lens[i], r->req.pairs[i], r->req.pair_lens[i],
+                                  max_length, &r->ids[i]);
+        else tokenizer_encode(c->tok, r->req.texts[i], r->req.lens[i], max_length, &r->ids[i]);
         if (r->ids[i].n > c->max_length) {
             snprintf(msg, msg_size, "Input validation error: `inputs` must have less than %d tokens. Given: %d",
                      c->max_length, r->ids[i].n);
             return -1;
         }
-        r->seqs[i] = (EncodeSeq){.n = r->ids[i].n, .ids = r->ids[i].ids};
+        r->seqs[i] = (EncodeSeq){.n = r->ids[i].n, .ids = r->ids[i].ids, .type_ids = r->ids[i].type_ids};
         r->tokens += r->ids[i].n;
     }
     return 0;
