@@ -1,9 +1,10 @@
 /* libFuzzer: arbitrary bytes through the real albert-base-v2 tokenizer
- * ($ALBERT_SHARED, default ../shared), as one text and as a truncated pair;
- * checks the output's shape and decodes it. */
+ * ($ALBERT_SHARED, default ../shared), as one text (with and without spans)
+ * and as a truncated pair; checks the output's shape and decodes it. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "tokenizer/tokenizer.h"
 
@@ -34,6 +35,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     tokenizer_encode(tok, text, size, 0, &ids);
     check(&ids, 0);
     free(tokenizer_decode(tok, ids.ids, ids.n, 1));
+    /* spans: the same ids; each span inside the text; the specials' {0, 0} */
+    TokenIds spanned = {0};
+    tokenizer_encode_spans(tok, text, size, 0, &spanned);
+    if (spanned.n != ids.n || memcmp(spanned.ids, ids.ids, sizeof(int32_t) * (size_t)ids.n)) abort();
+    for (int i = 0; i < spanned.n; i++) {
+        ByteSpan s = spanned.spans[i];
+        if (s.start < 0 || s.start > s.end || (size_t)s.end > size) abort();
+        if ((i == 0 || i == spanned.n - 1) && (s.start || s.end)) abort();
+    }
+    token_ids_free(&spanned);
     /* first byte: max_length; the rest split in the middle: a pair */
     if (size > 0) {
         int max_length = data[0] % 32;

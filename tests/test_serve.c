@@ -325,6 +325,46 @@ Test(serve, answers_equal_predict_embed_tokenize) {
     }
     free(ids);
 
+    /* start/stop: albertc tokenize --offsets' byte offsets; text: those bytes of
+     * the input; a special token written in the text is not special (TEI's
+     * special_tokens_mask); no length limit (TEI's /tokenize does not truncate) */
+    const char *tricky = "Caf\u00e9 ''x'' [CLS] \u00bd";
+    char in_line[256];
+    snprintf(in_line, sizeof in_line, "{\"text\": \"%s\"}\n", tricky);
+    char *tpath = strdup(test_tmp_path("tricky.jsonl"));
+    test_write_file(tpath, in_line, strlen(in_line));
+    snprintf(args, sizeof args, "tokenize --model %s --jsonl --offsets < %s", model, tpath);
+    char *want_line = albertc_out(args);
+    json_t *want_tok = json_loads(want_line, JSON_DISABLE_EOF_CHECK, NULL);
+    cr_assert(want_tok, "%s", want_line);
+    free(want_line);
+    snprintf(body, sizeof body, "{\"inputs\": \"%s\"}", tricky);
+    r = post(s.port, "/tokenize", body);
+    cr_expect_eq(r.status, 200, "%s", r.body.data);
+    json_t *got_root = resp_json(&r), *got_tok = json_array_get(got_root, 0),
+           *want_ids = json_object_get(want_tok, "input_ids"), *want_off = json_object_get(want_tok, "offsets");
+    const char *decoded = "Caf\xc3\xa9 ''x'' [CLS] \xc2\xbd";
+    cr_assert_eq(json_array_size(got_tok), json_array_size(want_ids));
+    for (size_t k = 0; k < json_array_size(got_tok); k++) {
+        json_t *t = json_array_get(got_tok, k), *off = json_array_get(want_off, k);
+        int edge = k == 0 || k + 1 == json_array_size(got_tok);
+        cr_expect_eq(json_integer_value(json_object_get(t, "id")), json_integer_value(json_array_get(want_ids, k)));
+        cr_expect_eq(json_is_true(json_object_get(t, "special")), edge, "token %zu", k);
+        if (edge) {
+            cr_expect(json_is_null(json_object_get(t, "start")) && json_is_null(json_object_get(t, "stop")));
+            continue;
+        }
+        long start = (long)json_integer_value(json_object_get(t, "start")), stop = (long)json_integer_value(json_object_get(t, "stop"));
+        cr_expect_eq(start, json_integer_value(json_array_get(off, 0)), "token %zu", k);
+        cr_expect_eq(stop, json_integer_value(json_array_get(off, 1)), "token %zu", k);
+        cr_expect_eq(strlen(json_string_value(json_object_get(t, "text"))), (size_t)(stop - start));
+        cr_expect_eq(strncmp(json_string_value(json_object_get(t, "text")), decoded + start, (size_t)(stop - start)), 0);
+    }
+    json_decref(got_root);
+    json_decref(want_tok);
+    resp_free(&r);
+    free(tpath);
+
     r = post(s.port, "/decode", "{\"ids\": [2, 10975, 126, 3]}");
     cr_expect_str_eq(r.body.data, "[\"hello world\"]");
     resp_free(&r);
@@ -461,8 +501,11 @@ Test(serve, errors) {
     for (int i = 0; i < 150; i++) n += snprintf(body + n, sizeof body - (size_t)n, "card ");
     snprintf(body + n, sizeof body - (size_t)n, "\"}");
     expect_error(s.port, "/predict", body, 422, "Validation", "must have less than");
+    Resp r = post(s.port, "/tokenize", body);  /* TEI's /tokenize has no length limit */
+    cr_expect_eq(r.status, 200, "%s", r.body.data);
+    resp_free(&r);
     snprintf(body + n, sizeof body - (size_t)n, "\", \"truncate\": true}");
-    Resp r = post(s.port, "/predict", body);
+    r = post(s.port, "/predict", body);
     cr_expect_eq(r.status, 200, "%s", r.body.data);
     resp_free(&r);
     /* a body of exactly --payload-limit bytes is read; one more byte is 413 */

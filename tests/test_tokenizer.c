@@ -194,12 +194,56 @@ Test(tokenizer, pair_longest_first) {
         tokenizer_encode_pair(tok, a, strlen(a), b, strlen(b), cases[i].max, &ids);
         cr_expect_str_eq(joined(&ids), cases[i].ab, "max_length %d", cases[i].max);
         if (cases[i].ab_types) {
-            TokenIds types = {ids.type_ids, NULL, ids.n, 0};
+            TokenIds types = {.ids = ids.type_ids, .n = ids.n};
             cr_expect_str_eq(joined(&types), cases[i].ab_types, "max_length %d", cases[i].max);
         }
         tokenizer_encode_pair(tok, b, strlen(b), a, strlen(a), cases[i].max, &ids);
         cr_expect_str_eq(joined(&ids), cases[i].ba, "max_length %d (swapped)", cases[i].max);
     }
+}
+
+/* Spans (tokenizer_encode_spans) as the engine's byte offsets, cases read
+ * off the oracle (tools/hf_tokenize.js, offsets in bytes; tests/oracle checks
+ * every corpus): "start-end" per id, [CLS] and [SEP] 0-0. */
+static void expect_spans(const char *text, const char *want) {
+    size_t len = strlen(text);
+    tokenizer_encode_spans(tok, text, len, 0, &ids);
+    char got[1024];
+    size_t o = 0;
+    for (int i = 0; i < ids.n && o < sizeof got - 32; i++)
+        o += (size_t)sprintf(got + o, i ? " %d-%d" : "%d-%d", ids.spans[i].start, ids.spans[i].end);
+    cr_expect_str_eq(got, want, "text \"%s\"", text);
+    /* the same ids as tokenizer_encode */
+    TokenIds plain = {0};
+    tokenizer_encode(tok, text, len, 0, &plain);
+    cr_expect_eq(plain.n, ids.n);
+    cr_expect_arr_eq(plain.ids, ids.ids, sizeof(int32_t) * (size_t)ids.n);
+    token_ids_free(&plain);
+}
+
+Test(tokenizer, spans_follow_the_engine, .init = load_real, .fini = teardown) {
+    /* é -> e + U+0301 (stripped): the e covers é; ’ (no piece) is <unk>; ﬁ -> fi
+     * covers ﬁ; '' -> " covers the second quote; each word's "▁" covers its first character */
+    expect_spans("caf\xc3\xa9\xe2\x80\x99s \xef\xac\x81ne ''quoted'' x", "0-0 0-5 5-8 8-9 10-15 17-18 17-18 18-21 21-24 25-26 27-28 0-0");
+    /* ½ -> 1⁄2 (three pieces, each the whole ½), ㎏ -> kg, Ǆ -> dz (NFKD, caron
+     * stripped, lower-cased): "▁" and "d" cover Ǆ, "za" reaches into the a */
+    expect_spans("x \xc2\xbd \xe3\x8e\x8f \xc7\x84" "a", "0-0 0-1 2-4 2-4 2-4 5-8 9-11 9-11 9-12 0-0");
+    /* "▁" alone, then the CJK run, then a word after it */
+    expect_spans("\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e test", "0-0 0-3 0-9 10-14 0-0");
+    /* combining marks stripped inside a word: the token still ends past them */
+    expect_spans("a\xcc\x81\xcc\x81" "b \xc3\xb1", "0-0 0-6 7-9 7-9 0-0");
+    /* the charsmap deletes U+0001: first in the text, the engine records no
+     * removal and every later character takes the span of the one before it */
+    expect_spans("\x01" "ab cd", "0-0 0-2 3-5 0-0");
+    expect_spans("x \x01\x01" "ab", "0-0 0-1 4-6 0-0");
+    /* special tokens written in the text: their own bytes, [MASK] with the
+     * whitespace it strips; <unk> between letters */
+    expect_spans("[MASK]  a<unk>b [CLS]", "0-0 0-6 8-9 9-14 14-15 16-21 0-0");
+    expect_spans("  [MASK]", "0-0 0-8 0-0");
+    /* invalid bytes become U+FFFD (3 bytes, a space to the charsmap): spans
+     * still count the input's bytes */
+    expect_spans("a\xff\xfe" "bc", "0-0 0-1 3-5 0-0");
+    expect_spans("", "0-0 0-0");
 }
 
 /* n copies of `word` joined by spaces: one id each ("hello" 10975, "world" 126). */
@@ -316,13 +360,13 @@ Test(tokenizer, combining_class_implies_mark) {
 
 Test(tokenizer, lowercase_and_strip_fixes) {
     TextBuf out = {0};
-    normalize_chars("\xc4\xb0", 2, &out);  /* U+0130 -> i, its dot stripped by NFKD first */
+    normalize_chars("\xc4\xb0", 2, &out, NULL);  /* U+0130 -> i, its dot stripped by NFKD first */
     cr_expect_str_eq(out.data, "i");
     out.len = 0;
-    normalize_chars("\xea\x9f\x8b", 3, &out);  /* U+A7CB (Unicode 16) -> U+0264 as Rust lower-cases */
+    normalize_chars("\xea\x9f\x8b", 3, &out, NULL);  /* U+A7CB (Unicode 16) -> U+0264 as Rust lower-cases */
     cr_expect_str_eq(out.data, "\xc9\xa4");
     out.len = 0;
-    normalize_chars("\xdf\xbd", 2, &out);  /* U+07FD: not a mark in the engine's older tables */
+    normalize_chars("\xdf\xbd", 2, &out, NULL);  /* U+07FD: not a mark in the engine's older tables */
     cr_expect_str_eq(out.data, "\xdf\xbd");
     textbuf_free(&out);
 }
@@ -351,7 +395,7 @@ Test(tokenizer, precompiled_per_cluster) {
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         out.len = 0;
-        normalize_precompiled(&c, cases[i].in, strlen(cases[i].in), &out);
+        normalize_precompiled(&c, cases[i].in, strlen(cases[i].in), &out, NULL, NULL);
         cr_expect_str_eq(out.data, cases[i].want, "case %zu", i);
     }
     textbuf_free(&out);

@@ -10,7 +10,10 @@
 //       "normalized" (the normalizer's output) for reading differences.
 //   node tools/hf_tokenize.js [--tokenizer FILE] --compare GOT.jsonl [--show N] < texts.jsonl
 //       tokenizes the texts itself and compares with GOT (one line per text,
-//       e.g. albertc's output; token_type_ids too for pairs): prints the
+//       e.g. albertc's output; token_type_ids too for pairs; "offsets" too
+//       where GOT's line has them, as byte offsets: the engine's offsets
+//       (Rust's Encoding.offsets, which the Node bindings give in characters)
+//       turned back into UTF-8 bytes, as TEI's /tokenize gives them): prints the
 //       first N differences (text, expected and got ids, expected pieces) and
 //       "<passed> <failed>" as its last line; exits 1 when any line differs.
 //   node tools/hf_tokenize.js --lowercase   one line per code point whose
@@ -94,6 +97,20 @@ function sameArray(a, b) {
   return Array.isArray(b) && a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
+// Character offsets [[start, end], ...] into text -> UTF-8 byte offsets.
+function byteOffsets(text, offsets) {
+  const at = [0];
+  for (const c of text) {
+    const cp = c.codePointAt(0);
+    at.push(at[at.length - 1] + (cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4));
+  }
+  return offsets.map(([s, e]) => [at[s], at[e]]);
+}
+
+function sameOffsets(a, b) {
+  return Array.isArray(b) && a.length === b.length && a.every((x, i) => sameArray(x, b[i]));
+}
+
 async function main() {
   if (args.includes('--lowercase')) return tableMode(tk.lowercase());
   if (args.includes('--strip-accents')) {
@@ -136,8 +153,9 @@ async function main() {
     const ids = e.getIds(), mask = e.getAttentionMask();
     const pair = Array.isArray(texts[i]);
     const types = e.getTypeIds();
+    const offsets = row && row.offsets !== undefined && !pair ? byteOffsets(texts[i], e.getOffsets()) : null;
     if (row && sameArray(ids, row.input_ids) && sameArray(mask, row.attention_mask) &&
-        (!pair || sameArray(types, row.token_type_ids))) {
+        (!pair || sameArray(types, row.token_type_ids)) && (!offsets || sameOffsets(offsets, row.offsets))) {
       passed++;
       return;
     }
@@ -149,6 +167,10 @@ async function main() {
     console.log(`  pieces     ${JSON.stringify(e.getTokens())}`);
     console.log(`  got        ${row ? JSON.stringify(row.input_ids) : JSON.stringify(got[i] === undefined ? null : got[i])}`);
     if (row && !sameArray(mask, row.attention_mask)) console.log(`  got mask   ${JSON.stringify(row.attention_mask)}`);
+    if (offsets && !sameOffsets(offsets, row.offsets)) {
+      console.log(`  offsets    ${JSON.stringify(offsets)}`);
+      console.log(`  got        ${JSON.stringify(row.offsets)}`);
+    }
     if (row && pair && !sameArray(types, row.token_type_ids)) {
       console.log(`  types      ${JSON.stringify(types)}`);
       console.log(`  got types  ${JSON.stringify(row.token_type_ids)}`);

@@ -14,7 +14,7 @@
 static const char *CMD = "tokenize";
 
 static void help(void) {
-    printf("Usage: albertc tokenize --model M [--pieces] [--max-length N] [--text TEXT] [--jsonl]\n"
+    printf("Usage: albertc tokenize --model M [--pieces] [--max-length N] [--text TEXT] [--jsonl [--offsets]]\n"
            "\n"
            "Tokenizes text exactly as Hugging Face's AlbertTokenizerFast: one output line\n"
            "per input line, the ids with [CLS] and [SEP], separated by spaces.\n"
@@ -30,6 +30,9 @@ static void help(void) {
            "                    {\"input_ids\": [...], \"attention_mask\": [...]} lines (single texts:\n"
            "                    the input of 'albertc embed'; pairs add \"token_type_ids\", which embed\n"
            "                    does not take; --pieces adds \"tokens\")\n"
+           "  --offsets         with --jsonl, single texts: add \"offsets\": [[start, end], ...], each\n"
+           "                    id's bytes of the text as Hugging Face's engine gives them (TEI's\n"
+           "                    /tokenize start/stop; [0, 0] for [CLS] and [SEP])\n"
            "  -h, --help        this help\n"
            "\n"
            "Text lines lose their trailing \"\\n\" (and a \"\\r\" before it); invalid UTF-8 becomes U+FFFD.\n");
@@ -77,7 +80,8 @@ static void write_json_ints(const char *key, const int32_t *v, int n, int consta
     fputc(']', out);
 }
 
-static void write_jsonl(const AlbertTokenizer *tok, const TokenIds *ids, int pair, int pieces, FILE *out) {
+static void write_jsonl(const AlbertTokenizer *tok, const TokenIds *ids, int pair, int pieces, int offsets,
+                        FILE *out) {
     fputc('{', out);
     write_json_ints("input_ids", ids->ids, ids->n, 0, out);
     fputs(", ", out);
@@ -86,6 +90,17 @@ static void write_jsonl(const AlbertTokenizer *tok, const TokenIds *ids, int pai
         fputs(", ", out);
     }
     write_json_ints("attention_mask", NULL, ids->n, 1, out);
+    if (offsets) {
+        fputs(", \"offsets\": [", out);
+        for (int i = 0; i < ids->n; i++) {
+            fputs(i ? ", [" : "[", out);
+            put_int(ids->spans[i].start, out);
+            fputs(", ", out);
+            put_int(ids->spans[i].end, out);
+            fputc(']', out);
+        }
+        fputc(']', out);
+    }
     if (pieces) {
         json_t *arr = json_array();
         for (int i = 0; i < ids->n; i++) json_array_append_new(arr, json_string(tokenizer_piece(tok, ids->ids[i])));
@@ -99,7 +114,7 @@ static void write_jsonl(const AlbertTokenizer *tok, const TokenIds *ids, int pai
 
 /* One JSONL line: {"text": ..., "text_pair": ...?}. */
 static int tokenize_json_line(const AlbertTokenizer *tok, const char *line, size_t len, long lineno, int max_length,
-                              int pieces, TokenIds *ids, FILE *out) {
+                              int pieces, int offsets, TokenIds *ids, FILE *out) {
     json_error_t jerr;
     json_t *obj = json_loadb(line, len, JSON_ALLOW_NUL, &jerr);
     if (!obj) {
@@ -108,19 +123,21 @@ static int tokenize_json_line(const AlbertTokenizer *tok, const char *line, size
         return -1;
     }
     json_t *text = json_object_get(obj, "text"), *pair = json_object_get(obj, "text_pair");
-    if (!json_is_object(obj) || !json_is_string(text) || (pair && !json_is_string(pair))) {
-        fprintf(stderr, "albertc %s: stdin:%ld: expected {\"text\": string} (and an optional \"text_pair\" string)\n",
-                CMD, lineno);
+    if (!json_is_object(obj) || !json_is_string(text) || (pair && !json_is_string(pair)) || (pair && offsets)) {
+        fprintf(stderr, "albertc %s: stdin:%ld: expected {\"text\": string} (and an optional \"text_pair\" string%s)\n",
+                CMD, lineno, offsets ? ", not with --offsets" : "");
         json_decref(obj);
         return -1;
     }
     if (pair) {
         tokenizer_encode_pair(tok, json_string_value(text), json_string_length(text), json_string_value(pair),
                               json_string_length(pair), max_length, ids);
+    } else if (offsets) {
+        tokenizer_encode_spans(tok, json_string_value(text), json_string_length(text), max_length, ids);
     } else {
         tokenizer_encode(tok, json_string_value(text), json_string_length(text), max_length, ids);
     }
-    write_jsonl(tok, ids, pair != NULL, pieces, out);
+    write_jsonl(tok, ids, pair != NULL, pieces, offsets, out);
     json_decref(obj);
     return 0;
 }
@@ -129,10 +146,11 @@ int cmd_tokenize(int argc, char **argv) {
     static const struct option options[] = {
         {"model", required_argument, NULL, 'm'}, {"pieces", no_argument, NULL, 'p'},
         {"max-length", required_argument, NULL, 'n'}, {"text", required_argument, NULL, 't'},
-        {"jsonl", no_argument, NULL, 'j'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
+        {"jsonl", no_argument, NULL, 'j'}, {"offsets", no_argument, NULL, 'o'}, {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     const char *model = NULL, *text = NULL;
-    int pieces = 0, jsonl = 0, c;
+    int pieces = 0, jsonl = 0, offsets = 0, c;
     long max_length = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, CLI_SHORT_OPTS, options, NULL)) != -1) {
@@ -144,6 +162,7 @@ int cmd_tokenize(int argc, char **argv) {
             break;
         case 't': text = optarg; break;
         case 'j': jsonl = 1; break;
+        case 'o': offsets = 1; break;
         case 'h': help(); return EXIT_OK;
         default: return cli_option_error(CMD, c, argv);
         }
@@ -151,6 +170,7 @@ int cmd_tokenize(int argc, char **argv) {
     if (optind < argc) return cli_usage_error(CMD, "unexpected argument '%s'", argv[optind]);
     if (!model) return cli_usage_error(CMD, "--model is required");
     if (text && jsonl) return cli_usage_error(CMD, "--text and --jsonl exclude each other");
+    if (offsets && !jsonl) return cli_usage_error(CMD, "--offsets needs --jsonl");
 
     AlbError err = {{0}};
     char spiece[4096];
@@ -175,7 +195,7 @@ int cmd_tokenize(int argc, char **argv) {
             if (len && line[len - 1] == '\n') len--;
             if (len && line[len - 1] == '\r') len--;
             if (jsonl) {
-                if (tokenize_json_line(tok, line, len, lineno, (int)max_length, pieces, &ids, stdout)) {
+                if (tokenize_json_line(tok, line, len, lineno, (int)max_length, pieces, offsets, &ids, stdout)) {
                     rc = EXIT_FAILURE_RUN;
                     break;
                 }

@@ -156,22 +156,44 @@ static enum MHD_Result answer_job(Req *r) {
     return respond_json(r, 200, all);
 }
 
+/* TEI's /tokenize: every token of each input (no truncation, no length
+ * limit), as TEI builds them from the engine's encoding: the [CLS] and [SEP]
+ * the post-processor adds are special, with their piece as text and no
+ * offsets; every other token (a special token written in the text included)
+ * has start/stop, its byte offsets in the input, and that slice of the input
+ * as text. */
 static enum MHD_Result answer_tokenize(Req *r) {
     AlbertTokenizer *tok = r->s->c->tok;
-    int cls = tokenizer_cls_id(tok), sep = tokenizer_sep_id(tok);
     json_t *all = json_array();
+    TokenIds t = {0};
     for (int i = 0; i < r->req.n; i++) {
-        TokenIds *t = &r->ids[i];
-        int first = r->req.add_special_tokens ? 0 : 1, last = r->req.add_special_tokens ? t->n : t->n - 1;
+        const char *text = r->req.texts[i];
+        tokenizer_encode_spans(tok, text, r->req.lens[i], 0, &t);
+        r->tokens += t.n;
         json_t *tokens = json_array();
-        for (int k = first; k < last; k++) {
-            int32_t id = t->ids[k];
-            json_array_append_new(tokens, json_pack("{s:i, s:s, s:b, s:n, s:n}", "id", id, "text",
-                                                    tokenizer_piece(tok, id), "special", id == cls || id == sep,
-                                                    "start", "stop"));
+        for (int k = 0; k < t.n; k++) {
+            int special = k == 0 || k == t.n - 1;
+            if (special && !r->req.add_special_tokens) continue;
+            json_t *one = json_pack("{s:i}", "id", t.ids[k]);
+            if (special) {
+                json_object_set_new(one, "text", json_string(tokenizer_piece(tok, t.ids[k])));
+                json_object_set_new(one, "special", json_true());
+                json_object_set_new(one, "start", json_null());
+                json_object_set_new(one, "stop", json_null());
+            } else {
+                ByteSpan sp = t.spans[k];
+                /* spans fall on character boundaries of valid UTF-8 (a JSON string) */
+                json_t *slice = json_stringn(text + sp.start, (size_t)(sp.end - sp.start));
+                json_object_set_new(one, "text", slice ? slice : json_string(""));
+                json_object_set_new(one, "special", json_false());
+                json_object_set_new(one, "start", json_integer(sp.start));
+                json_object_set_new(one, "stop", json_integer(sp.end));
+            }
+            json_array_append_new(tokens, one);
         }
         json_array_append_new(all, tokens);
     }
+    token_ids_free(&t);
     metrics_success(&r->s->metrics, monotonic_s() - r->t0, 0, 0);
     return respond_json(r, 200, all);
 }
@@ -279,10 +301,10 @@ static enum MHD_Result answer_post(Req *r) {
     }
     r->permit = 1;
     if (r->route == ROUTE_DECODE) return answer_decode(r);
+    if (r->route == ROUTE_TOKENIZE) return answer_tokenize(r);
     if (r->route == ROUTE_PREDICT && !s->c->has_head) return respond_error(r, ERR_BACKEND, "model is not a classifier");
     char msg[200];
     if (tokenize_inputs(r, msg, sizeof msg)) return respond_error(r, ERR_VALIDATION, msg);
-    if (r->route == ROUTE_TOKENIZE) return answer_tokenize(r);
     return submit(r);
 }
 

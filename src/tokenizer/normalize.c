@@ -33,6 +33,21 @@ void textbuf_free(TextBuf *b) {
     memset(b, 0, sizeof *b);
 }
 
+void spanbuf_push(SpanBuf *b, ByteSpan span, size_t n) {
+    if (b->len + n > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        while (cap < b->len + n) cap *= 2;
+        b->v = alb_xrealloc(b->v, cap * sizeof *b->v);
+        b->cap = cap;
+    }
+    for (size_t k = 0; k < n; k++) b->v[b->len++] = span;
+}
+
+void spanbuf_free(SpanBuf *b) {
+    free(b->v);
+    memset(b, 0, sizeof *b);
+}
+
 /* ---- Precompiled charsmap (Darts double array) ---- */
 
 static inline uint32_t unit_has_leaf(uint32_t u) { return (u >> 8) & 1; }
@@ -175,35 +190,105 @@ static int decompose_strip(int32_t cp, int32_t out[32]) {
     return kept;
 }
 
-void normalize_chars(const char *s, size_t len, TextBuf *out) {
+/* Each input character's output takes its span (NFKD's, StripAccents' and
+ * Lowercase's transforms: added characters copy the one before, removed ones
+ * vanish); Replace's '"' takes the span of the second quote it replaces. */
+void normalize_chars(const char *s, size_t len, TextBuf *out, SpanBuf *align) {
     textbuf_reserve(out, len);
     for (size_t i = 0; i < len;) {
+        size_t before = out->len;
+        ByteSpan from = {(int32_t)i, 0};
         unsigned char b = (unsigned char)s[i];
         if ((b == '`' || b == '\'') && i + 1 < len && (unsigned char)s[i + 1] == b) {
             textbuf_append(out, "\"", 1);
+            from.start = (int32_t)i + 1;
             i += 2;
-            continue;
-        }
-        if (b < 0x80) {
+        } else if (b < 0x80) {
             char lower = (char)(b >= 'A' && b <= 'Z' ? b + 32 : b);
             textbuf_append(out, &lower, 1);
             i++;
-            continue;
+        } else {
+            int32_t cp, chars[32];
+            i += (size_t)utf8_decode(s + i, &cp);
+            int n = decompose_strip(cp, chars);
+            for (int k = 0; k < n; k++) append_lowercase(chars[k], out);
         }
-        int32_t cp, chars[32];
-        i += (size_t)utf8_decode(s + i, &cp);
-        int n = decompose_strip(cp, chars);
-        for (int k = 0; k < n; k++) append_lowercase(chars[k], out);
+        from.end = (int32_t)i;
+        if (align) spanbuf_push(align, from, out->len - before);
     }
 }
 
 /* ---- Precompiled, grapheme by grapheme ---- */
 
-static void append_char_mapped(const Charsmap *c, const char *s, int n, TextBuf *out) {
+/* The engine's record of a Precompiled pass (tokenizers' precompiled.rs), for
+ * the spans: per output character its bytes and its change (0: it replaces
+ * the next input character; 1: it is inserted; -k: it replaces the next one
+ * and removes k more). */
+typedef struct {
+    int *bytes, *change;
+    size_t n, cap;
+} Changes;
+
+static void changes_push(Changes *c, int bytes, int change) {
+    if (c->n == c->cap) {
+        c->cap = c->cap ? 2 * c->cap : 256;
+        c->bytes = alb_xrealloc(c->bytes, c->cap * sizeof *c->bytes);
+        c->change = alb_xrealloc(c->change, c->cap * sizeof *c->change);
+    }
+    c->bytes[c->n] = bytes;
+    c->change[c->n++] = change;
+}
+
+/* precompiled.rs's replace(): old_chars input characters become r[0..rn).
+ * The last (new - old) new ones are inserted; when fewer come out, the last
+ * character recorded so far (of an earlier cluster, maybe) removes the rest,
+ * and at the very start there is none: the engine drops the removal, and the
+ * characters after it take the spans of the ones before them. */
+static void changes_replace(Changes *c, int old_chars, const char *r, size_t rn) {
+    int new_chars = 0;
+    for (size_t k = 0; k < rn; k += (size_t)utf8_char_len((unsigned char)r[k]), new_chars++)
+        changes_push(c, utf8_char_len((unsigned char)r[k]), 0);
+    int diff = new_chars - old_chars;
+    if (diff > 0)
+        for (size_t k = c->n - (size_t)diff; k < c->n; k++) c->change[k] = 1;
+    else if (diff < 0 && c->n)
+        c->change[c->n - 1] += diff;
+}
+
+/* NormalizedString::transform of s[0..len) (spans in) by the changes: a
+ * replacing character takes the span of the input character it replaces, an
+ * inserted one the span of the input byte before it ({0, 0} at the start). */
+static void apply_changes(const Changes *c, const char *s, size_t len, const ByteSpan *in, SpanBuf *align) {
+    size_t k = 0;  /* input bytes consumed */
+    for (size_t i = 0; i < c->n; i++) {
+        ByteSpan span = {0, 0};
+        if (c->change[i] > 0) {
+            if (k > 0) span = in[k - 1];
+        } else if (k < len) {
+            span = in[k];
+            k += (size_t)utf8_char_len((unsigned char)s[k]);
+            for (int r = 0; r < -c->change[i] && k < len; r++) k += (size_t)utf8_char_len((unsigned char)s[k]);
+        }
+        spanbuf_push(align, span, (size_t)c->bytes[i]);
+    }
+}
+
+/* One character s[0..n) mapped alone (its rule's output, or itself). */
+static void append_char_mapped(const Charsmap *c, const char *s, int n, TextBuf *out, Changes *ch) {
     size_t rn = 0;
-    const char *r = trie_prefix(c, s, (size_t)n, &rn);
+    const char *r;
+    unsigned char b = (unsigned char)s[0];
+    if (b < 0x80) {  /* the table charsmap_init made */
+        r = c->ascii_off[b] >= 0 ? c->strings + c->ascii_off[b] : NULL;
+        rn = c->ascii_len[b];
+    } else {
+        r = trie_prefix(c, s, (size_t)n, &rn);
+    }
     if (r) textbuf_append(out, r, rn);
     else textbuf_append(out, s, (size_t)n);
+    if (!ch) return;
+    if (r) changes_replace(ch, 1, r, rn);
+    else changes_push(ch, n, 0);
 }
 
 /* Unassigned code points that Unicode's GraphemeBreakProperty.txt lists as
@@ -221,15 +306,16 @@ static int grapheme_break(int32_t prev, int32_t next, utf8proc_int32_t *state) {
 /* As tokenizers' Precompiled normalizer: a grapheme cluster shorter than 6
  * bytes whose prefix has a rule is replaced WHOLE by that rule's output (the
  * shortest matching key wins); otherwise each character is mapped alone. */
-void normalize_precompiled(const Charsmap *c, const char *s, size_t len, TextBuf *out) {
+void normalize_precompiled(const Charsmap *c, const char *s, size_t len, TextBuf *out, const ByteSpan *in_align,
+                           SpanBuf *align) {
     textbuf_reserve(out, len);
+    Changes changes = {0}, *ch = align ? &changes : NULL;
     size_t i = 0;
     while (i < len) {
         unsigned char b = (unsigned char)s[i];
         /* ASCII followed by ASCII (except CR LF) is a one-character cluster */
         if (b < 0x80 && (i + 1 == len || ((unsigned char)s[i + 1] < 0x80 && !(b == '\r' && s[i + 1] == '\n')))) {
-            if (c->ascii_off[b] >= 0) textbuf_append(out, c->strings + c->ascii_off[b], c->ascii_len[b]);
-            else textbuf_append(out, s + i, 1);
+            append_char_mapped(c, s + i, 1, out, ch);
             i++;
             continue;
         }
@@ -237,33 +323,43 @@ void normalize_precompiled(const Charsmap *c, const char *s, size_t len, TextBuf
         utf8proc_int32_t state = 0;
         int32_t cp;
         size_t end = i + (size_t)utf8_decode(s + i, &cp);
+        int chars = 1;
         while (end < len) {
             int32_t next;
             int n = utf8_decode(s + end, &next);
             if (grapheme_break(cp, next, &state)) break;
             cp = next;
             end += (size_t)n;
+            chars++;
         }
         size_t rn = 0;
         const char *r = end - i < 6 ? trie_prefix(c, s + i, end - i, &rn) : NULL;
         if (r) {
             textbuf_append(out, r, rn);
+            if (ch) changes_replace(ch, chars, r, rn);
         } else {
             for (size_t k = i; k < end;) {
                 int n = utf8_char_len((unsigned char)s[k]);
-                append_char_mapped(c, s + k, n, out);
+                append_char_mapped(c, s + k, n, out, ch);
                 k += (size_t)n;
             }
         }
         i = end;
     }
+    if (ch) {
+        apply_changes(ch, s, len, in_align, align);
+        free(changes.bytes);
+        free(changes.change);
+    }
 }
 
-void normalize_text(const Charsmap *c, const char *s, size_t len, TextBuf *out) {
+void normalize_text(const Charsmap *c, const char *s, size_t len, TextBuf *out, SpanBuf *align) {
     TextBuf mid = {0};
-    normalize_chars(s, len, &mid);
-    normalize_precompiled(c, mid.data ? mid.data : "", mid.len, out);
+    SpanBuf mid_align = {0};
+    normalize_chars(s, len, &mid, align ? &mid_align : NULL);
+    normalize_precompiled(c, mid.data ? mid.data : "", mid.len, out, mid_align.v, align);
     textbuf_free(&mid);
+    spanbuf_free(&mid_align);
 }
 
 int unicode_is_whitespace(int32_t cp) {

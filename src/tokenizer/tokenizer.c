@@ -316,11 +316,16 @@ typedef struct {
     int32_t *from, *id;    /* where that path's last token starts (-1: none yet), and its id */
     size_t cap;
     IdList tokens;         /* the Viterbi backtrack */
+    /* with spans (NULL: not kept): per id pushed, its start and end in the text */
+    IdList *spans;
+    SpanBuf align, word_align;  /* the spans of normalized's and word's bytes */
 } Scratch;
 
 static void scratch_free(Scratch *s) {
     textbuf_free(&s->normalized);
     textbuf_free(&s->word);
+    spanbuf_free(&s->align);
+    spanbuf_free(&s->word_align);
     free(s->score);
     free(s->from);
     free(s->id);
@@ -328,7 +333,8 @@ static void scratch_free(Scratch *s) {
 }
 
 /* One token covering w[start, end): unknown runs are looked up as a whole
- * (a fused run is usually not a piece), then fall back to bytes or <unk>. */
+ * (a fused run is usually not a piece), then fall back to bytes (each with
+ * the run's span, as the engine's byte tokens) or <unk>. */
 static void emit_unknown(const AlbertTokenizer *t, const char *w, int start, int end, IdList *out) {
     int32_t id = map_find(t, w + start, (size_t)(end - start));
     if (id >= 0) {
@@ -352,7 +358,8 @@ static void emit_unknown(const AlbertTokenizer *t, const char *w, int start, int
  * float, so the slow tokenizer can break near-ties the other way
  * ("CARD!!!!!": fast "▁card !! !!!", slow "▁card !!! !!"). A character with
  * no single-character piece gets an <unk> edge; adjacent <unk> tokens fuse. */
-static void viterbi(const AlbertTokenizer *t, const char *w, int n, Scratch *s, IdList *out) {
+static void viterbi(const AlbertTokenizer *t, const char *w, int n, const ByteSpan *w_align, Scratch *s,
+                    IdList *out) {
     if ((size_t)n + 1 > s->cap) {
         s->cap = (size_t)n + 1;
         s->score = alb_xrealloc(s->score, s->cap * sizeof *s->score);
@@ -407,8 +414,14 @@ static void viterbi(const AlbertTokenizer *t, const char *w, int n, Scratch *s, 
     }
     if (run_end >= 0) push_token(bt, 0, run_end, -1);
     for (int k = bt->n - 3; k >= 0; k -= 3) {
+        int before = out->n, start = bt->v[k], end = bt->v[k + 1];
         if (bt->v[k + 2] >= 0) ids_push(out, bt->v[k + 2]);
-        else emit_unknown(t, w, bt->v[k], bt->v[k + 1], out);
+        else emit_unknown(t, w, start, end, out);
+        /* a token's span: its first byte's start to its last byte's end */
+        for (int i = before; s->spans && i < out->n; i++) {
+            ids_push(s->spans, w_align[start].start);
+            ids_push(s->spans, w_align[end - 1].end);
+        }
     }
 }
 
@@ -423,7 +436,8 @@ static int stop_here(const IdList *out, int limit) { return limit > 0 && out->n 
  * each piece, until stop_here. The slow tokenizer splits with Python's
  * str.split() before the charsmap instead: \v and \x1c-\x1f, which the
  * charsmap deletes and which are not whitespace here, separate words there
- * and join them here. */
+ * and join them here. With spans, the "▁" Metaspace prepends takes the span
+ * of the word's first character (the engine's prepend()). */
 static int tokenize_normalized(const AlbertTokenizer *t, const char *s, size_t len, int limit, Scratch *sc,
                                IdList *out) {
     size_t i = 0;
@@ -441,29 +455,39 @@ static int tokenize_normalized(const AlbertTokenizer *t, const char *s, size_t l
             i += (size_t)n;
         }
         TextBuf *w = &sc->word;
-        w->len = 0;
-        if (i - start < META_LEN || memcmp(s + start, META, META_LEN) != 0) textbuf_append(w, META, META_LEN);
+        SpanBuf *wa = &sc->word_align;
+        w->len = wa->len = 0;
+        if (i - start < META_LEN || memcmp(s + start, META, META_LEN) != 0) {
+            textbuf_append(w, META, META_LEN);
+            if (sc->spans) spanbuf_push(wa, sc->align.v[start], META_LEN);
+        }
         textbuf_append(w, s + start, i - start);
+        for (size_t k = start; sc->spans && k < i; k++) spanbuf_push(wa, sc->align.v[k], 1);
         size_t piece = 0;
         for (size_t k = META_LEN; k + META_LEN <= w->len; k++) {
             if (memcmp(w->data + k, META, META_LEN) == 0) {
-                viterbi(t, w->data + piece, (int)(k - piece), sc, out);
+                viterbi(t, w->data + piece, (int)(k - piece), sc->spans ? wa->v + piece : NULL, sc, out);
                 if (stop_here(out, limit)) return 1;
                 piece = k;
                 k += META_LEN - 1;
             }
         }
-        viterbi(t, w->data + piece, (int)(w->len - piece), sc, out);
+        viterbi(t, w->data + piece, (int)(w->len - piece), sc->spans ? wa->v + piece : NULL, sc, out);
         if (stop_here(out, limit)) return 1;
     }
     return 0;
 }
 
-static int tokenize_segment(const AlbertTokenizer *t, const char *s, size_t len, int limit, Scratch *sc,
-                            IdList *out) {
+/* The text s[0..len) that starts `base` bytes into the whole text. */
+static int tokenize_segment(const AlbertTokenizer *t, const char *s, size_t len, size_t base, int limit,
+                            Scratch *sc, IdList *out) {
     if (len == 0) return 0;
-    sc->normalized.len = 0;
-    normalize_text(&t->charsmap, s, len, &sc->normalized);
+    sc->normalized.len = sc->align.len = 0;
+    normalize_text(&t->charsmap, s, len, &sc->normalized, sc->spans ? &sc->align : NULL);
+    for (size_t k = 0; k < sc->align.len; k++) {
+        sc->align.v[k].start += (int32_t)base;
+        sc->align.v[k].end += (int32_t)base;
+    }
     return tokenize_normalized(t, sc->normalized.data, sc->normalized.len, limit, sc, out);
 }
 
@@ -481,7 +505,8 @@ static size_t strip_left(const char *s, size_t floor, size_t end) {
 }
 
 /* tokenizers' AddedVocabulary: special tokens are found in the raw text
- * (leftmost, then longest), the text between them is tokenized on its own. */
+ * (leftmost, then longest), the text between them is tokenized on its own.
+ * A special token's span is its text, with the whitespace lstrip took. */
 static void tokenize_text(const AlbertTokenizer *t, const char *text, size_t len, int limit, Scratch *sc,
                           IdList *out) {
     size_t done = 0;
@@ -494,49 +519,72 @@ static void tokenize_text(const AlbertTokenizer *t, const char *text, size_t len
         }
         if (!best) continue;
         size_t start = best->lstrip ? strip_left(text, done, i) : i;
-        if (tokenize_segment(t, text + done, start - done, limit, sc, out)) return;
+        if (tokenize_segment(t, text + done, start - done, done, limit, sc, out)) return;
         ids_push(out, best->id);
+        if (sc->spans) {
+            ids_push(sc->spans, (int32_t)start);
+            ids_push(sc->spans, (int32_t)(i + best->len));
+        }
         done = i + best->len;
         i = done - 1;
     }
-    tokenize_segment(t, text + done, len - done, limit, sc, out);
+    tokenize_segment(t, text + done, len - done, done, limit, sc, out);
 }
 
-/* The ids of one text, without specials; `limit` as in stop_here. */
-static void encode_ids(const AlbertTokenizer *t, const char *text, size_t len, int limit, Scratch *sc, IdList *out) {
+/* The ids of one text, without specials; `limit` as in stop_here. spans
+ * (NULL: none) gets each id's start and end in text: a U+FFFD that replaced
+ * invalid bytes stands for them. */
+static void encode_ids(const AlbertTokenizer *t, const char *text, size_t len, int limit, Scratch *sc, IdList *out,
+                       IdList *spans) {
+    sc->spans = spans;
     if (utf8_valid(text, len)) {
         tokenize_text(t, text, len, limit, sc, out);
         return;
     }
-    size_t clean_len;
-    char *clean = utf8_sanitize(text, len, &clean_len);
+    size_t clean_len, *orig_of = spans ? alb_xmalloc(sizeof(size_t) * (3 * len + 1)) : NULL;
+    char *clean = utf8_sanitize(text, len, &clean_len, orig_of);
     tokenize_text(t, clean, clean_len, limit, sc, out);
+    for (int k = 0; spans && k < spans->n; k++) spans->v[k] = (int32_t)orig_of[spans->v[k]];
+    free(orig_of);
     free(clean);
 }
 
-static void out_push(TokenIds *out, int32_t id, int32_t type_id) {
+/* span: its start and end, or NULL for {0, 0} (the specials' and where spans are not kept). */
+static void out_push(TokenIds *out, int32_t id, int32_t type_id, const int32_t *span) {
     if (out->n == out->cap) {
         out->cap = out->cap ? 2 * out->cap : 64;
         out->ids = alb_xrealloc(out->ids, (size_t)out->cap * sizeof *out->ids);
         out->type_ids = alb_xrealloc(out->type_ids, (size_t)out->cap * sizeof *out->type_ids);
+        out->spans = alb_xrealloc(out->spans, (size_t)out->cap * sizeof *out->spans);
     }
     out->ids[out->n] = id;
     out->type_ids[out->n] = type_id;
+    out->spans[out->n] = span ? (ByteSpan){span[0], span[1]} : (ByteSpan){0, 0};
     out->n++;
 }
 
-void tokenizer_encode(const AlbertTokenizer *t, const char *text, size_t len, int max_length, TokenIds *out) {
+static void encode_one(const AlbertTokenizer *t, const char *text, size_t len, int max_length, TokenIds *out,
+                       int with_spans) {
     Scratch sc = {0};
-    IdList a = {0};
-    encode_ids(t, text, len, max_length, &sc, &a);
+    IdList a = {0}, spans = {0};
+    encode_ids(t, text, len, max_length, &sc, &a, with_spans ? &spans : NULL);
     /* truncation keeps room for [CLS] and [SEP]; a max_length below them truncates nothing (see tokenizer.h) */
     if (max_length >= 2 && a.n > max_length - 2) a.n = max_length - 2;
     out->n = 0;
-    out_push(out, t->cls_id, 0);
-    for (int i = 0; i < a.n; i++) out_push(out, a.v[i], 0);
-    out_push(out, t->sep_id, 0);
+    out_push(out, t->cls_id, 0, NULL);
+    for (int i = 0; i < a.n; i++) out_push(out, a.v[i], 0, with_spans ? spans.v + 2 * i : NULL);
+    out_push(out, t->sep_id, 0, NULL);
     free(a.v);
+    free(spans.v);
     scratch_free(&sc);
+}
+
+void tokenizer_encode(const AlbertTokenizer *t, const char *text, size_t len, int max_length, TokenIds *out) {
+    encode_one(t, text, len, max_length, out, 0);
+}
+
+void tokenizer_encode_spans(const AlbertTokenizer *t, const char *text, size_t len, int max_length, TokenIds *out) {
+    encode_one(t, text, len, max_length, out, 1);
 }
 
 /* tokenizers' TruncationStrategy::LongestFirst for a budget of `max` ids
@@ -566,15 +614,15 @@ void tokenizer_encode_pair(const AlbertTokenizer *t, const char *a, size_t alen,
                            int max_length, TokenIds *out) {
     Scratch sc = {0};
     IdList ia = {0}, ib = {0};
-    encode_ids(t, a, alen, max_length, &sc, &ia);
-    encode_ids(t, b, blen, max_length, &sc, &ib);
+    encode_ids(t, a, alen, max_length, &sc, &ia, NULL);
+    encode_ids(t, b, blen, max_length, &sc, &ib, NULL);
     if (max_length >= 3) truncate_longest_first(&ia.n, &ib.n, max_length - 3);
     out->n = 0;
-    out_push(out, t->cls_id, 0);
-    for (int i = 0; i < ia.n; i++) out_push(out, ia.v[i], 0);
-    out_push(out, t->sep_id, 0);
-    for (int i = 0; i < ib.n; i++) out_push(out, ib.v[i], 1);
-    out_push(out, t->sep_id, 1);
+    out_push(out, t->cls_id, 0, NULL);
+    for (int i = 0; i < ia.n; i++) out_push(out, ia.v[i], 0, NULL);
+    out_push(out, t->sep_id, 0, NULL);
+    for (int i = 0; i < ib.n; i++) out_push(out, ib.v[i], 1, NULL);
+    out_push(out, t->sep_id, 1, NULL);
     free(ia.v);
     free(ib.v);
     scratch_free(&sc);
@@ -583,6 +631,7 @@ void tokenizer_encode_pair(const AlbertTokenizer *t, const char *a, size_t alen,
 void token_ids_free(TokenIds *ids) {
     free(ids->ids);
     free(ids->type_ids);
+    free(ids->spans);
     memset(ids, 0, sizeof *ids);
 }
 

@@ -15,6 +15,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "tokenizer/utf8.h"
 #include "util/error.h"
 
 typedef struct AlbertTokenizer AlbertTokenizer;
@@ -22,6 +23,7 @@ typedef struct AlbertTokenizer AlbertTokenizer;
 typedef struct {
     int32_t *ids;
     int32_t *type_ids;   /* token_type_ids (0 for A, 1 for B) */
+    ByteSpan *spans;     /* tokenizer_encode_spans' (else {0, 0}): the bytes of the text each id came from */
     int n;
     int cap;
 } TokenIds;
@@ -43,6 +45,14 @@ int tokenizer_pad_id(const AlbertTokenizer *t);
  * (its max_length - specials wraps around); only the early stop of each text
  * at max_length tokens applies (tokenizer.c, stop_here). */
 void tokenizer_encode(const AlbertTokenizer *t, const char *text, size_t len, int max_length, TokenIds *out);
+/* tokenizer_encode, and out->spans[i]: the bytes [start, end) of text that id
+ * i came from, as the engine's Encoding.offsets gives them (byte offsets, what
+ * TEI's /tokenize answers as start/stop): read through the normalizer's
+ * alignments (normalize.h), so a piece of a character that expands covers the
+ * whole character, the "▁" of a word covers its first character, a special
+ * token found in the text covers it (with the whitespace [MASK] strips), and a
+ * U+FFFD that replaced invalid bytes covers them. [CLS] and [SEP]: {0, 0}. */
+void tokenizer_encode_spans(const AlbertTokenizer *t, const char *text, size_t len, int max_length, TokenIds *out);
 /* [CLS] a [SEP] b [SEP] with type ids 0..0 1..1; truncation longest-first to
  * max_length ids in all (max_length 1 and 2: see above). */
 void tokenizer_encode_pair(const AlbertTokenizer *t, const char *a, size_t alen, const char *b, size_t blen,

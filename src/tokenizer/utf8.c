@@ -36,13 +36,14 @@ int utf8_valid(const char *s, size_t len) {
     return 1;
 }
 
-char *utf8_sanitize(const char *s, size_t len, size_t *out_len) {
+char *utf8_sanitize(const char *s, size_t len, size_t *out_len, size_t *orig_of) {
     const unsigned char *p = (const unsigned char *)s;
     /* each invalid byte becomes at most 3 bytes */
     char *out = alb_xmalloc(3 * len + 1);
     size_t o = 0;
     for (size_t i = 0; i < len;) {
         int n = sequence_len(p + i, len - i);
+        if (orig_of) orig_of[o] = i;
         if (n > 0) {
             memcpy(out + o, p + i, (size_t)n);
             o += (size_t)n;
@@ -54,6 +55,7 @@ char *utf8_sanitize(const char *s, size_t len, size_t *out_len) {
         }
     }
     out[o] = '\0';
+    if (orig_of) orig_of[o] = len;
     *out_len = o;
     return out;
 }

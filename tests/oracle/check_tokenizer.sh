@@ -7,7 +7,10 @@
 #     contexts (gen_adversarial.py --sweep),
 #   - 4,000 pairs of adversarial texts (--pairs: [CLS] a [SEP] b [SEP], type ids),
 #   - Banking77, adversarial and pairs again truncated (--max-length 16, 12, 6/10/20),
-#     and below or at the special tokens' count (adversarial 1/2, pairs 1/2/3).
+#     and below or at the special tokens' count (adversarial 1/2, pairs 1/2/3),
+#   - Banking77, adversarial and the sweep again with --offsets: each id's
+#     byte offsets in the text (tokenizer_encode_spans, TEI's /tokenize
+#     start/stop) against the engine's offsets.
 # Prints the first differences of each corpus and, last, exactly
 # "tokenizer-oracle: N passed, N failed"; exits 1 when any text differs.
 # Needs: node, `npm ci --prefix tools`, $ALBERTC (default build/albertc), $PYTHON.
@@ -36,11 +39,11 @@ cp tests/data/adversarial.jsonl "$tmp/adversarial.jsonl" || fail_setup "cannot r
 
 passed=0
 failed=0
-# check NAME INPUT MAX_LENGTH: one corpus through both, counts added to the totals.
+# check NAME INPUT MAX_LENGTH [--offsets]: one corpus through both, counts added to the totals.
 check() {
-    name=$1 in=$2 max=$3
-    timeout 600 "$ALBERTC" tokenize --model "$MODEL" --jsonl --max-length "$max" < "$in" > "$tmp/$name.got" \
-        2> "$tmp/$name.err"
+    name=$1 in=$2 max=$3 offsets=${4:-}
+    timeout 600 "$ALBERTC" tokenize --model "$MODEL" --jsonl --max-length "$max" $offsets < "$in" \
+        > "$tmp/$name.got" 2> "$tmp/$name.err"
     rc=$?
     node tools/hf_tokenize.js --max-length "$max" --compare "$tmp/$name.got" --show "$SHOW" < "$in" > "$tmp/$name.cmp"
     counts=$(tail -n 1 "$tmp/$name.cmp")
@@ -70,5 +73,8 @@ check adversarial-max2 "$tmp/adversarial.jsonl" 2
 check pairs-max1 "$tmp/pairs.jsonl" 1
 check pairs-max2 "$tmp/pairs.jsonl" 2
 check pairs-max3 "$tmp/pairs.jsonl" 3
+check banking77-offsets "$tmp/banking77.jsonl" 0 --offsets
+check adversarial-offsets "$tmp/adversarial.jsonl" 0 --offsets
+check sweep-offsets "$tmp/sweep.jsonl" 0 --offsets
 echo "tokenizer-oracle: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
