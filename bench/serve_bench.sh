@@ -3,11 +3,14 @@
 # posts one short Banking77 test text per request to /predict at concurrency 1,
 # 8 and 64 against a random base-geometry classifier; prints requests/s, p50 and
 # p99 latency, the encoder's own sorted-batch throughput (albertc bench) to
-# compare with, the server's peak RSS, and its RSS with 1,000 idle connections.
+# compare with, what the server adds around the encoder at concurrency 1
+# (bench/serve_overhead.py), the server's peak RSS, and its RSS with 1,000
+# idle connections.
 #
 #   DTYPE=float32|bfloat16   (default float32)
 #   SECONDS_EACH=N           wrk duration per concurrency (default 20)
 #   LIMIT=N                  test texts used (default 400)
+#   OVERHEAD_REQUESTS=N      requests per route of the concurrency-1 breakdown (default 200)
 # See bench/README.md.
 set -eu
 cd "$(dirname "$0")/.."
@@ -58,6 +61,7 @@ for c in 1 8 64; do
         printf "concurrency %2d: %7.1f requests/s, p50 %7.2f ms, p99 %7.2f ms, %d failed\n",
                c, v["requests"] / v["seconds"], v["p50_ms"], v["p99_ms"], v["failed"] }'
 done
+"$PYTHON" bench/serve_overhead.py "$port" "$work/bodies.jsonl" "${OVERHEAD_REQUESTS:-200}"
 echo "server peak RSS after the runs: $(rss VmHWM)"
 
 # 1,000 idle connections held open for 3 s
