@@ -48,6 +48,7 @@ struct AlbertModel {
     XXH3_state_t *hash_state;
     char hash[33];
     char engine[96];  /* albert_engine */
+    uint16_t *act_bf16; /* bf16 mode: the activation of every bf16 value [65536] */
 
     const float *word, *pos, *type0;  /* [V,E], [P,E], [E] (token type 0 only) */
     Norm emb_norm;
@@ -186,6 +187,8 @@ static int load_all(AlbertModel *m, AlbError *err) {
     return take_linear(m, "pooler", H, H, &m->pooler, err);
 }
 
+static void epilogue(const AlbertModel *m, float *y, long n, int apply);
+
 /* Every linear layer of the model, for what is done to all of them;
  * out holds 2 + 4 * (groups * inner) entries. */
 static int all_linears(AlbertModel *m, Linear **out) {
@@ -265,6 +268,15 @@ int albert_load_weights(AlbertModel **out, const AlbertConfig *config, const cha
         albert_free(m);
         return -1;
     }
+    if (dtype == ALB_BF16) {
+        uint16_t *table = alb_xmalloc(65536 * sizeof(uint16_t));
+        for (uint32_t h = 0; h < 65536; h++) {
+            float x = f32_from_bf16((uint16_t)h);
+            epilogue(m, &x, 1, 1); /* no table yet: op by op */
+            table[h] = bf16_from_f32(x);
+        }
+        m->act_bf16 = table;
+    }
     snprintf(m->engine, sizeof m->engine, "%s/%s", alb_dtype_name(dtype),
              mm_engine(dtype == ALB_BF16 ? MM_BF16 : MM_F32));
     XXH128_hash_t hv = XXH3_128bits_digest(m->hash_state);
@@ -301,6 +313,7 @@ void albert_free(AlbertModel *m) {
     for (int i = 0; i < m->n_owned; i++) free(m->owned[i]);
     free(m->owned);
     free_linears(m);
+    free(m->act_bf16);
     free(m->layers);
     free_activations(m);
     if (m->hash_state) XXH3_freeState(m->hash_state);
@@ -413,9 +426,19 @@ KERNEL void epilogue_kernel(float *y, long n, int apply, Activation act, int bf)
     }
 }
 
+/* bf16 mode: the activation's input is a bf16 value (the linear layer's
+ * rounded output), so the whole op-by-op chain is one table lookup. */
+static void epilogue_bf16_table(const uint16_t *table, float *y, long n) {
+    for (long i = 0; i < n; i++) y[i] = f32_from_bf16(table[bf16_from_f32(y[i])]);
+}
+
 static void epilogue(const AlbertModel *m, float *y, long n, int apply) {
     int bf = m->dtype == ALB_BF16;
     if (!bf && !apply) return;
+    if (bf && apply && m->act_bf16) {
+        epilogue_bf16_table(m->act_bf16, y, n);
+        return;
+    }
 #define EPILOGUE(apply, act) (bf ? epilogue_kernel(y, n, apply, act, 1) : epilogue_kernel(y, n, apply, act, 0))
     if (!apply) EPILOGUE(0, ACT_RELU);
     else if (m->act == ACT_GELU_NEW) EPILOGUE(1, ACT_GELU_NEW);
@@ -473,13 +496,18 @@ typedef struct {
     float m1[MOM_LANES], m2[MOM_LANES];
 } Moments;
 
-/* AddMomentsVec: every lane merges with the same counts. */
-static void bf16_add_moments_vec(const Moments *add, Moments *acc) {
+/* AddMomentsVec: every lane merges with the same counts (bf16_add_moments
+ * lane by lane, the scalars hoisted: the loop vectorizes). */
+static inline void bf16_add_moments_vec(const Moments *add, Moments *acc) {
+    long n = acc->m0 + add->m0;
+    float c = n == 0 ? 0.0f : BR(BR((float)add->m0) / BR((float)n)), m0f = BR((float)acc->m0);
+#pragma omp simd
     for (int l = 0; l < MOM_LANES; l++) {
-        long m0 = acc->m0;
-        bf16_add_moments(add->m0, add->m1[l], add->m2[l], &m0, &acc->m1[l], &acc->m2[l]);
+        float delta = BR(add->m1[l] - acc->m1[l]);
+        acc->m1[l] = BR(acc->m1[l] + BR(c * delta));
+        acc->m2[l] = BR(acc->m2[l] + BR(add->m2[l] + BR(BR(BR(delta * delta) * c) * m0f)));
     }
-    acc->m0 += add->m0;
+    acc->m0 = n;
 }
 
 static void bf16_moments(const float *x, int N, float *mean, float *var) {
@@ -493,6 +521,7 @@ static void bf16_moments(const float *x, int N, float *mean, float *var) {
         for (int j = 0; j < m0; j++) {
             const float *xv = x + (size_t)(i * MOM_CHUNK + j) * MOM_LANES;
             float c = BR(1.0f / (float)(j + 1));
+#pragma omp simd
             for (int l = 0; l < MOM_LANES; l++) {
                 float d = BR(xv[l] - cur.m1[l]);
                 cur.m1[l] = BR(cur.m1[l] + BR(d * c));
@@ -532,6 +561,7 @@ KERNEL void layer_norm_row(const AlbertModel *m, const Norm *nm, const float *x,
         bf16_moments(x, n, &mean, &var);
         float rstd = R(1, 1.0f / R(1, sqrtf(R(1, var + R(1, eps)))));
         float shift = R(1, -rstd * mean);
+#pragma omp simd
         for (int j = 0; j < n; j++) y[j] = R(1, (x[j] * rstd + shift) * nm->g[j] + nm->b[j]);
     } else {
         double s = 0.0, ss = 0.0;
