@@ -435,6 +435,7 @@ Test(serve, sentence_pairs) {
     char *as_text = pipeline_answers(&c, 1, (const char *[]){joined}, (const char *[]){NULL});
     char *batch = pipeline_answers(&c, 3, (const char *[]){TEXTS[0], TEXTS[2], TEXTS[1]},
                                    (const char *[]){TEXTS[1], NULL, TEXTS[0]});
+    char *alone = pipeline_answers(&c, 1, (const char *[]){TEXTS[2]}, (const char *[]){NULL});
     cr_expect_str_neq(ab, as_text);
     cr_expect_str_neq(ab, ba);
 
@@ -450,6 +451,11 @@ Test(serve, sentence_pairs) {
     r = post(s.port, "/predict", body);
     cr_expect_eq(r.status, 200, "%s", r.body.data);
     cr_expect_str_eq(r.body.data, batch);
+    resp_free(&r);
+    /* [text]: one input, answered unwrapped */
+    snprintf(body, sizeof body, "{\"inputs\": [\"%s\"], \"raw_scores\": true}", TEXTS[2]);
+    r = post(s.port, "/predict", body);
+    cr_expect_str_eq(r.body.data, alone);
     resp_free(&r);
 
     /* a pair over max_input_length: refused, or truncated longest first */
@@ -469,6 +475,7 @@ Test(serve, sentence_pairs) {
     free(ba);
     free(as_text);
     free(batch);
+    free(alone);
     classifier_free(&c);
     cr_expect_eq(stop_server(&s, SIGTERM), 0);
 }
