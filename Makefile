@@ -12,7 +12,7 @@
 
 CC      ?= cc
 PYTHON  ?= /usr/bin/python3
-PKGS    := openblas jansson yaml-0.1 libutf8proc libxxhash libmicrohttpd
+PKGS    := openblas jansson yaml-0.1 libutf8proc libxxhash libmicrohttpd ompi-c
 SAN     ?= 0
 PORTABLE ?= 0
 
