@@ -174,6 +174,8 @@ static int parse_args(int argc, char **argv, PredictArgs *pa, Answer *a) {
     if (optind < argc) return cli_usage_error(CMD, "unexpected argument '%s'", argv[optind]);
     if (!pa->model) return cli_usage_error(CMD, "--model is required");
     if (!pa->n_texts && !pa->input) return cli_usage_error(CMD, "give texts with --text or --input");
+    if (pa->input && !strcmp(pa->input, "-") && dist_size() > 1)
+        return cli_usage_error(CMD, "--input -: under mpirun stdin reaches rank 0 only: give a file every rank reads");
     return 0;
 }
 

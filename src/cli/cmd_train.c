@@ -335,6 +335,12 @@ static int encode_texts(const TrainConfig *c, Logger *lg, AlbertModel *m, const 
     int rc = feature_cache_get(&o, texts, n, res, &stats, err);
     in_feature_pass = 0;
     free(texts);
+    if (rc == 1 && dist_size() > 1) {  /* under mpirun a signal also means: the launcher ends the job */
+        log_msg(lg, LOG_WARNING, "rank %d of %d: the feature pass stopped: interrupted, or another rank of the job "
+                "ended (mpirun names it); the texts gathered so far are in the feature cache, and the next run, "
+                "with any number of ranks, encodes only the rest", dist_rank(), dist_size());
+        return EXIT_INTERRUPTED;
+    }
     if (rc == 1) {
         log_msg(lg, LOG_WARNING, "interrupted during the feature pass: the texts encoded so far are in the "
                 "feature cache, and the next run starts from them");
@@ -616,7 +622,7 @@ static int run(const TrainConfig *c, int as_json, AlbError *err) {
     trainer_use_threads(c->threads);
     Logger lg = {stderr, log_level_parse(c->log_level), 0};
     double t0 = monotonic_s();
-    log_not_applicable(c, &lg);
+    if (lead) log_not_applicable(c, &lg);
     Features f = {0};
     int code = c->train_features[0] ? (lead ? features_from_files(c, &lg, &f, err) : EXIT_OK)
                                      : features_from_text(c, &lg, &f, err);
