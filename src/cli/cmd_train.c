@@ -84,6 +84,13 @@ static void help(void) {
         "     continues at the saved step and position in the epoch; with save_optim the result\n"
         "     is bit-identical to an uninterrupted run.\n"
         "\n"
+        "Under mpirun -n N (or srun), the texts missing from the feature cache are encoded by\n"
+        "the N ranks (whole encoder batches, balanced by tokens; set threads, or OMP_NUM_THREADS,\n"
+        "to the cores of one rank) and gathered by rank 0, which alone trains and writes: the\n"
+        "same files, bit for bit, as one process. Every rank reads the dataset and the model\n"
+        "(a shared file system). A rank that dies ends the job; what was gathered and saved\n"
+        "stays in the cache, and a rerun with any N encodes only the rest.\n"
+        "\n"
         "SIGINT/SIGTERM: the current step is finished, a checkpoint saved, exit 130. During the\n"
         "feature pass: the current batch is finished and the features so far saved in the cache.\n"
         "A second signal exits 130 at once (the checkpoint or cache save under way is dropped;\n"
@@ -94,8 +101,9 @@ static void help(void) {
         "Test hooks (environment): ALBERTC_TEST_KILL_AT_STEP=N raises SIGKILL (or signal number\n"
         "ALBERTC_TEST_KILL_SIGNAL) right after step N's work; ALBERTC_TEST_STEP_DELAY_MS=MS sleeps\n"
         "after each step (so a run outlasts a test's kill); ALBERTC_TEST_KILL_AFTER_BATCHES=N\n"
-        "raises SIGKILL after N encoder batches of the feature pass; ALBERTC_CACHE_SAVE_SECONDS=S\n"
-        "saves the feature cache every S seconds of encoding (default 60).\n");
+        "raises SIGKILL after N encoder batches of the feature pass (under mpirun: in rank\n"
+        "ALBERTC_TEST_KILL_RANK only, when set); ALBERTC_CACHE_SAVE_SECONDS=S saves the feature\n"
+        "cache every S seconds of encoding (default 60).\n");
 }
 
 /* ------------------------------------------------------------------ signals */
