@@ -91,29 +91,19 @@ int cli_parse_int(const char *cmd, const char *opt, const char *s, long lo, long
     return 0;
 }
 
-/* A command as one rank of the job (alone: rank 0 of 1). A job ends
- * together: with MPI_Finalize when every rank succeeded, else the first
- * failing rank's code ends them all (the launcher says which rank). */
+/* A command as one rank of the job (alone: rank 0 of 1). */
 static int run_as_rank(const Command *c, int argc, char **argv) {
     if (dist_size() > 1 && !c->ranks) {
         if (dist_rank() == 0)
             fprintf(stderr, "albertc %s: runs as one process; under mpirun only embed, train, predict and eval "
                     "(their encoder pass is shared by the ranks)\n", c->name);
-        dist_abort(EXIT_USAGE);
+        return EXIT_USAGE;
     }
-    int code = c->run(argc, argv);
-    if (code != EXIT_OK && dist_size() > 1) dist_abort(code);
-    dist_finalize();
-    return code;
+    return c->run(argc, argv);
 }
 
-int main(int argc, char **argv) {
+static int dispatch(int argc, char **argv) {
     opterr = 0;  /* the commands report bad options themselves (cli_option_error) */
-    AlbError err;
-    if (dist_init(&argc, &argv, &err)) {
-        fprintf(stderr, "albertc: %s\n", err.msg);
-        return EXIT_FAILURE_RUN;
-    }
     if (argc < 2) {
         usage(stderr);
         return EXIT_USAGE;
@@ -137,4 +127,18 @@ int main(int argc, char **argv) {
     }
     char *help_argv[] = {argv[2], "--help", NULL};
     return help ? run_as_rank(c, 2, help_argv) : run_as_rank(c, argc - 1, argv + 1);
+}
+
+/* A job ends together: with MPI_Finalize when every rank succeeded, else the
+ * first failing rank's code ends them all (the launcher says which rank). */
+int main(int argc, char **argv) {
+    AlbError err;
+    if (dist_init(&argc, &argv, &err)) {
+        fprintf(stderr, "albertc: %s\n", err.msg);
+        return EXIT_FAILURE_RUN;
+    }
+    int code = dispatch(argc, argv);
+    if (code != EXIT_OK && dist_size() > 1) dist_abort(code);
+    dist_finalize();
+    return code;
 }
