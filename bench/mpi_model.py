@@ -89,14 +89,15 @@ def main():
           f"{work1} padded tokens; fitted rate {rate:.0f} padded tokens/s per 1-thread rank")
     print("\n| run | measured pass (s) | model (s) | speed-up measured | wall incl. launch (s) | per-rank shares |")
     print("|---|---|---|---|---|---|")
-    for name, ranks, threads in (("r1t1", 1, 1), ("r1t2", 1, 2), ("r2t1", 2, 1), ("r3t1", 3, 1)):
+    for name, ranks, threads in (("r1t1", 1, 1), ("r1t2", 1, 2), ("r2t1", 2, 1), ("r3t1", 3, 1), ("halves", 0, 1)):
         if name not in runs:
             continue
-        loads = deal(sub_batches, ranks)
-        model_s = loads[-1] / (rate * min(1.0, cores / ranks)) if threads == 1 else float("nan")
+        loads = deal(sub_batches, max(ranks, 1))
+        model_s = loads[-1] / (rate * min(1.0, cores / ranks)) if threads == 1 and ranks else float("nan")
         p, wall, shares = runs[name]
-        label = f"{ranks} rank{'s' if ranks > 1 else ''} x {threads} thread{'s' if threads > 1 else ''}"
-        model_txt = f"{model_s:.2f}" if threads == 1 else "-"
+        label = (f"{ranks} rank{'s' if ranks > 1 else ''} x {threads} thread{'s' if threads > 1 else ''}" if ranks
+                 else "2 independent processes, a half each")
+        model_txt = f"{model_s:.2f}" if threads == 1 and ranks else "-"
         share_txt = ", ".join(s.replace(":", " texts in ") + " s" for s in shares) or "-"
         print(f"| {label} | {p:.2f} | {model_txt} | {runs['r1t1'][0] / p:.2f}x | {wall:.2f} | {share_txt} |")
 
