@@ -75,6 +75,13 @@ void encode_plan_free(EncodePlan *p) {
     memset(p, 0, sizeof *p);
 }
 
+int encode_plan_share(const EncodePlan *p, int r) {
+    int n = 0;
+    for (int b = 0; b < p->n_batches; b++)
+        if (p->rank[b] == r) n += p->first[b + 1] - p->first[b];
+    return n;
+}
+
 /* ------------------------------------------------------------------ run */
 
 /* A batch's outputs as one message, in the order of its rows: cls [B, H],

@@ -74,6 +74,8 @@ typedef struct {
 
 void encode_plan(const EncodeSeq *seqs, int n_seqs, int max_batch, int max_tokens, int n_ranks, EncodePlan *p);
 void encode_plan_free(EncodePlan *p);
+/* The number of sequences rank r encodes. */
+int encode_plan_share(const EncodePlan *p, int r);
 
 /* Runs plan p over seqs, collectively: when p->n_ranks > 1 every rank of the
  * job calls it with the same seqs and plan (n_ranks == dist_size()). Each

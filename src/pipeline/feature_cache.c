@@ -233,7 +233,7 @@ static int on_batch(void *ctx, const int *rows, int B, long tokens) {
     p->tokens += tokens;
     double now = monotonic_s();
     if (p->o->progress) p->o->progress(p->o->ctx, p->n_done, p->n_missing, p->tokens, now - p->start);
-    if (p->n_done < p->n_missing && p->o->stop && *p->o->stop) return 1;  /* encode_new saves */
+    if (p->n_done < p->n_missing && p->o->stop && *p->o->stop) return 1;  /* encode_missing saves */
     if (p->t && p->n_done < p->n_missing && now - p->last_save >= p->o->save_every_s) {
         if (save_file(p->t, p->first + p->n_done, p->o, p->path, p->err)) return -1;
         p->last_save = monotonic_s();
@@ -364,9 +364,9 @@ static int tokenize_texts(const FeatureCacheOptions *o, const char *const *texts
     return rc;
 }
 
-/* The texts to encode, as every rank learns them from rank 0: their count m,
- * then which[0..m) (the index in texts of each, in the new entries' order).
- * Alone this is rank 0's own list. 0, 1 (stopped), -1. */
+/* Rank 0's list of the texts to encode, to every rank of a job: their count
+ * m, then which[0..m) (the index in texts of each, in the new entries' order;
+ * allocated here on the other ranks). 0, 1 (stopped), -1. */
 static int share_missing(int *m, int **which, const volatile sig_atomic_t *stop, AlbError *err) {
     int rc = dist_bcast(m, sizeof *m, stop, err);
     if (rc) return rc;
@@ -393,9 +393,7 @@ static int encode_missing(const FeatureCacheOptions *o, Table *t, int first, con
     if (!rc) {
         encode_plan(seqs, m, o->batch_size, o->max_tokens, dist_size(), &plan);
         if (t) back = lay_out_new_entries(t, first, seqs, entry, n, &plan);
-        if (!t) p.n_missing = 0;
-        for (int b = 0; b < plan.n_batches && !t; b++)
-            if (plan.rank[b] == dist_rank()) p.n_missing += plan.first[b + 1] - plan.first[b];
+        if (!t) p.n_missing = encode_plan_share(&plan, dist_rank());
         rc = encode_run(o->model, seqs, &plan, &out, on_batch, &p, o->stop, err);
     }
     stats->seconds = monotonic_s() - p.start;
