@@ -443,6 +443,7 @@ int feature_cache_get(const FeatureCacheOptions *o, const char *const *texts, in
     int *entry = alb_xmalloc(sizeof(int) * (size_t)(n ? n : 1));
     int rc = alb_mkdirs(o->cache_dir, err), n_loaded = 0, m = 0, *which = NULL;
     if (!rc) {
+        alb_remove_stale_tmp(o->cache_dir);  /* a save that a SIGKILL (e.g. mpirun ending a job) cut short */
         load_table(o, stats->path, &t);
         n_loaded = t.n;
         find_entries(o, &t, texts, n, entry, stats);
