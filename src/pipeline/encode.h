@@ -81,8 +81,11 @@ int encode_plan_share(const EncodePlan *p, int r);
  * job calls it with the same seqs and plan (n_ranks == dist_size()). Each
  * rank forwards its own batches; rank 0 receives the others' and writes every
  * batch's outputs into out in gather order, calling on_batch after each; the
- * other ranks write nothing into out and call on_batch after each batch of
- * their own. Returns 0, -1 (err set: bad id or length, a peer lost), 1 when
+ * other ranks call on_batch after each batch of their own, and their out only
+ * says which outputs to compute (its pointers are never written). Rank 0
+ * first checks that every rank holds as many sequences and tokens as it does
+ * (an error on the rank that differs). Returns 0, -1 (err set: bad id or
+ * length, a peer lost, ranks with different inputs), 1 when
  * *stop (may be NULL) became nonzero while waiting for a peer, or the
  * callback's nonzero value (rank 0 then stops gathering; the job is to be
  * ended with dist_abort). */
