@@ -12,7 +12,9 @@
 
 CC      ?= cc
 PYTHON  ?= /usr/bin/python3
-PKGS    := openblas jansson yaml-0.1 libutf8proc libxxhash libmicrohttpd
+# ompi-c: Open MPI, always linked; a process not started by mpirun/srun never
+# initialises it (src/util/dist.h), so `albertc` alone is unchanged.
+PKGS    := openblas jansson yaml-0.1 libutf8proc libxxhash libmicrohttpd ompi-c
 SAN     ?= 0
 PORTABLE ?= 0
 

@@ -11,6 +11,7 @@
 #include "pipeline/embed_input.h"
 #include "pipeline/encode.h"
 #include "model/hub.h"
+#include "util/dist.h"
 #include "util/fileio.h"
 #include "util/progress.h"
 
@@ -160,7 +161,7 @@ int cmd_embed(int argc, char **argv) {
         }
         rc = embed_all(m, &in, (int)batch_size, &o, &err);
     }
-    if (!rc) rc = write_outputs(&o, m, output, &err);
+    if (!rc && dist_rank() == 0) rc = write_outputs(&o, m, output, &err);  /* the other ranks only share the encoding */
     free(o.cls);
     free(o.pooler);
     free(o.hidden);

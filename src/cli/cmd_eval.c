@@ -11,6 +11,7 @@
 #include "pipeline/classifier.h"
 #include "pipeline/feature_cache.h"
 #include "report/evaluate.h"
+#include "util/dist.h"
 #include "util/progress.h"
 
 static const char *CMD = "eval";
@@ -114,11 +115,11 @@ static int evaluate_data(const EvalArgs *ea, Classifier *c, AlbError *err) {
     if (!ea->no_cache && !cache_dir && feature_cache_default_dir(cache, sizeof cache) == 0) cache_dir = cache;
     Evaluation ev;
     int rc = evaluate(c, &ds, cache_dir, progress_mode_auto(), &ev, err);
-    if (!rc) {
+    if (!rc && dist_rank() == 0) {  /* the other ranks only shared the encoding */
         if (ea->output) rc = evaluation_write_dir(&ev, c, &ds, ea->output, err);
         if (!rc) print_result(ea, &ev, c);
-        evaluation_free(&ev);
     }
+    if (!rc) evaluation_free(&ev);
     dataset_free(&ds);
     return rc;
 }

@@ -10,6 +10,7 @@
 #include "cli/cli.h"
 #include "data/text_stream.h"
 #include "pipeline/classifier.h"
+#include "util/dist.h"
 #include "util/fileio.h"
 #include "util/progress.h"
 
@@ -78,6 +79,7 @@ static int classify_window(Classifier *c, const Answer *a, Window *w, float *fea
                            AlbError *err) {
     /* run() draws the progress: a window is a part of the stream */
     if (classifier_features(c, (const char *const *)w->texts, w->n, NULL, features, NULL, err)) return -1;
+    if (dist_rank() != 0) return window_clear(w), 0;  /* the other ranks of a job only share the encoding */
     classifier_head_logits(c, features, w->n, logits);
     for (int i = 0; i < w->n; i++) answer(a, c, logits + (size_t)i * c->num_labels);
     window_clear(w);
@@ -172,6 +174,8 @@ static int parse_args(int argc, char **argv, PredictArgs *pa, Answer *a) {
     if (optind < argc) return cli_usage_error(CMD, "unexpected argument '%s'", argv[optind]);
     if (!pa->model) return cli_usage_error(CMD, "--model is required");
     if (!pa->n_texts && !pa->input) return cli_usage_error(CMD, "give texts with --text or --input");
+    if (pa->input && !strcmp(pa->input, "-") && dist_size() > 1)
+        return cli_usage_error(CMD, "--input -: under mpirun stdin reaches rank 0 only: give a file every rank reads");
     return 0;
 }
 
@@ -192,15 +196,15 @@ int cmd_predict(int argc, char **argv) {
         if (pa.max_length > albert_config(c.encoder)->max_position_embeddings)
             code = cli_usage_error(CMD, "--max-length %ld exceeds the model's max_position_embeddings %d",
                                    pa.max_length, albert_config(c.encoder)->max_position_embeddings);
-        else if (pa.output && atomic_open(&out, pa.output, &err))
+        else if (pa.output && dist_rank() == 0 && atomic_open(&out, pa.output, &err))
             code = cli_error(CMD, &err, EXIT_FAILURE_RUN);
         if (!code) {
             if (pa.max_length) c.max_length = (int)pa.max_length;
             a.out = pa.output ? out.fp : stdout;
             if (run(&c, &pa, &a, &err)) {
-                if (pa.output) atomic_abort(&out);
+                if (pa.output && dist_rank() == 0) atomic_abort(&out);
                 code = cli_error(CMD, &err, EXIT_FAILURE_RUN);
-            } else if (pa.output && atomic_commit(&out, &err)) {
+            } else if (pa.output && dist_rank() == 0 && atomic_commit(&out, &err)) {
                 code = cli_error(CMD, &err, EXIT_FAILURE_RUN);
             } else if (!pa.output && fflush(stdout)) {
                 code = cli_error(CMD, &(AlbError){"write error on stdout"}, EXIT_FAILURE_RUN);

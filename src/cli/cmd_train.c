@@ -33,6 +33,7 @@
 #include "train/train_config.h"
 #include "train/trainer.h"
 #include "util/clock.h"
+#include "util/dist.h"
 #include "util/fileio.h"
 
 static const char *CMD = "train";
@@ -83,6 +84,13 @@ static void help(void) {
         "     continues at the saved step and position in the epoch; with save_optim the result\n"
         "     is bit-identical to an uninterrupted run.\n"
         "\n"
+        "Under mpirun -n N (or srun), the texts missing from the feature cache are encoded by\n"
+        "the N ranks (whole encoder batches, balanced by tokens; set threads, or OMP_NUM_THREADS,\n"
+        "to the cores of one rank) and gathered by rank 0, which alone trains and writes: the\n"
+        "same files, bit for bit, as one process. Every rank reads the dataset and the model\n"
+        "(a shared file system). A rank that dies ends the job; what was gathered and saved\n"
+        "stays in the cache, and a rerun with any N encodes only the rest.\n"
+        "\n"
         "SIGINT/SIGTERM: the current step is finished, a checkpoint saved, exit 130. During the\n"
         "feature pass: the current batch is finished and the features so far saved in the cache.\n"
         "A second signal exits 130 at once (the checkpoint or cache save under way is dropped;\n"
@@ -93,8 +101,9 @@ static void help(void) {
         "Test hooks (environment): ALBERTC_TEST_KILL_AT_STEP=N raises SIGKILL (or signal number\n"
         "ALBERTC_TEST_KILL_SIGNAL) right after step N's work; ALBERTC_TEST_STEP_DELAY_MS=MS sleeps\n"
         "after each step (so a run outlasts a test's kill); ALBERTC_TEST_KILL_AFTER_BATCHES=N\n"
-        "raises SIGKILL after N encoder batches of the feature pass; ALBERTC_CACHE_SAVE_SECONDS=S\n"
-        "saves the feature cache every S seconds of encoding (default 60).\n");
+        "raises SIGKILL after N encoder batches of the feature pass (under mpirun: in rank\n"
+        "ALBERTC_TEST_KILL_RANK only, when set); ALBERTC_CACHE_SAVE_SECONDS=S saves the feature\n"
+        "cache every S seconds of encoding (default 60).\n");
 }
 
 /* ------------------------------------------------------------------ signals */
@@ -321,7 +330,10 @@ static int encode_texts(const TrainConfig *c, Logger *lg, AlbertModel *m, const 
     const char **texts = alb_xmalloc(sizeof(char *) * (size_t)n);
     for (int i = 0; i < dtr->n; i++) texts[i] = dtr->texts[i];
     for (int i = 0; i < dev->n; i++) texts[dtr->n + i] = dev->texts[i];
-    FeatureHooks hooks = {.log = lg, .kill_after_batches = env_long("ALBERTC_TEST_KILL_AFTER_BATCHES", 0)};
+    /* the test hook kills one rank of a job (ALBERTC_TEST_KILL_RANK; default: any, e.g. a process alone) */
+    long kill_rank = env_long("ALBERTC_TEST_KILL_RANK", -1);
+    FeatureHooks hooks = {.log = lg, .kill_after_batches = kill_rank < 0 || kill_rank == dist_rank()
+                                                                 ? env_long("ALBERTC_TEST_KILL_AFTER_BATCHES", 0) : 0};
     progress_begin(&hooks.bar, progress_mode(c), "features", 0, "texts");
     FeatureCacheOptions o = {c->cache_dir, m, tok, c->max_length, ENCODE_BATCH, ENCODE_TOKENS,
                              (double)env_long("ALBERTC_CACHE_SAVE_SECONDS", (long)CACHE_SAVE_SECONDS),
@@ -331,6 +343,12 @@ static int encode_texts(const TrainConfig *c, Logger *lg, AlbertModel *m, const 
     int rc = feature_cache_get(&o, texts, n, res, &stats, err);
     in_feature_pass = 0;
     free(texts);
+    if (rc == 1 && dist_size() > 1) {  /* under mpirun a signal also means: the launcher ends the job */
+        log_msg(lg, LOG_WARNING, "rank %d of %d: the feature pass stopped: interrupted, or another rank of the job "
+                "ended (mpirun names it); the texts gathered so far are in the feature cache, and the next run, "
+                "with any number of ranks, encodes only the rest", dist_rank(), dist_size());
+        return EXIT_INTERRUPTED;
+    }
     if (rc == 1) {
         log_msg(lg, LOG_WARNING, "interrupted during the feature pass: the texts encoded so far are in the "
                 "feature cache, and the next run starts from them");
@@ -354,12 +372,15 @@ static int features_from_text(const TrainConfig *c, Logger *lg, Features *f, Alb
     AlbertTokenizer *tok = NULL;
     FeatureCacheResult res;
     int code = load_texts(c, lg, f, err);
+    /* rank 0 resolves first: the random model it may create is the one the other ranks load */
+    if (!code && dist_rank() != 0 && dist_barrier(&stop_requested, err)) code = EXIT_FAILURE_RUN;
     if (!code) code = resolve_encoder(c, lg, dir, sizeof dir, spiece, sizeof spiece, &f->info, err);
+    if (!code && dist_rank() == 0 && dist_barrier(&stop_requested, err)) code = EXIT_FAILURE_RUN;
     if (!code) code = load_encoder(c, lg, dir, spiece, &m, &tok, &f->info, err);
     if (!code) code = encode_texts(c, lg, m, tok, f, &res, err);
     tokenizer_free(tok);
     albert_free(m);  /* before the splits are laid out: the encoder's memory is not needed any more */
-    if (code) return code;
+    if (code || dist_rank() != 0) return code;  /* the other ranks only share the feature pass */
     split_from_cache(&res, 0, &f->dtrain, &f->train);
     split_from_cache(&res, f->dtrain.n, &f->deval, &f->eval);
     feature_cache_result_free(&res);
@@ -602,15 +623,18 @@ static int train_on(const TrainConfig *c, Logger *lg, const Features *f, double 
 
 /* Everything after a valid configuration: checks, features, training. */
 static int run(const TrainConfig *c, int as_json, AlbError *err) {
-    if (trainer_preflight(c, err)) return EXIT_USAGE;
+    /* under mpirun only rank 0 trains and writes; the others share the feature pass (util/dist.h) */
+    int lead = dist_rank() == 0;
+    if (lead && trainer_preflight(c, err)) return EXIT_USAGE;
     if (catch_signals(err)) return EXIT_FAILURE_RUN;
     trainer_use_threads(c->threads);
     Logger lg = {stderr, log_level_parse(c->log_level), 0};
     double t0 = monotonic_s();
-    log_not_applicable(c, &lg);
+    if (lead) log_not_applicable(c, &lg);
     Features f = {0};
-    int code = c->train_features[0] ? features_from_files(c, &lg, &f, err) : features_from_text(c, &lg, &f, err);
-    if (code == EXIT_OK) code = train_on(c, &lg, &f, t0, monotonic_s() - t0, as_json, err);
+    int code = c->train_features[0] ? (lead ? features_from_files(c, &lg, &f, err) : EXIT_OK)
+                                     : features_from_text(c, &lg, &f, err);
+    if (code == EXIT_OK && lead) code = train_on(c, &lg, &f, t0, monotonic_s() - t0, as_json, err);
     features_free(&f);
     return code;
 }

@@ -8,24 +8,26 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "util/dist.h"
 
 typedef struct {
     const char *name;
     int (*run)(int argc, char **argv);
-    const char *summary;
+    int ranks;  /* runs as one rank of an MPI job (mpirun -n N): its encoder pass is shared (util/dist.h) */
+    const char *summary;  /* runs as one rank of an MPI job (mpirun -n N): its encoder pass is shared (util/dist.h) */
 } Command;
 
 static const Command commands[] = {
-    {"tokenize", cmd_tokenize, "text to ALBERT token ids, exactly as AlbertTokenizerFast"},
-    {"embed", cmd_embed, "run the encoder: JSONL of texts or ids to features (safetensors)"},
-    {"train", cmd_train, "train a classification head on frozen features (YAML config)"},
-    {"predict", cmd_predict, "classify texts with a trained model: JSON lines of labels and scores"},
-    {"eval", cmd_eval, "evaluate a trained model on labelled data (scikit-learn's report)"},
-    {"export", cmd_export, "a checkpoint to a self-contained classifier directory"},
-    {"report", cmd_report, "a training run as one self-contained HTML page (+ SVG curves)"},
-    {"init-model", cmd_init_model, "write a randomly initialised ALBERT model directory"},
-    {"serve", cmd_serve, "an HTTP inference server with text-embeddings-inference's API"},
-    {"bench", cmd_bench, "measure encoder speed (tokens/s, GFLOPS)"},
+    {"tokenize", cmd_tokenize, 0, "text to ALBERT token ids, exactly as AlbertTokenizerFast"},
+    {"embed", cmd_embed, 1, "run the encoder: JSONL of texts or ids to features (safetensors)"},
+    {"train", cmd_train, 1, "train a classification head on frozen features (YAML config)"},
+    {"predict", cmd_predict, 1, "classify texts with a trained model: JSON lines of labels and scores"},
+    {"eval", cmd_eval, 1, "evaluate a trained model on labelled data (scikit-learn's report)"},
+    {"export", cmd_export, 0, "a checkpoint to a self-contained classifier directory"},
+    {"report", cmd_report, 0, "a training run as one self-contained HTML page (+ SVG curves)"},
+    {"init-model", cmd_init_model, 0, "write a randomly initialised ALBERT model directory"},
+    {"serve", cmd_serve, 0, "an HTTP inference server with text-embeddings-inference's API"},
+    {"bench", cmd_bench, 0, "measure encoder speed (tokens/s, GFLOPS)"},
 };
 static const int n_commands = sizeof commands / sizeof commands[0];
 
@@ -89,7 +91,18 @@ int cli_parse_int(const char *cmd, const char *opt, const char *s, long lo, long
     return 0;
 }
 
-int main(int argc, char **argv) {
+/* A command as one rank of the job (alone: rank 0 of 1). */
+static int run_as_rank(const Command *c, int argc, char **argv) {
+    if (dist_size() > 1 && !c->ranks) {
+        if (dist_rank() == 0)
+            fprintf(stderr, "albertc %s: runs as one process; under mpirun only embed, train, predict and eval "
+                    "(their encoder pass is shared by the ranks)\n", c->name);
+        return EXIT_USAGE;
+    }
+    return c->run(argc, argv);
+}
+
+static int dispatch(int argc, char **argv) {
     opterr = 0;  /* the commands report bad options themselves (cli_option_error) */
     if (argc < 2) {
         usage(stderr);
@@ -113,5 +126,19 @@ int main(int argc, char **argv) {
         return EXIT_USAGE;
     }
     char *help_argv[] = {argv[2], "--help", NULL};
-    return help ? c->run(2, help_argv) : c->run(argc - 1, argv + 1);
+    return help ? run_as_rank(c, 2, help_argv) : run_as_rank(c, argc - 1, argv + 1);
+}
+
+/* A job ends together: with MPI_Finalize when every rank succeeded, else the
+ * first failing rank's code ends them all (the launcher says which rank). */
+int main(int argc, char **argv) {
+    AlbError err;
+    if (dist_init(&argc, &argv, &err)) {
+        fprintf(stderr, "albertc: %s\n", err.msg);
+        return EXIT_FAILURE_RUN;
+    }
+    int code = dispatch(argc, argv);
+    if (code != EXIT_OK && dist_size() > 1) dist_abort(code);
+    dist_finalize();
+    return code;
 }

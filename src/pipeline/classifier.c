@@ -10,6 +10,7 @@
 #include "pipeline/encode.h"
 #include "pipeline/feature_cache.h"
 #include "util/atomic_dir.h"
+#include "util/dist.h"
 #include "util/fileio.h"
 
 /* Rows per head forward: bounds the head's activation buffers. */
@@ -170,7 +171,7 @@ static int cached_features(Classifier *c, const char *const *texts, int n, const
     FeatureCacheResult res;
     FeatureCacheStats stats;
     if (feature_cache_get(&o, texts, n, &res, &stats, err)) return -1;
-    feature_cache_gather(&res, 0, n, features);
+    if (dist_rank() == 0) feature_cache_gather(&res, 0, n, features);  /* the other ranks get none */
     feature_cache_result_free(&res);
     return 0;
 }

@@ -78,7 +78,9 @@ void classifier_free(Classifier *c);
 /* [CLS] features [n, H] of n texts (NUL-terminated UTF-8). cache_dir: look
  * the texts up in the feature cache there and add the missing ones, as train
  * does (pipeline/feature_cache.h: the features train used, bit for bit);
- * NULL: encode every text. bar (NULL: none) shows the texts encoded, of n. */
+ * NULL: encode every text. bar (NULL: none) shows the texts encoded, of n.
+ * Collective under mpirun (util/dist.h): every rank calls it with the same
+ * texts, each encodes its share, and only rank 0's features are written. */
 int classifier_features(Classifier *c, const char *const *texts, int n, const char *cache_dir, float *features,
                         Progress *bar, AlbError *err);
 /* [CLS] features [n, H] of token sequences already made with c->tok and

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/dist.h"
+
 static int by_length(const void *a, const void *b, void *seqs) {
     const EncodeSeq *s = seqs;
     int ia = *(const int *)a, ib = *(const int *)b;
@@ -16,12 +18,155 @@ void encode_length_order(const EncodeSeq *seqs, int n_seqs, int *order) {
     qsort_r(order, (size_t)n_seqs, sizeof(int), by_length, (void *)seqs);
 }
 
-int encode_seqs(AlbertModel *m, const EncodeSeq *seqs, int n_seqs, int max_batch, int max_tokens,
-                const EncodeOut *out, EncodeBatchFn on_batch, void *ctx, AlbError *err) {
-    if (n_seqs <= 0) return 0;
+/* ------------------------------------------------------------------ plan */
+
+void encode_plan(const EncodeSeq *seqs, int n_seqs, int max_batch, int max_tokens, int n_ranks, EncodePlan *p) {
+    int n = n_seqs > 0 ? n_seqs : 0;
+    int *sorted = alb_xmalloc(sizeof(int) * (size_t)(n ? n : 1));
+    int *bstart = alb_xmalloc(sizeof(int) * (size_t)(n + 1));  /* the length-order batches */
+    encode_length_order(seqs, n, sorted);
+    int nb = 0;
+    for (int start = 0, B; start < n; start += B) {
+        B = 1;  /* the next B sequences, B * L within the budget (lengths only grow) */
+        while (B < max_batch && start + B < n &&
+               (max_tokens <= 0 || (long)(B + 1) * seqs[sorted[start + B]].n <= max_tokens))
+            B++;
+        bstart[nb++] = start;
+    }
+    bstart[nb] = n;
+    /* deal: each batch to the least loaded rank; owned[r] lists rank r's batches in length order */
+    long *load = alb_xcalloc((size_t)n_ranks, sizeof(long));
+    int *owner = alb_xmalloc(sizeof(int) * (size_t)(nb ? nb : 1)), *count = alb_xcalloc((size_t)n_ranks, sizeof(int));
+    for (int b = 0; b < nb; b++) {
+        int r = 0;
+        for (int k = 1; k < n_ranks; k++)
+            if (load[k] < load[r]) r = k;
+        load[r] += (long)(bstart[b + 1] - bstart[b]) * seqs[sorted[bstart[b + 1] - 1]].n;
+        owner[b] = r;
+        count[r]++;
+    }
+    /* gather order: round after round, ENCODE_ROUND_BATCHES of each rank's in rank order */
+    *p = (EncodePlan){n, nb, n_ranks, alb_xmalloc(sizeof(int) * (size_t)(n ? n : 1)),
+                      alb_xmalloc(sizeof(int) * (size_t)(nb + 1)), alb_xmalloc(sizeof(int) * (size_t)(nb ? nb : 1))};
+    int *next = alb_xcalloc((size_t)n_ranks, sizeof(int));  /* per rank: the next of its batches to list (a scan index) */
+    int listed = 0, pos = 0;
+    for (int round = 0; listed < nb; round++)
+        for (int r = 0; r < n_ranks; r++)
+            for (int k = 0; k < ENCODE_ROUND_BATCHES && round * ENCODE_ROUND_BATCHES + k < count[r]; k++) {
+                while (owner[next[r]] != r) next[r]++;
+                int b = next[r]++;
+                p->first[listed] = pos;
+                p->rank[listed++] = r;
+                for (int i = bstart[b]; i < bstart[b + 1]; i++) p->order[pos++] = sorted[i];
+            }
+    p->first[nb] = pos;
+    free(sorted);
+    free(bstart);
+    free(load);
+    free(owner);
+    free(count);
+    free(next);
+}
+
+void encode_plan_free(EncodePlan *p) {
+    free(p->order);
+    free(p->first);
+    free(p->rank);
+    memset(p, 0, sizeof *p);
+}
+
+int encode_plan_share(const EncodePlan *p, int r) {
+    int n = 0;
+    for (int b = 0; b < p->n_batches; b++)
+        if (p->rank[b] == r) n += p->first[b + 1] - p->first[b];
+    return n;
+}
+
+/* ------------------------------------------------------------------ run */
+
+/* A batch's outputs as one message, in the order of its rows: cls [B, H],
+ * pooler [B, H], then each sequence's hidden rows [n_b, H] (those asked for). */
+static size_t packed_floats(const EncodeSeq *seqs, const int *rows, int B, const EncodeOut *out, int H) {
+    size_t n = (size_t)B * H * ((out->cls != NULL) + (out->pooler != NULL));
+    for (int b = 0; b < B && out->hidden; b++) n += (size_t)seqs[rows[b]].n * H;
+    return n;
+}
+
+/* One forward's buffers, sized for the largest batch; NULL outputs are not computed. */
+typedef struct {
+    int32_t *ids, *types, *mask;  /* [B, L] */
+    float *cls, *pooler;     /* [B, H] */
+    float *hidden;           /* [B, L, H] */
+} Scratch;
+
+/* The forward of one batch, its outputs packed into buf. */
+static int forward_packed(AlbertModel *m, const EncodeSeq *seqs, const int *rows, int B, Scratch *s, float *buf, long *tokens, AlbError *err) {
     const AlbertConfig *c = albert_config(m);
     int H = c->hidden_size, pad = c->pad_token_id;
-    for (int i = 0; i < n_seqs; i++) {
+    int L = seqs[rows[B - 1]].n;  /* the longest of this batch */
+    int any_type = 0;
+    *tokens = 0;
+    /* ids, types, mask [B, L]: right-padded */
+    for (int b = 0; b < B; b++) {
+        const EncodeSeq *q = &seqs[rows[b]];
+        *tokens += q->n;
+        any_type |= q->type_ids != NULL;
+        for (int i = 0; i < L; i++) {
+            s->ids[b * L + i] = i < q->n ? q->ids[i] : pad;
+            s->types[b * L + i] = i < q->n && q->type_ids ? q->type_ids[i] : 0;
+            s->mask[b * L + i] = i < q->n ? (q->mask ? q->mask[i] : 1) : 0;
+        }
+    }
+    /* [B, L, H], [B, H], [B, H] */
+    if (albert_forward(m, B, L, s->ids, any_type ? s->types : NULL, s->mask, s->hidden, s->cls, s->pooler, err))
+        return -1;
+    size_t row = sizeof(float) * (size_t)H;
+    if (s->cls) memcpy(buf, s->cls, row * B), buf += (size_t)B * H;
+    if (s->pooler) memcpy(buf, s->pooler, row * B), buf += (size_t)B * H;
+    for (int b = 0; b < B && s->hidden; b++) {
+        int n = seqs[rows[b]].n;
+        memcpy(buf, s->hidden + (size_t)b * L * H, row * n);
+        buf += (size_t)n * H;
+    }
+    return 0;
+}
+
+/* A packed batch into out, in input order. */
+static void unpack(const EncodeSeq *seqs, const int *rows, int B, const EncodeOut *out, int H, const float *buf) {
+    size_t row = sizeof(float) * (size_t)H;
+    for (int b = 0; b < B && out->cls; b++) memcpy(out->cls + (size_t)rows[b] * H, buf + (size_t)b * H, row);
+    if (out->cls) buf += (size_t)B * H;
+    for (int b = 0; b < B && out->pooler; b++) memcpy(out->pooler + (size_t)rows[b] * H, buf + (size_t)b * H, row);
+    if (out->pooler) buf += (size_t)B * H;
+    for (int b = 0; b < B && out->hidden; b++) {
+        int n = seqs[rows[b]].n;
+        memcpy(out->hidden + (size_t)rows[b] * out->hidden_rows * H, buf, row * n);
+        buf += (size_t)n * H;
+    }
+}
+
+/* A rank other than 0 keeps this many batches in flight to rank 0: it may run
+ * a round ahead of the gathering. */
+#define SEND_SLOTS (2 * ENCODE_ROUND_BATCHES)
+
+int encode_run(AlbertModel *m, const EncodeSeq *seqs, const EncodePlan *p, const EncodeOut *out,
+               EncodeBatchFn on_batch, void *ctx, const volatile sig_atomic_t *stop, AlbError *err) {
+    int me = p->n_ranks > 1 ? dist_rank() : 0;
+    if (p->n_ranks > 1) {  /* every rank must plan the same pass: the same count and lengths */
+        long shape[2] = {p->n_seqs, 0}, mine[2];
+        for (int i = 0; i < p->n_seqs; i++) shape[1] += seqs[i].n;
+        memcpy(mine, shape, sizeof mine);
+        int rc = dist_bcast(shape, sizeof shape, stop, err);
+        if (rc) return rc;
+        if (memcmp(shape, mine, sizeof mine))
+            return alb_fail(err, "rank %d has %ld sequences of %ld tokens, rank 0 has %ld of %ld: every rank must "
+                            "read the same input (stdin reaches rank 0 only)", me, mine[0], mine[1], shape[0],
+                            shape[1]);
+    }
+    if (p->n_seqs <= 0) return 0;
+    const AlbertConfig *c = albert_config(m);
+    int H = c->hidden_size;
+    for (int i = 0; i < p->n_seqs; i++) {
         if (seqs[i].n < 1 || seqs[i].n > c->max_position_embeddings)
             return alb_fail(err, "encode: sequence %d has %d tokens; the model takes 1 to %d", i, seqs[i].n,
                             c->max_position_embeddings);
@@ -29,59 +174,65 @@ int encode_seqs(AlbertModel *m, const EncodeSeq *seqs, int n_seqs, int max_batch
             return alb_fail(err, "encode: sequence %d has %d tokens, more than the %d hidden rows given", i,
                             seqs[i].n, out->hidden_rows);
     }
-    int *order = alb_xmalloc(sizeof(int) * (size_t)n_seqs);
-    encode_length_order(seqs, n_seqs, order);
-    int Lmax = seqs[order[n_seqs - 1]].n;
-    int batch_size = max_batch;
-    if (max_tokens > 0 && (long)batch_size * seqs[order[0]].n > max_tokens) batch_size = max_tokens / seqs[order[0]].n;
-    if (batch_size < 1) batch_size = 1;
-    size_t cap = (size_t)batch_size * (size_t)Lmax;
-    int32_t *ids = alb_xmalloc(sizeof(int32_t) * cap), *mask = alb_xmalloc(sizeof(int32_t) * cap),
-            *types = alb_xmalloc(sizeof(int32_t) * cap);
-    float *cls = out->cls ? alb_xmalloc(sizeof(float) * (size_t)batch_size * H) : NULL;
-    float *pooler = out->pooler ? alb_xmalloc(sizeof(float) * (size_t)batch_size * H) : NULL;
-    float *hidden = out->hidden ? alb_xmalloc(sizeof(float) * cap * (size_t)H) : NULL;
-    int rc = 0;
-    for (int start = 0, B; start < n_seqs && !rc; start += B) {
-        /* the next B sequences, B*L within the budget (lengths only grow) */
-        B = 1;
-        while (B < batch_size && start + B < n_seqs &&
-               (max_tokens <= 0 || (long)(B + 1) * seqs[order[start + B]].n <= max_tokens))
-            B++;
-        const int *rows = order + start;
-        int L = seqs[rows[B - 1]].n;  /* the longest of this batch */
-        long tokens = 0;
-        int any_type = 0;
-        /* ids, types, mask [B, L]: right-padded */
-        for (int b = 0; b < B; b++) {
-            const EncodeSeq *s = &seqs[rows[b]];
-            tokens += s->n;
-            any_type |= s->type_ids != NULL;
-            for (int i = 0; i < L; i++) {
-                ids[b * L + i] = i < s->n ? s->ids[i] : pad;
-                types[b * L + i] = i < s->n && s->type_ids ? s->type_ids[i] : 0;
-                mask[b * L + i] = i < s->n ? (s->mask ? s->mask[i] : 1) : 0;
-            }
-        }
-        /* [B, L, H], [B, H], [B, H] */
-        rc = albert_forward(m, B, L, ids, any_type ? types : NULL, mask, hidden, cls, pooler, err);
-        for (int b = 0; b < B && !rc; b++) {
-            size_t r = (size_t)rows[b];
-            if (cls) memcpy(out->cls + r * H, cls + (size_t)b * H, sizeof(float) * H);
-            if (pooler) memcpy(out->pooler + r * H, pooler + (size_t)b * H, sizeof(float) * H);
-            if (hidden)
-                memcpy(out->hidden + r * out->hidden_rows * H, hidden + (size_t)b * L * H,
-                       sizeof(float) * (size_t)seqs[r].n * H);
-        }
-        if (!rc && on_batch) rc = on_batch(ctx, rows, B, tokens);
+    size_t maxB = 1, maxBL = 1, max_packed = 1;  /* the buffers' sizes: the largest batch */
+    for (int b = 0; b < p->n_batches; b++) {
+        const int *rows = p->order + p->first[b];
+        int B = p->first[b + 1] - p->first[b];
+        size_t L = (size_t)seqs[rows[B - 1]].n, packed = packed_floats(seqs, rows, B, out, H);
+        if ((size_t)B > maxB) maxB = (size_t)B;
+        if ((size_t)B * L > maxBL) maxBL = (size_t)B * L;
+        if (packed > max_packed) max_packed = packed;
     }
-    free(order);
-    free(ids);
-    free(types);
-    free(mask);
-    free(cls);
-    free(pooler);
-    free(hidden);
+    Scratch s = {alb_xmalloc(sizeof(int32_t) * maxBL), alb_xmalloc(sizeof(int32_t) * maxBL),
+                 alb_xmalloc(sizeof(int32_t) * maxBL),
+                 out->cls ? alb_xmalloc(sizeof(float) * maxB * H) : NULL,
+                 out->pooler ? alb_xmalloc(sizeof(float) * maxB * H) : NULL,
+                 out->hidden ? alb_xmalloc(sizeof(float) * maxBL * H) : NULL};
+    int n_bufs = me == 0 ? 1 : SEND_SLOTS;
+    float *bufs = alb_xmalloc(sizeof(float) * max_packed * n_bufs);
+    DistSend sends[SEND_SLOTS] = {{{0}, 0}};
+    int rc = 0, mine = 0;  /* batches this rank encoded */
+    for (int b = 0; b < p->n_batches && !rc; b++) {
+        const int *rows = p->order + p->first[b];
+        int B = p->first[b + 1] - p->first[b], owner = p->rank[b];
+        long tokens = 0;
+        if (owner != me && me != 0) continue;
+        if (me == 0) {  /* every batch in gather order: its own forward or a peer's message */
+            if (owner == 0) rc = forward_packed(m, seqs, rows, B, &s, bufs, &tokens, err);
+            else rc = dist_recv(bufs, sizeof(float) * packed_floats(seqs, rows, B, out, H), owner, stop, err);
+            if (rc) break;
+            unpack(seqs, rows, B, out, H, bufs);
+            if (owner != 0)
+                for (int i = 0; i < B; i++) tokens += seqs[rows[i]].n;
+        } else {  /* a slot whose send is done, the forward into it, its send */
+            DistSend *slot = &sends[mine % SEND_SLOTS];
+            float *buf = bufs + max_packed * (size_t)(mine % SEND_SLOTS);
+            rc = dist_wait(slot, stop, err);
+            if (!rc) rc = forward_packed(m, seqs, rows, B, &s, buf, &tokens, err);
+            if (!rc) rc = dist_isend(buf, sizeof(float) * packed_floats(seqs, rows, B, out, H), 0, slot, err);
+            for (int k = 0; k < SEND_SLOTS && !rc; k++) rc = dist_poll(&sends[k], err);
+            if (rc) break;
+        }
+        mine += owner == me;
+        if (on_batch) rc = on_batch(ctx, rows, B, tokens);
+    }
+    for (int k = 0; k < SEND_SLOTS && !rc; k++) rc = dist_wait(&sends[k], stop, err);
+    free(s.ids);
+    free(s.types);
+    free(s.mask);
+    free(s.cls);
+    free(s.pooler);
+    free(s.hidden);
+    free(bufs);
+    return rc;
+}
+
+int encode_seqs(AlbertModel *m, const EncodeSeq *seqs, int n_seqs, int max_batch, int max_tokens,
+                const EncodeOut *out, EncodeBatchFn on_batch, void *ctx, AlbError *err) {
+    EncodePlan p;
+    encode_plan(seqs, n_seqs, max_batch, max_tokens, dist_size(), &p);
+    int rc = encode_run(m, seqs, &p, out, on_batch, ctx, NULL, err);
+    encode_plan_free(&p);
     return rc;
 }
 

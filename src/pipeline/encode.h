@@ -18,6 +18,7 @@
 #ifndef ALB_PIPELINE_ENCODE_H
 #define ALB_PIPELINE_ENCODE_H
 
+#include <signal.h>
 #include <stdint.h>
 #include "model/albert.h"
 #include "util/error.h"
@@ -47,7 +48,54 @@ typedef struct {
 
 typedef int (*EncodeBatchFn)(void *ctx, const int *rows, int B, long tokens);
 
-/* Returns 0, -1 (err set: bad id or length), or the callback's nonzero value. */
+/* The batches of one pass, and which rank of the job (util/dist.h) encodes
+ * each. Every rank makes the same plan from the same sequences:
+ *  - the batches are the single-process ones: length order, then greedy
+ *    (a batch grows while it holds fewer than max_batch sequences and
+ *    (B + 1) * the next length <= max_tokens). Greedy batching is stable
+ *    under removing whole batches: planning any union of this plan's batches
+ *    gives back exactly those batches (a batch ended because it was full or
+ *    because the next, shorter-or-equal sequence did not fit; whatever comes
+ *    next in the union is no shorter). So features saved a batch at a time
+ *    and the rest encoded later, by any number of ranks, are the bits one
+ *    process encoding everything at once gets.
+ *  - batches are dealt in length order, each to the rank with the fewest
+ *    padded tokens (B * L) so far (ties: the lowest rank): balanced by work,
+ *    deterministic.
+ *  - they are listed in the order rank 0 gathers them: rounds of
+ *    ENCODE_ROUND_BATCHES batches per rank, rank 0's then rank 1's ... .
+ * With one rank the gather order is the length order. */
+#define ENCODE_ROUND_BATCHES 4
+typedef struct {
+    int n_seqs, n_batches, n_ranks;
+    int *order;   /* [n_seqs] input indices, batch after batch, in gather order */
+    int *first;   /* [n_batches + 1] batch b is order[first[b] .. first[b + 1]) */
+    int *rank;    /* [n_batches] the rank that encodes batch b */
+} EncodePlan;
+
+void encode_plan(const EncodeSeq *seqs, int n_seqs, int max_batch, int max_tokens, int n_ranks, EncodePlan *p);
+void encode_plan_free(EncodePlan *p);
+/* The number of sequences rank r encodes. */
+int encode_plan_share(const EncodePlan *p, int r);
+
+/* Runs plan p over seqs, collectively: when p->n_ranks > 1 every rank of the
+ * job calls it with the same seqs and plan (n_ranks == dist_size()). Each
+ * rank forwards its own batches; rank 0 receives the others' and writes every
+ * batch's outputs into out in gather order, calling on_batch after each; the
+ * other ranks call on_batch after each batch of their own, and their out only
+ * says which outputs to compute (its pointers are never written). Rank 0
+ * first checks that every rank holds as many sequences and tokens as it does
+ * (an error on the rank that differs). Returns 0, -1 (err set: bad id or
+ * length, a peer lost, ranks with different inputs), 1 when
+ * *stop (may be NULL) became nonzero while waiting for a peer, or the
+ * callback's nonzero value (rank 0 then stops gathering; the job is to be
+ * ended with dist_abort). */
+int encode_run(AlbertModel *m, const EncodeSeq *seqs, const EncodePlan *p, const EncodeOut *out,
+               EncodeBatchFn on_batch, void *ctx, const volatile sig_atomic_t *stop, AlbError *err);
+
+/* encode_plan over all of the job's ranks, then encode_run: collective under
+ * mpirun (rank 0 gets the outputs), plain batched encoding alone. Returns 0,
+ * -1 (err set), or the callback's nonzero value. */
 int encode_seqs(AlbertModel *m, const EncodeSeq *seqs, int n_seqs, int max_batch, int max_tokens,
                 const EncodeOut *out, EncodeBatchFn on_batch, void *ctx, AlbError *err);
 
@@ -62,7 +110,7 @@ int encode_progress_batch(void *ctx, const int *rows, int B, long tokens);
 int encode_cls(AlbertModel *m, const EncodeSeq *seqs, int n_seqs, int max_batch, int max_tokens, float *cls_out,
                EncodeBatchFn on_batch, void *ctx, AlbError *err);
 
-/* order[0..n_seqs) = the input indices in encoding order. */
+/* order[0..n_seqs) = the input indices in length order (ties: input order). */
 void encode_length_order(const EncodeSeq *seqs, int n_seqs, int *order);
 
 #endif

@@ -11,6 +11,7 @@
 #include "io/safetensors.h"
 #include "pipeline/encode.h"
 #include "util/clock.h"
+#include "util/dist.h"
 #include "util/fileio.h"
 
 typedef struct {
@@ -210,9 +211,10 @@ static int save_file(const Table *t, int n_valid, const FeatureCacheOptions *o, 
 
 /* ------------------------------------------------------------------ the pass */
 
-/* The missing texts are the table's entries [first, first + n_missing), in
- * encoding order: encode writes their features in place, and after each batch
- * the valid entries are the prefix [0, first + n_done). */
+/* The missing texts are the table's entries [first, first + n_missing), laid
+ * out in the order rank 0 gathers them (encode_plan): after each gathered
+ * batch the valid entries are the prefix [0, first + n_done). On the other
+ * ranks t is NULL: they count their own batches and save nothing. */
 typedef struct {
     const FeatureCacheOptions *o;
     Table *t;
@@ -226,45 +228,67 @@ typedef struct {
 
 static int on_batch(void *ctx, const int *rows, int B, long tokens) {
     Pass *p = ctx;
-    (void)rows;  /* rows are first + n_done ... first + n_done + B - 1: the sequences come sorted */
+    (void)rows;  /* rank 0: rows are first + n_done ... first + n_done + B - 1, the gather order */
     p->n_done += B;
     p->tokens += tokens;
     double now = monotonic_s();
     if (p->o->progress) p->o->progress(p->o->ctx, p->n_done, p->n_missing, p->tokens, now - p->start);
-    if (p->n_done < p->n_missing && p->o->stop && *p->o->stop) {
-        if (save_file(p->t, p->first + p->n_done, p->o, p->path, p->err)) return -1;
-        return 1;
-    }
-    if (p->n_done < p->n_missing && now - p->last_save >= p->o->save_every_s) {
+    if (p->n_done < p->n_missing && p->o->stop && *p->o->stop) return 1;  /* encode_missing saves */
+    if (p->t && p->n_done < p->n_missing && now - p->last_save >= p->o->save_every_s) {
         if (save_file(p->t, p->first + p->n_done, p->o, p->path, p->err)) return -1;
         p->last_save = monotonic_s();
     }
     return 0;
 }
 
-/* Reorders the new entries [first, t->n) and seqs by length (encode_cls's own
- * order), remapping entry[0..n). */
-static void sort_new_entries(Table *t, int first, EncodeSeq *seqs, int *entry, int n) {
-    int m = t->n - first;
-    int *order = alb_xmalloc(sizeof(int) * (size_t)m), *new_pos = alb_xmalloc(sizeof(int) * (size_t)m);
-    encode_length_order(seqs, m, order);
+/* Moves the new entries [first, t->n) so that entry first + p is the one at
+ * from[p] (their features too when computed), remapping entry[0..n) and
+ * reindexing the table. */
+static void permute_new_entries(Table *t, int first, const int *from, int computed, int *entry, int n) {
+    int m = t->n - first, H = t->H;
+    int *new_pos = alb_xmalloc(sizeof(int) * (size_t)m);
     Key *keys = alb_xmalloc(sizeof(Key) * (size_t)m);
-    EncodeSeq *sorted = alb_xmalloc(sizeof(EncodeSeq) * (size_t)m);
+    float *feats = computed ? alb_xmalloc(sizeof(float) * (size_t)m * H) : NULL;
     for (int p = 0; p < m; p++) {
-        new_pos[order[p]] = p;
-        keys[p] = t->keys[first + order[p]];
-        sorted[p] = seqs[order[p]];
+        new_pos[from[p]] = p;
+        keys[p] = t->keys[first + from[p]];
+        if (feats)
+            memcpy(feats + (size_t)p * H, t->features + (size_t)(first + from[p]) * H, sizeof(float) * (size_t)H);
     }
     memcpy(t->keys + first, keys, sizeof(Key) * (size_t)m);
-    memcpy(seqs, sorted, sizeof(EncodeSeq) * (size_t)m);
+    if (feats) memcpy(t->features + (size_t)first * H, feats, sizeof(float) * (size_t)m * H);
     memset(t->slots, 0, sizeof(int) * t->n_slots);
     for (int e = 0; e < t->n; e++) table_index(t, e);
     for (int i = 0; i < n; i++)
         if (entry[i] >= first) entry[i] = first + new_pos[entry[i] - first];
-    free(order);
     free(new_pos);
     free(keys);
-    free(sorted);
+    free(feats);
+}
+
+/* Lays the new entries and seqs out in the plan's gather order (the plan
+ * then lists them in place: order[p] = p), and returns where each must go at
+ * the end of the pass: back[p] = the gather position of the p-th in length
+ * order, the layout a single process makes (so the cache file is the same
+ * bytes whatever the number of ranks). */
+static int *lay_out_new_entries(Table *t, int first, EncodeSeq *seqs, int *entry, int n, EncodePlan *plan) {
+    int m = t->n - first;
+    int *sorted = alb_xmalloc(sizeof(int) * (size_t)m), *pos = alb_xmalloc(sizeof(int) * (size_t)m);
+    encode_length_order(seqs, m, sorted);
+    EncodeSeq *laid = alb_xmalloc(sizeof(EncodeSeq) * (size_t)m);
+    for (int p = 0; p < m; p++) {
+        laid[p] = seqs[plan->order[p]];
+        pos[plan->order[p]] = p;
+    }
+    permute_new_entries(t, first, plan->order, 0, entry, n);
+    memcpy(seqs, laid, sizeof(EncodeSeq) * (size_t)m);
+    for (int p = 0; p < m; p++) {
+        plan->order[p] = p;
+        sorted[p] = pos[sorted[p]];
+    }
+    free(pos);
+    free(laid);
+    return sorted;
 }
 
 static Key text_key(XXH3_state_t *s, const char *ns, size_t ns_len, const char *text) {
@@ -320,13 +344,12 @@ static void find_entries(const FeatureCacheOptions *o, Table *t, const char *con
     stats->n_texts = n;
 }
 
-/* seqs[s] = the token ids of entry first + s, from the first text that uses it. */
-static int tokenize_new(const FeatureCacheOptions *o, const char *const *texts, int n, const int *entry, int first,
-                        EncodeSeq *seqs, AlbError *err) {
+/* seqs[s] = the token ids of texts[which[s]]. */
+static int tokenize_texts(const FeatureCacheOptions *o, const char *const *texts, const int *which, int m,
+                          EncodeSeq *seqs, AlbError *err) {
     int vocab = albert_config(o->model)->vocab_size, rc = 0;
-    for (int i = 0; i < n && !rc; i++) {
-        int s = entry[i] - first;
-        if (s < 0 || seqs[s].ids) continue;
+    for (int s = 0; s < m && !rc; s++) {
+        int i = which[s];
         TokenIds ids = {0};
         tokenizer_encode(o->tok, texts[i], strlen(texts[i]), o->max_length, &ids);
         for (int j = 0; j < ids.n && !rc; j++)
@@ -341,34 +364,72 @@ static int tokenize_new(const FeatureCacheOptions *o, const char *const *texts, 
     return rc;
 }
 
-/* Encodes the new entries [first, t->n) in length order into the table,
- * saving the file as the pass goes (on_batch) and at its end. 0, 1 when
- * stopped through o->stop, -1 on error. */
-static int encode_new(const FeatureCacheOptions *o, Table *t, int first, const char *const *texts, int n, int *entry,
-                      FeatureCacheStats *stats, AlbError *err) {
-    int n_missing = t->n - first;
-    EncodeSeq *seqs = alb_xcalloc((size_t)n_missing, sizeof *seqs);
-    int rc = tokenize_new(o, texts, n, entry, first, seqs, err);
-    Pass p = {.o = o, .t = t, .first = first, .path = stats->path, .n_missing = n_missing, .err = err};
+/* Rank 0's list of the texts to encode, to every rank of a job: their count
+ * m, then which[0..m) (the index in texts of each, in the new entries' order;
+ * allocated here on the other ranks). 0, 1 (stopped), -1. */
+static int share_missing(int *m, int **which, const volatile sig_atomic_t *stop, AlbError *err) {
+    int rc = dist_bcast(m, sizeof *m, stop, err);
+    if (rc) return rc;
+    if (dist_rank() != 0) *which = alb_xmalloc(sizeof(int) * (size_t)(*m ? *m : 1));
+    return dist_bcast(*which, sizeof(int) * (size_t)*m, stop, err);
+}
+
+/* Tokenizes and encodes texts[which[0..m)] over every rank of the job: on
+ * rank 0 (t set) the new entries [first, t->n) of the table in gather order,
+ * the file saved as the pass goes (on_batch) and at its end, or up to the
+ * last gathered batch when the pass stops or fails; the other ranks (t NULL)
+ * encode their batches and save nothing. 0, 1 when stopped through o->stop,
+ * -1 on error. */
+static int encode_missing(const FeatureCacheOptions *o, Table *t, int first, const char *const *texts, int n,
+                          int *entry, const int *which, int m, FeatureCacheStats *stats, AlbError *err) {
+    EncodeSeq *seqs = alb_xcalloc((size_t)(m ? m : 1), sizeof *seqs);
+    EncodePlan plan = {0};
+    int rc = tokenize_texts(o, texts, which, m, seqs, err);
+    Pass p = {.o = o, .t = t, .first = first, .path = stats->path, .n_missing = m, .err = err};
     p.start = p.last_save = monotonic_s();
+    static float not_written;  /* the other ranks' outputs only say what to compute (encode_run) */
+    EncodeOut out = {.cls = t ? t->features + (size_t)first * t->H : &not_written};
+    int *back = NULL;
     if (!rc) {
-        sort_new_entries(t, first, seqs, entry, n);
-        rc = encode_cls(o->model, seqs, n_missing, o->batch_size, o->max_tokens, t->features + (size_t)first * t->H,
-                        on_batch, &p, err);
+        encode_plan(seqs, m, o->batch_size, o->max_tokens, dist_size(), &plan);
+        if (t) back = lay_out_new_entries(t, first, seqs, entry, n, &plan);
+        if (!t) p.n_missing = encode_plan_share(&plan, dist_rank());
+        rc = encode_run(o->model, seqs, &plan, &out, on_batch, &p, o->stop, err);
     }
     stats->seconds = monotonic_s() - p.start;
     stats->n_computed = p.n_done;
     stats->tokens_computed = p.tokens;
-    if (!rc) rc = save_file(t, t->n, o, stats->path, err);
+    AlbError save_err;
+    if (t && !rc && dist_size() > 1) permute_new_entries(t, first, back, 1, entry, n);  /* alone: already so */
+    if (t && !rc) rc = save_file(t, t->n, o, stats->path, err);
+    else if (t && p.n_done && save_file(t, first + p.n_done, o, stats->path, &save_err))
+        logf_(o, 1, "feature cache: %s", save_err.msg);
     double s = stats->seconds > 0 ? stats->seconds : 1e-9;
     if (rc == 1)
         logf_(o, 1, "feature cache: stopped after %d of %d texts (%ld tokens, %.1f s); they are saved in %s",
-              p.n_done, n_missing, p.tokens, stats->seconds, stats->path);
+              p.n_done, m, p.tokens, stats->seconds, stats->path);
+    else if (rc && t && p.n_done)
+        logf_(o, 1, "feature cache: the %d texts gathered before the failure are saved in %s", p.n_done, stats->path);
     if (!rc)
-        logf_(o, 0, "feature cache: computed %d texts (%ld tokens) in %.1f s: %.0f texts/s, %.0f tokens/s", p.n_done,
-              p.tokens, stats->seconds, p.n_done / s, p.tokens / s);
-    for (int i = 0; i < n_missing; i++) free((void *)seqs[i].ids);
+        logf_(o, 0, "feature cache: %s %d texts (%ld tokens) in %.1f s: %.0f texts/s, %.0f tokens/s",
+              t ? "computed" : "encoded my share of", p.n_done, p.tokens, stats->seconds, p.n_done / s, p.tokens / s);
+    for (int i = 0; i < m; i++) free((void *)seqs[i].ids);
     free(seqs);
+    free(back);
+    encode_plan_free(&plan);
+    return rc;
+}
+
+/* A rank other than 0: its share of the texts rank 0 found missing; res stays empty. */
+static int encode_share(const FeatureCacheOptions *o, const char *const *texts, int n, FeatureCacheStats *stats,
+                        AlbError *err) {
+    int m = 0, *which = NULL;
+    int rc = share_missing(&m, &which, o->stop, err);
+    for (int s = 0; s < m && !rc; s++)
+        if (which[s] < 0 || which[s] >= n) rc = alb_fail(err, "rank %d: rank 0 asks for text %d of %d: the ranks "
+                                                         "read different texts", dist_rank(), which[s], n);
+    if (!rc && m) rc = encode_missing(o, NULL, 0, texts, n, NULL, which, m, stats, err);
+    free(which);
     return rc;
 }
 
@@ -376,22 +437,38 @@ int feature_cache_get(const FeatureCacheOptions *o, const char *const *texts, in
                       FeatureCacheStats *stats, AlbError *err) {
     memset(stats, 0, sizeof *stats);
     memset(res, 0, sizeof *res);
-    Table t = {.H = albert_config(o->model)->hidden_size};
     feature_cache_path(o, stats->path, sizeof stats->path);
-    if (alb_mkdirs(o->cache_dir, err)) return -1;
-    load_table(o, stats->path, &t);
-    int n_loaded = t.n;
+    if (dist_rank() != 0) return encode_share(o, texts, n, stats, err);
+    Table t = {.H = albert_config(o->model)->hidden_size};
     int *entry = alb_xmalloc(sizeof(int) * (size_t)(n ? n : 1));
-    find_entries(o, &t, texts, n, entry, stats);
-    logf_(o, 0, "feature cache %s: %d texts, %d distinct: %d found, %d to compute", stats->path, n,
-          stats->n_distinct, stats->n_cached, t.n - n_loaded);
-    int rc = t.n > n_loaded ? encode_new(o, &t, n_loaded, texts, n, entry, stats, err) : 0;
+    int rc = alb_mkdirs(o->cache_dir, err), n_loaded = 0, m = 0, *which = NULL;
+    if (!rc) {
+        alb_remove_stale_tmp(o->cache_dir);  /* a save that a SIGKILL (e.g. mpirun ending a job) cut short */
+        load_table(o, stats->path, &t);
+        n_loaded = t.n;
+        find_entries(o, &t, texts, n, entry, stats);
+        logf_(o, 0, "feature cache %s: %d texts, %d distinct: %d found, %d to compute", stats->path, n,
+              stats->n_distinct, stats->n_cached, t.n - n_loaded);
+        /* which[s]: the first text of new entry n_loaded + s */
+        m = t.n - n_loaded;
+        which = alb_xmalloc(sizeof(int) * (size_t)(m ? m : 1));
+        for (int s = 0; s < m; s++) which[s] = -1;
+        for (int i = 0; i < n; i++)
+            if (entry[i] >= n_loaded && which[entry[i] - n_loaded] < 0) which[entry[i] - n_loaded] = i;
+    }
+    /* the other ranks wait for the list even when rank 0 failed: 0 texts ends their pass */
+    if (dist_size() > 1) {
+        int shared = rc ? 0 : m, *list = which, brc = share_missing(&shared, &list, o->stop, rc ? &(AlbError){{0}} : err);
+        if (!rc) rc = brc;
+    }
+    if (!rc && m) rc = encode_missing(o, &t, n_loaded, texts, n, entry, which, m, stats, err);
     if (!rc) {  /* hand the features over, without a copy */
         *res = (FeatureCacheResult){t.n, t.H, t.features, entry};
         t.features = NULL;
     } else {
         free(entry);
     }
+    free(which);
     table_free(&t);
     return rc;
 }

@@ -18,7 +18,19 @@
  * save_every_s seconds of encoding (so a crash loses at most that much work)
  * and at the end when anything was computed. New entries are kept in encoding
  * order so the valid ones are always a prefix: saves write the table as it is,
- * and the result hands the table over: memory holds each feature once. */
+ * and the result hands the table over: memory holds each feature once.
+ *
+ * Under mpirun (util/dist.h) feature_cache_get is collective: every rank calls
+ * it with the same texts and options. Rank 0 alone reads and writes the file;
+ * it sends the others the list of texts to encode, every rank tokenizes them
+ * and makes the same plan (encode_plan: the single-process batches dealt to the
+ * ranks), and rank 0 lays the new entries out in the order it gathers them, so
+ * the valid ones stay a prefix and a save (every save_every_s, when stopped,
+ * after a failure) holds whole batches. Greedy batching is stable under
+ * removing whole batches, so a later run, with any number of ranks, encodes
+ * the rest in the batches it had: the same features. At the end rank 0 puts
+ * the new entries back in length order: the file is the single-process bytes.
+ * The other ranks get an empty res (their stats count their own share). */
 #ifndef ALB_PIPELINE_FEATURE_CACHE_H
 #define ALB_PIPELINE_FEATURE_CACHE_H
 
@@ -62,8 +74,9 @@ typedef struct {
     int *rows;         /* [n]: the entry of each text */
 } FeatureCacheResult;
 
-/* 0: features for every text in res; 1: stopped through o->stop (the work
- * done so far is saved; res is empty); -1: error. */
+/* 0: features for every text in res (rank 0; empty on the other ranks);
+ * 1: stopped through o->stop (the work done so far is saved; res is empty);
+ * -1: error (on rank 0, the batches gathered before it are saved). */
 int feature_cache_get(const FeatureCacheOptions *o, const char *const *texts, int n, FeatureCacheResult *res,
                       FeatureCacheStats *stats, AlbError *err);
 /* out [count, H] = the features of texts first .. first + count - 1. */

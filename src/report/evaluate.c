@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "util/atomic_dir.h"
+#include "util/dist.h"
 #include "util/fileio.h"
 
 /* log-sum-exp of one row of logits, in double. */
@@ -24,7 +25,8 @@ int evaluate(Classifier *c, const Dataset *ds, const char *cache_dir, int progre
     progress_begin(&bar, progress, "eval", n, "texts");
     int rc = classifier_features(c, (const char *const *)ds->texts, n, cache_dir, features, &bar, err);
     progress_end(&bar, n);
-    if (!rc) evaluate_features(c, ds, features, ev);
+    if (!rc && dist_rank() == 0) evaluate_features(c, ds, features, ev);
+    else memset(ev, 0, sizeof *ev);  /* the other ranks of a job only share the encoding */
     free(features);
     return rc;
 }

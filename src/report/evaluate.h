@@ -27,7 +27,8 @@ typedef struct {
 
 /* ds's labels must be the classifier's ids (load it with the classifier's
  * label set). cache_dir as in classifier_features. progress: PROGRESS_OFF,
- * _BAR or _LINES (util/progress.h) for the texts encoded. */
+ * _BAR or _LINES (util/progress.h) for the texts encoded. Collective under
+ * mpirun (classifier_features): the other ranks than 0 get an empty ev. */
 int evaluate(Classifier *c, const Dataset *ds, const char *cache_dir, int progress, Evaluation *ev, AlbError *err);
 /* The same from the texts' [CLS] features [ds->n, H], already computed (train
  * has them in memory: the very features its validation used). */
