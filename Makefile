@@ -39,7 +39,7 @@ endif
 FP      := -ffp-contract=off
 CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror $(OPT) $(FP) -Isrc -fopenmp -fno-math-errno \
            $(shell pkg-config --cflags $(PKGS))
-LDLIBS  += $(shell pkg-config --libs $(PKGS)) -lm -fopenmp
+LDLIBS  += $(shell pkg-config --libs $(PKGS)) -ldnnl -lm -fopenmp
 LDFLAGS += $(filter -fsanitize=%,$(OPT))
 
 LIB_SRC  := $(sort $(wildcard src/util/*.c src/io/*.c src/model/*.c src/tokenizer/*.c \

@@ -126,6 +126,43 @@ static void thread_count_invariance(AlbDtype dt) {
 
 Test(albert_pack, thread_count_changes_no_bit_f32) { thread_count_invariance(ALB_F32); }
 Test(albert_pack, thread_count_changes_no_bit_bf16) { thread_count_invariance(ALB_BF16); }
+Test(albert_pack, thread_count_changes_no_bit_int8) { thread_count_invariance(ALB_INT8); }
+
+/* int8 quantizes per token and sums integers exactly, so a text's outputs
+ * are the same bits alone (unpadded) and in golden a's padded batch, at any
+ * thread count; and close to fp32's. */
+Test(albert_pack, int8_text_alone_equals_text_in_batch) {
+    Golden g;
+    golden_open(&g, "tests/goldens/albert_a.safetensors");
+    AlbertModel *m = load(&g, ALB_INT8), *m32 = load(&g, ALB_F32);
+    cr_expect_eq(strncmp(albert_engine(m), "int8/onednn-", 12), 0, "%s", albert_engine(m));
+    int saved = omp_get_max_threads(), H = g.H;
+    omp_set_num_threads(2);
+    Out all = forward(m, g.B, g.L, g.ids, g.mask, H), ref = forward(m32, g.B, g.L, g.ids, g.mask, H);
+    for (int b = 0; b < g.B; b++) {
+        int n = real_len(&g, b), first = 0;
+        while (!g.mask[b * g.L + first]) first++;  /* left padding too */
+        omp_set_num_threads(1 + b % 2);
+        Out one = forward(m, 1, n, g.ids + b * g.L + first, NULL, H);
+        cr_expect_eq(memcmp(one.cls, all.cls + (size_t)b * H, sizeof(float) * H), 0, "text %d", b);
+        cr_expect_eq(memcmp(one.pooler, all.pooler + (size_t)b * H, sizeof(float) * H), 0, "text %d", b);
+        out_free(&one);
+        double dot = 0, na = 0, nb = 0;
+        for (int j = 0; j < H; j++) {
+            double x = all.cls[(size_t)b * H + j], y = ref.cls[(size_t)b * H + j];
+            dot += x * y;
+            na += x * x;
+            nb += y * y;
+        }
+        cr_expect_gt(dot / sqrt(na * nb), 0.999, "text %d: int8 [CLS] cosine to fp32 %.6f", b, dot / sqrt(na * nb));
+    }
+    omp_set_num_threads(saved);
+    out_free(&all);
+    out_free(&ref);
+    albert_free(m);
+    albert_free(m32);
+    golden_close(&g);
+}
 
 /* Row 0 right-padded, and the same tokens left-padded (pad at position 0). */
 Test(albert_pack, pad_rows_are_zero_and_position_0_is_computed) {

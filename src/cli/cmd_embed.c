@@ -18,7 +18,7 @@ static const char *CMD = "embed";
 
 static void help(void) {
     printf("Usage: albertc embed --model M --input FILE.jsonl --output OUT.safetensors\n"
-           "                     [--dtype float32|bfloat16] [--all-tokens] [--batch-size N] [--max-length N]\n"
+           "                     [--dtype float32|bfloat16|int8] [--all-tokens] [--batch-size N] [--max-length N]\n"
            "\n"
            "Runs the ALBERT encoder over every input line and writes, in input order:\n"
            "  cls [N, H] F32            last_hidden_state[:, 0] (the [CLS] row)\n"
@@ -32,7 +32,8 @@ static void help(void) {
            "M/spiece.model as AlbertTokenizerFast does ([CLS] ... [SEP]).\n"
            "\n"
            "  --model M         a model directory (config.json, model.safetensors) or a hub id\n"
-           "  --dtype D         float32 (default) or bfloat16 (torch CPU bf16 semantics)\n"
+           "  --dtype D         float32 (default), bfloat16 (torch CPU bf16 semantics) or\n"
+           "                    int8 (int8 matrix products, ~fp32 features: README)\n"
            "  --all-tokens      also write last_hidden_state and lengths\n"
            "  --batch-size N    sequences per forward pass (default 16); inputs are sorted by\n"
            "                    length first, so little padding is computed\n"
@@ -108,9 +109,7 @@ int cmd_embed(int argc, char **argv) {
         case 'o': output = optarg; break;
         case 'a': all_tokens = 1; break;
         case 'd':
-            if (!strcmp(optarg, "float32")) dtype = ALB_F32;
-            else if (!strcmp(optarg, "bfloat16")) dtype = ALB_BF16;
-            else return cli_usage_error(CMD, "--dtype: expected float32 or bfloat16, got '%s'", optarg);
+            if (cli_parse_dtype(CMD, optarg, &dtype)) return EXIT_USAGE;
             break;
         case 'b':
             if (cli_parse_int(CMD, "--batch-size", optarg, 1, 1 << 16, &batch_size)) return EXIT_USAGE;

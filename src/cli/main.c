@@ -89,6 +89,11 @@ int cli_parse_int(const char *cmd, const char *opt, const char *s, long lo, long
     return 0;
 }
 
+int cli_parse_dtype(const char *cmd, const char *s, AlbDtype *out) {
+    if (alb_dtype_parse(s, out)) return cli_usage_error(cmd, "--dtype: expected one of " ALB_DTYPE_CHOICES ", got '%s'", s), -1;
+    return 0;
+}
+
 int main(int argc, char **argv) {
     opterr = 0;  /* the commands report bad options themselves (cli_option_error) */
     if (argc < 2) {

@@ -14,12 +14,14 @@
 #include <xxhash.h>
 
 #include "io/safetensors.h"
+#include "model/int8.h"
 #include "util/bf16.h"
 
 typedef struct {
     const float *w;  /* [out, in] */
     const float *b;  /* [out] */
     int in, out;
+    Int8Linear *q;   /* ALB_INT8: w quantized (model/int8.h), NULL otherwise */
 } Linear;
 
 typedef struct {
@@ -46,6 +48,7 @@ struct AlbertModel {
     int n_owned;
     XXH3_state_t *hash_state;
     char hash[33];
+    char engine[64];  /* albert_engine */
 
     const float *word, *pos, *type0;  /* [V,E], [P,E], [E] (token type 0 only) */
     Norm emb_norm;
@@ -67,6 +70,11 @@ struct AlbertModel {
     float *f;          /* [T, I] */
     float *scores;     /* [threads, L]: one query's scores */
     float *mask_add;   /* [T]: 0 or finfo(dtype).min per key */
+    /* ALB_INT8: a linear layer's quantized input and its s32 product */
+    uint8_t *xq;       /* [T, max(E, H, I)] */
+    float *x_scale;    /* [T] */
+    int32_t *x_zp;     /* [T] */
+    int32_t *acc;      /* [T, max(3H, I)] */
 };
 
 /* ------------------------------------------------------------------ loading */
@@ -183,6 +191,42 @@ static int load_all(AlbertModel *m, AlbError *err) {
     return take_linear(m, "pooler", H, H, &m->pooler, err);
 }
 
+/* Every linear layer of the model, for what is done to all of them. */
+static int all_linears(AlbertModel *m, Linear **out) {
+    int n = 0, n_layers = m->c.num_hidden_groups * m->c.inner_group_num;
+    out[n++] = &m->mapping;
+    out[n++] = &m->pooler;
+    for (int i = 0; i < n_layers; i++) {
+        Layer *ly = &m->layers[i];
+        out[n++] = &ly->qkv;
+        out[n++] = &ly->dense;
+        out[n++] = &ly->ffn;
+        out[n++] = &ly->ffn_output;
+    }
+    return n;
+}
+
+static Linear **linears_alloc(const AlbertModel *m) {
+    return alb_xmalloc(sizeof(Linear *) * (size_t)(2 + 4 * m->c.num_hidden_groups * m->c.inner_group_num));
+}
+
+/* ALB_INT8: s8 weights per output channel, in oneDNN's layout (model/int8.h). */
+static int quantize_linears(AlbertModel *m, AlbError *err) {
+    Linear **all = linears_alloc(m);
+    int n = all_linears(m, all), rc = 0;
+    for (int i = 0; i < n && !rc; i++) rc = int8_linear_create(&all[i]->q, all[i]->w, all[i]->out, all[i]->in, err);
+    free(all);
+    return rc;
+}
+
+static void free_linears(AlbertModel *m) {
+    if (!m->layers) return;
+    Linear **all = linears_alloc(m);
+    int n = all_linears(m, all);
+    for (int i = 0; i < n; i++) int8_linear_free(all[i]->q);
+    free(all);
+}
+
 static void hash_config(XXH3_state_t *s, const AlbertConfig *c) {
     char buf[512];
     int n = snprintf(buf, sizeof buf,
@@ -211,9 +255,17 @@ int albert_load_weights(AlbertModel **out, const AlbertConfig *config, const cha
     if (!m->hash_state) abort();
     XXH3_128bits_reset(m->hash_state);
     hash_config(m->hash_state, c);
-    if (load_all(m, err)) {
+    if (load_all(m, err) || (dtype == ALB_INT8 && quantize_linears(m, err))) {
         albert_free(m);
         return -1;
+    }
+    /* the integer products' ISA: oneDNN dispatches at run time, and without
+     * VNNI (u8 x s8 pairs summed in s16, saturating) the sums may differ */
+    snprintf(m->engine, sizeof m->engine, "%s",
+             dtype == ALB_BF16 ? "bfloat16/emulated" : dtype == ALB_INT8 ? "int8/onednn" : "float32/openblas");
+    if (dtype == ALB_INT8) {
+        size_t len = strlen(m->engine);
+        snprintf(m->engine + len, sizeof m->engine - len, "-%s", int8_linear_isa(m->mapping.q));
     }
     XXH128_hash_t hv = XXH3_128bits_digest(m->hash_state);
     snprintf(m->hash, sizeof m->hash, "%016llx%016llx", (unsigned long long)hv.high64,
@@ -232,20 +284,26 @@ int albert_load(AlbertModel **out, const char *dir, AlbDtype dtype, AlbError *er
 }
 
 static void free_activations(AlbertModel *m) {
-    float **bufs[] = {&m->e, &m->h, &m->qkv, &m->ctx, &m->a, &m->tmp, &m->f, &m->scores, &m->mask_add};
+    float **bufs[] = {&m->e, &m->h, &m->qkv, &m->ctx, &m->a, &m->tmp, &m->f, &m->scores, &m->mask_add, &m->x_scale};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) {
         free(*bufs[i]);
         *bufs[i] = NULL;
     }
     free(m->rows);
     free(m->seq_start);
+    free(m->xq);
+    free(m->x_zp);
+    free(m->acc);
     m->rows = m->seq_start = NULL;
+    m->x_zp = m->acc = NULL;
+    m->xq = NULL;
 }
 
 void albert_free(AlbertModel *m) {
     if (!m) return;
     for (int i = 0; i < m->n_owned; i++) free(m->owned[i]);
     free(m->owned);
+    free_linears(m);
     free(m->layers);
     free_activations(m);
     if (m->hash_state) XXH3_freeState(m->hash_state);
@@ -253,13 +311,25 @@ void albert_free(AlbertModel *m) {
     free(m);
 }
 
+int alb_dtype_parse(const char *name, AlbDtype *out) {
+    static const struct {
+        const char *name;
+        AlbDtype dtype;
+    } names[] = {{"float32", ALB_F32},       {"bfloat16", ALB_BF16},       {"int8", ALB_INT8},
+                 {"torch.float32", ALB_F32}, {"torch.bfloat16", ALB_BF16}};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (!strcmp(name, names[i].name)) {
+            *out = names[i].dtype;
+            return 0;
+        }
+    return -1;
+}
+
 const AlbertConfig *albert_config(const AlbertModel *m) { return &m->c; }
 AlbDtype albert_dtype(const AlbertModel *m) { return m->dtype; }
 const char *albert_weights_hash(const AlbertModel *m) { return m->hash; }
 /* bf16 today: fp32 sgemm of bf16-rounded values, every op's output rounded. */
-const char *albert_engine(const AlbertModel *m) {
-    return m->dtype == ALB_BF16 ? "bfloat16/emulated" : "float32/openblas";
-}
+const char *albert_engine(const AlbertModel *m) { return m->engine; }
 
 static int max_int(int a, int b) { return a > b ? a : b; }
 
@@ -284,6 +354,14 @@ static void reserve(AlbertModel *m, int T, int B, int L) {
     m->f = alb_xmalloc(t * (size_t)m->c.intermediate_size * sizeof(float));
     m->scores = alb_xmalloc((size_t)threads * (size_t)L * sizeof(float));
     m->mask_add = alb_xmalloc(t * sizeof(float));
+    if (m->dtype == ALB_INT8) {
+        size_t inter = (size_t)m->c.intermediate_size;
+        size_t in = inter > H ? inter : H, out = inter > 3 * H ? inter : 3 * H;
+        m->xq = alb_xmalloc(t * (in > E ? in : E));
+        m->x_scale = alb_xmalloc(t * sizeof(float));
+        m->x_zp = alb_xmalloc(t * sizeof(int32_t));
+        m->acc = alb_xmalloc(t * out * sizeof(int32_t));
+    }
     m->cap_tokens = T;
     m->cap_batch = B;
     m->cap_len = L;
@@ -372,7 +450,33 @@ static void bias_act(const AlbertModel *m, float *y, const float *b, int T, int 
  * the call's width differs. 4 slices keep 2 or 4 threads evenly busy. */
 #define LINEAR_SLICES 4
 
-static void linear(const AlbertModel *m, const Linear *l, const float *x, float *y, int T, int apply) {
+/* Rows per block of the int8 epilogue: a block's s32 and fp32 rows stay in L2. */
+#define INT8_EPILOGUE_ROWS 16
+
+/* int8 (model/int8.h): x quantized per row, the u8 x s8 product in s32, then
+ * per block of rows the dequantization, the bias and the activation, as the
+ * fp32 path adds them, while the block is in cache. */
+static int linear_int8(AlbertModel *m, const Linear *l, const float *x, float *y, int T, int apply, AlbError *err) {
+#pragma omp parallel for schedule(static) if ((long)T * l->in > 65536)
+    for (int t = 0; t < T; t++)
+        int8_quantize_row(x + (size_t)t * l->in, l->in, m->xq + (size_t)t * l->in, &m->x_scale[t], &m->x_zp[t]);
+    if (int8_linear_matmul(l->q, m->xq, T, m->acc, err)) return -1;
+    const float *w_scale = int8_linear_w_scale(l->q);
+    const int32_t *w_sum = int8_linear_w_sum(l->q);
+    int blocks = (T + INT8_EPILOGUE_ROWS - 1) / INT8_EPILOGUE_ROWS;
+#pragma omp parallel for schedule(static) if ((long)T * l->out > 65536)
+    for (int k = 0; k < blocks; k++) {
+        int r0 = k * INT8_EPILOGUE_ROWS, r1 = r0 + INT8_EPILOGUE_ROWS < T ? r0 + INT8_EPILOGUE_ROWS : T;
+        for (int t = r0; t < r1; t++)
+            int8_dequantize_row(m->acc + (size_t)t * l->out, l->out, m->x_scale[t], m->x_zp[t], w_scale, w_sum,
+                                y + (size_t)t * l->out);
+        bias_act(m, y + (size_t)r0 * l->out, l->b, r1 - r0, l->out, 0, l->out, apply);
+    }
+    return 0;
+}
+
+static int linear(AlbertModel *m, const Linear *l, const float *x, float *y, int T, int apply, AlbError *err) {
+    if (l->q) return linear_int8(m, l, x, y, T, apply, err);
     int width = ((l->out + LINEAR_SLICES - 1) / LINEAR_SLICES + 15) / 16 * 16;
 #pragma omp parallel for schedule(static) if ((long)T * l->out * l->in > (1L << 20))
     for (int s = 0; s < LINEAR_SLICES; s++) {
@@ -382,6 +486,7 @@ static void linear(const AlbertModel *m, const Linear *l, const float *x, float 
                     l->w + (size_t)j0 * l->in, l->in, 0.0f, y + j0, l->out);
         bias_act(m, y, l->b, T, l->out, j0, j1, apply);
     }
+    return 0;
 }
 
 /* torch 1.13's RowwiseMoments for bf16 input: Welford on 16-lane vectors in
@@ -547,14 +652,15 @@ static void attention(AlbertModel *m, int B) {
 }
 
 /* One AlbertLayer on h [T, H], in place. */
-static void layer_forward(AlbertModel *m, const Layer *ly, int B, int T) {
-    linear(m, &ly->qkv, m->h, m->qkv, T, 0);             /* q | k | v  [T, 3H] */
-    attention(m, B);                                     /* ctx [T, H] */
-    linear(m, &ly->dense, m->ctx, m->tmp, T, 0);         /* [T, H] */
-    layer_norm(m, &ly->attn_norm, m->tmp, m->h, m->a, T); /* a = LN(dense(ctx) + h) */
-    linear(m, &ly->ffn, m->a, m->f, T, 1);               /* act(a W1^T + b1)  [T, I] */
-    linear(m, &ly->ffn_output, m->f, m->tmp, T, 0);      /* [T, H] */
-    layer_norm(m, &ly->full_norm, m->tmp, m->a, m->h, T); /* h = LN(ffn(a) + a) */
+static int layer_forward(AlbertModel *m, const Layer *ly, int B, int T, AlbError *err) {
+    if (linear(m, &ly->qkv, m->h, m->qkv, T, 0, err)) return -1;        /* q | k | v  [T, 3H] */
+    attention(m, B);                                                     /* ctx [T, H] */
+    if (linear(m, &ly->dense, m->ctx, m->tmp, T, 0, err)) return -1;    /* [T, H] */
+    layer_norm(m, &ly->attn_norm, m->tmp, m->h, m->a, T);                /* a = LN(dense(ctx) + h) */
+    if (linear(m, &ly->ffn, m->a, m->f, T, 1, err)) return -1;          /* act(a W1^T + b1)  [T, I] */
+    if (linear(m, &ly->ffn_output, m->f, m->tmp, T, 0, err)) return -1; /* [T, H] */
+    layer_norm(m, &ly->full_norm, m->tmp, m->a, m->h, T);                /* h = LN(ffn(a) + a) */
+    return 0;
 }
 
 /* The rows to compute: each sequence's real tokens and its position 0 (the
@@ -607,16 +713,21 @@ int albert_forward(AlbertModel *m, int B, int L, const int32_t *ids, const int32
         for (int j = 0; j < E; j++) e[j] = rnd(m, rnd(m, w[j] + m->type0[j]) + p[j]);
     }
     layer_norm(m, &m->emb_norm, m->e, NULL, m->e, T);
-    linear(m, &m->mapping, m->e, m->h, T, 0); /* h [T, H] */
+    int rc = linear(m, &m->mapping, m->e, m->h, T, 0, err); /* h [T, H] */
 
     /* extended mask: (1 - m) * finfo(dtype).min, added to every query's scores */
     float neg = m->dtype == ALB_BF16 ? f32_from_bf16(0xff7f) : -FLT_MAX;
     for (int t = 0; t < T; t++) m->mask_add[t] = (!mask || mask[m->rows[t]]) ? 0.0f : neg;
 
     int per_group = c->num_hidden_layers / c->num_hidden_groups;
-    for (int l = 0; l < c->num_hidden_layers; l++) {
+    for (int l = 0; l < c->num_hidden_layers && !rc; l++) {
         int g = l / per_group;
-        for (int i = 0; i < c->inner_group_num; i++) layer_forward(m, &m->layers[g * c->inner_group_num + i], B, T);
+        for (int i = 0; i < c->inner_group_num && !rc; i++)
+            rc = layer_forward(m, &m->layers[g * c->inner_group_num + i], B, T, err);
+    }
+    if (rc) {
+        openblas_set_num_threads(blas_threads);
+        return -1;
     }
 
     if (last_hidden) {
@@ -630,9 +741,9 @@ int albert_forward(AlbertModel *m, int B, int L, const int32_t *ids, const int32
     if (cls) memcpy(cls, cls_rows, (size_t)B * H * sizeof(float));
     if (pooler) {
         /* pooler = tanh(h[:, 0] Wp^T + bp)  [B, H] */
-        linear(m, &m->pooler, cls_rows, pooler, B, 0);
-        for (long i = 0; i < (long)B * H; i++) pooler[i] = rnd(m, tanh_f(pooler[i]));
+        rc = linear(m, &m->pooler, cls_rows, pooler, B, 0, err);
+        for (long i = 0; i < (long)B * H && !rc; i++) pooler[i] = rnd(m, tanh_f(pooler[i]));
     }
     openblas_set_num_threads(blas_threads);
-    return 0;
+    return rc;
 }

@@ -45,7 +45,7 @@ typedef struct {
     int num_labels;
     char **labels;            /* [num_labels], from id2label */
     int max_length;           /* 0 for a plain encoder */
-    char dtype[16];           /* "float32" | "bfloat16" ("float32" for a plain encoder) */
+    char dtype[16];           /* the encoder's: alb_dtype_name's ("float32" for a plain encoder); the head's is alb_head_dtype of it */
     int random_encoder;
     long head_hidden;         /* albertc.head.hidden_size, 0 when absent */
 } ClassifierConfig;
@@ -69,8 +69,9 @@ typedef struct {
     int random_encoder;       /* the encoder was randomly initialised: its predictions mean little */
 } Classifier;
 
-/* dir_or_id: a directory or a hub id (model/hub.h). dtype: "float32",
- * "bfloat16", or NULL for the directory's own (a plain encoder: float32).
+/* dir_or_id: a directory or a hub id (model/hub.h). dtype: a name
+ * alb_dtype_parse takes, or NULL for the directory's own (a plain encoder:
+ * float32). The head runs in alb_head_dtype of it.
  * need_head: a directory without a head is then an error. */
 int classifier_load(Classifier *c, const char *dir_or_id, const char *dtype, int need_head, AlbError *err);
 void classifier_free(Classifier *c);
@@ -103,7 +104,7 @@ typedef struct {
     const SafeTensors *head;       /* holds classifier.{0,2}.{weight,bias} (a checkpoint) */
     const char *const *labels;
     int num_labels;
-    const char *dtype;             /* "float32" | "bfloat16" */
+    const char *dtype;             /* the encoder's, alb_dtype_name's (the head's: alb_head_dtype of it) */
     int max_length;
     const char *encoder_id, *encoder_hash;
     int random_encoder;

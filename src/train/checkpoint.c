@@ -139,8 +139,9 @@ static int read_meta(const SafeTensors *st, CheckpointMeta *m, AlbError *err) {
     const char *random_encoder = st_meta(st, "random_encoder");
     m->random_encoder = random_encoder && !strcmp(random_encoder, "1");
     const char *dtype = st_meta(st, "dtype");
-    if (!dtype || (strcmp(dtype, "float32") && strcmp(dtype, "bfloat16")))
-        return alb_fail(err, "%s: checkpoint metadata dtype must be float32 or bfloat16", st->path);
+    AlbDtype head_dtype;
+    if (!dtype || alb_dtype_parse(dtype, &head_dtype) || alb_head_dtype(head_dtype) != head_dtype)
+        return alb_fail(err, "%s: checkpoint metadata dtype (the head's) must be float32 or bfloat16", st->path);
     m->dtype = alb_xstrdup(dtype);
     for (int i = 0; i < N_META_STRINGS; i++) {
         const char *v = st_meta(st, META_STRINGS[i].key);

@@ -349,7 +349,7 @@ static int setup(Trainer *t, const TrainerInputs *in, AlbError *err) {
     if (in->eval.n < 1) return alb_fail(err, "the eval split is empty");
     t->batches_per_epoch = t->steps_per_epoch * t->accum;
     t->total_steps = t->steps_per_epoch * c->num_epochs;
-    int bf16 = c->dtype == ALB_BF16;
+    int bf16 = alb_head_dtype(c->dtype) == ALB_BF16;
     if (head_create(&t->head, in->hidden, c->mlp_hidden_size, in->num_labels, bf16, t->batch, err)) return -1;
     if (c->init_head[0]) {
         if (head_load(&t->head, c->init_head, err)) return -1;
