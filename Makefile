@@ -39,6 +39,7 @@ endif
 FP      := -ffp-contract=off
 CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror $(OPT) $(FP) -Isrc -fopenmp -fno-math-errno \
            $(shell pkg-config --cflags $(PKGS))
+# oneDNN (libdnnl-dev, no pkg-config file): the encoder's matrix products (src/model/matmul.c).
 LDLIBS  += $(shell pkg-config --libs $(PKGS)) -ldnnl -lm -fopenmp
 LDFLAGS += $(filter -fsanitize=%,$(OPT))
 
@@ -92,7 +93,7 @@ FUZZ_BIN := $(FUZZ_SRC:fuzz/%.c=build/fuzz/%)
 build/fuzz/%: fuzz/%.c $(LIB_SRC) $(REPORT_ASSETS)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -g -O1 $(FP) -Isrc -fopenmp=libgomp -fsanitize=fuzzer,address,undefined \
-	    $(shell pkg-config --cflags $(PKGS)) $< $(LIB_SRC) $(shell pkg-config --libs $(PKGS)) -lm -lgomp -o $@
+	    $(shell pkg-config --cflags $(PKGS)) $< $(LIB_SRC) $(shell pkg-config --libs $(PKGS)) -ldnnl -lm -lgomp -o $@
 FUZZ_SECONDS ?= 20
 fuzz: $(FUZZ_BIN)
 	sh fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_BIN)

@@ -1,0 +1,288 @@
+/* Linear layers on oneDNN's matmul primitive (C API). See matmul.h. */
+#include "model/matmul.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <dnnl.h>
+#include <omp.h>
+
+#include "util/bf16.h"
+
+/* One primitive per (M, thread count): oneDNN's brgemm matmul fixes its
+ * thread partition at creation (same bits whatever it is, but an OMP_NUM_THREADS
+ * change must be obeyed). */
+typedef struct {
+    int M, threads;
+    dnnl_primitive_t prim;
+} MmPrim;
+
+struct MmWeights {
+    MmSpec spec;
+    dnnl_memory_desc_t wmd;  /* the layout the primitive prefers */
+    dnnl_memory_t wmem, bmem; /* bmem NULL without a bias */
+    dnnl_stream_t stream;
+    MmPrim *prims;
+    int n_prims, cap_prims;
+};
+
+/* At most this many primitives per weight: past it the oldest half goes
+ * (a server sees every M up to its batch limit; each primitive holds its
+ * JIT kernels' references, a few KB). */
+enum { MM_MAX_PRIMS = 256 };
+
+static dnnl_engine_t g_engine;
+static dnnl_status_t g_engine_status;
+static pthread_once_t g_engine_once = PTHREAD_ONCE_INIT;
+
+static void engine_init(void) { g_engine_status = dnnl_engine_create(&g_engine, dnnl_cpu, 0); }
+
+static dnnl_engine_t engine(void) {
+    pthread_once(&g_engine_once, engine_init);
+    return g_engine_status == dnnl_success ? g_engine : NULL;
+}
+
+static int dnnl_fail(AlbError *err, const char *what, dnnl_status_t s) {
+    return alb_fail(err, "oneDNN: %s failed (dnnl_status %d)", what, (int)s);
+}
+#define DNNL_TRY(call, what)                         \
+    do {                                             \
+        dnnl_status_t s_ = (call);                   \
+        if (s_ != dnnl_success) return dnnl_fail(err, what, s_); \
+    } while (0)
+
+static dnnl_data_type_t dnnl_type(MmType t) {
+    switch (t) {
+    case MM_F32: return dnnl_f32;
+    case MM_BF16: return dnnl_bf16;
+    case MM_S8: return dnnl_s8;
+    case MM_U8: return dnnl_u8;
+    case MM_S32: return dnnl_s32;
+    }
+    return dnnl_data_type_undef;
+}
+
+static int spec_valid(const MmSpec *s) {
+    if (s->N <= 0 || s->K <= 0) return 0;
+    if (s->wei == MM_F32) return s->src == MM_F32 && s->dst == MM_F32;
+    if (s->wei == MM_BF16) return s->src == MM_BF16 && (s->dst == MM_F32 || s->dst == MM_BF16);
+    return 0; /* MM_S8: the int8 variant */
+}
+
+/* The matmul's primitive descriptor for M rows; wmd NULL: weights in the
+ * layout oneDNN prefers (format_tag any). */
+static dnnl_status_t make_pd(dnnl_primitive_desc_t *pd, const MmSpec *s, int M, const dnnl_memory_desc_t *wmd,
+                             int bias) {
+    dnnl_engine_t eng = engine();
+    if (!eng) return g_engine_status;
+    dnnl_memory_desc_t src, wei, dst, b;
+    dnnl_dims_t sd = {M, s->K}, wd = {s->K, s->N}, dd = {M, s->N}, bd = {1, s->N};
+    dnnl_status_t st;
+    if ((st = dnnl_memory_desc_init_by_tag(&src, 2, sd, dnnl_type(s->src), dnnl_ab))) return st;
+    if (wmd) wei = *wmd;
+    else if ((st = dnnl_memory_desc_init_by_tag(&wei, 2, wd, dnnl_type(s->wei), dnnl_format_tag_any)))
+        return st;
+    if ((st = dnnl_memory_desc_init_by_tag(&dst, 2, dd, dnnl_type(s->dst), dnnl_ab))) return st;
+    if ((st = dnnl_memory_desc_init_by_tag(&b, 2, bd, dnnl_f32, dnnl_ab))) return st;
+    dnnl_matmul_desc_t md;
+    if ((st = dnnl_matmul_desc_init(&md, &src, &wei, bias ? &b : NULL, &dst))) return st;
+    return dnnl_primitive_desc_create(pd, &md, NULL, eng, NULL);
+}
+
+/* The M a weight's layout is chosen for (the layout is the same for every M). */
+enum { MM_PROBE_M = 128 };
+
+int mm_available(const MmSpec *spec) {
+    if (!spec_valid(spec)) return 0;
+    dnnl_primitive_desc_t pd;
+    if (make_pd(&pd, spec, MM_PROBE_M, NULL, 1) != dnnl_success) return 0;
+    dnnl_primitive_desc_destroy(pd);
+    return 1;
+}
+
+const char *mm_impl(const MmSpec *spec) {
+    static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+    static struct {
+        MmSpec spec;
+        char name[64];
+    } seen[16];
+    static int n_seen;
+    const char *name = "none";
+    pthread_mutex_lock(&lock);
+    for (int i = 0; i < n_seen; i++)
+        if (!memcmp(&seen[i].spec, spec, sizeof *spec)) {
+            name = seen[i].name;
+            goto done;
+        }
+    dnnl_primitive_desc_t pd;
+    if (!spec_valid(spec) || make_pd(&pd, spec, MM_PROBE_M, NULL, 1) != dnnl_success) goto done;
+    const char *impl = NULL;
+    if (dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) == dnnl_success && impl &&
+        n_seen < (int)(sizeof seen / sizeof seen[0])) {
+        seen[n_seen].spec = *spec;
+        snprintf(seen[n_seen].name, sizeof seen[n_seen].name, "%s", impl);
+        name = seen[n_seen++].name;
+    }
+    dnnl_primitive_desc_destroy(pd);
+done:
+    pthread_mutex_unlock(&lock);
+    return name;
+}
+
+const MmSpec *mm_spec(const MmWeights *w) { return &w->spec; }
+
+void mm_f32_to_bf16(const float *x, uint16_t *y, long n) {
+#pragma omp simd
+    for (long i = 0; i < n; i++) y[i] = bf16_from_f32(x[i]);
+}
+
+void mm_bf16_to_f32(const uint16_t *x, float *y, long n) {
+#pragma omp simd
+    for (long i = 0; i < n; i++) y[i] = f32_from_bf16(x[i]);
+}
+
+/* Reorders the [N, K] row-major weight (as type t, at data) into w->wmem. */
+static int reorder_weights(MmWeights *w, const void *data, AlbError *err) {
+    const MmSpec *s = &w->spec;
+    dnnl_engine_t eng = engine();
+    dnnl_memory_desc_t user;
+    dnnl_dims_t wd = {s->K, s->N};
+    DNNL_TRY(dnnl_memory_desc_init_by_tag(&user, 2, wd, dnnl_type(s->wei), dnnl_ba), "weight descriptor");
+    dnnl_memory_t um;
+    DNNL_TRY(dnnl_memory_create(&um, &user, eng, (void *)data), "weight memory");
+    dnnl_primitive_desc_t rpd;
+    dnnl_status_t st = dnnl_reorder_primitive_desc_create(&rpd, &user, eng, &w->wmd, eng, NULL);
+    dnnl_primitive_t r = NULL;
+    if (st == dnnl_success) {
+        st = dnnl_primitive_create(&r, rpd);
+        dnnl_primitive_desc_destroy(rpd);
+    }
+    if (st == dnnl_success) {
+        dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, um}, {DNNL_ARG_TO, w->wmem}};
+        st = dnnl_primitive_execute(r, w->stream, 2, args);
+        if (st == dnnl_success) st = dnnl_stream_wait(w->stream);
+    }
+    if (r) dnnl_primitive_destroy(r);
+    dnnl_memory_destroy(um);
+    return st == dnnl_success ? 0 : dnnl_fail(err, "weight reorder", st);
+}
+
+int mm_prepare(MmWeights **out, const MmSpec *spec, const float *w, const float *bias, AlbError *err) {
+    *out = NULL;
+    if (!spec_valid(spec))
+        return alb_fail(err, "matmul: unsupported types (weights %d, src %d, dst %d) or shape [%d, %d]",
+                        (int)spec->wei, (int)spec->src, (int)spec->dst, spec->N, spec->K);
+    dnnl_engine_t eng = engine();
+    if (!eng) return dnnl_fail(err, "engine creation", g_engine_status);
+    dnnl_primitive_desc_t pd;
+    dnnl_status_t st = make_pd(&pd, spec, MM_PROBE_M, NULL, bias != NULL);
+    if (st == dnnl_unimplemented)
+        return alb_fail(err, "matmul: oneDNN has no %s matmul on this CPU",
+                        spec->wei == MM_BF16 ? "bfloat16" : "float32");
+    if (st != dnnl_success) return dnnl_fail(err, "matmul descriptor", st);
+    MmWeights *m = alb_xcalloc(1, sizeof *m);
+    m->spec = *spec;
+    m->wmd = *dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
+    dnnl_primitive_desc_destroy(pd);
+    int rc = -1;
+    size_t nk = (size_t)spec->N * (size_t)spec->K;
+    uint16_t *wb = NULL;
+    if ((st = dnnl_stream_create(&m->stream, eng, dnnl_stream_default_flags))) {
+        dnnl_fail(err, "stream creation", st);
+        goto out;
+    }
+    if ((st = dnnl_memory_create(&m->wmem, &m->wmd, eng, DNNL_MEMORY_ALLOCATE))) {
+        dnnl_fail(err, "weight allocation", st);
+        goto out;
+    }
+    const void *src = w;
+    if (spec->wei == MM_BF16) {
+        wb = alb_xmalloc(nk * sizeof *wb);
+        mm_f32_to_bf16(w, wb, (long)nk);
+        src = wb;
+    }
+    if (reorder_weights(m, src, err)) goto out;
+    if (bias) {
+        dnnl_memory_desc_t bmd;
+        dnnl_dims_t bd = {1, spec->N};
+        float *bp = NULL;
+        if ((st = dnnl_memory_desc_init_by_tag(&bmd, 2, bd, dnnl_f32, dnnl_ab)) ||
+            (st = dnnl_memory_create(&m->bmem, &bmd, eng, DNNL_MEMORY_ALLOCATE)) ||
+            (st = dnnl_memory_get_data_handle(m->bmem, (void **)&bp))) {
+            dnnl_fail(err, "bias allocation", st);
+            goto out;
+        }
+        for (int j = 0; j < spec->N; j++) bp[j] = spec->wei == MM_BF16 ? bf16_round(bias[j]) : bias[j];
+    }
+    rc = 0;
+out:
+    free(wb);
+    if (rc) mm_free(m);
+    else *out = m;
+    return rc;
+}
+
+void mm_free(MmWeights *w) {
+    if (!w) return;
+    for (int i = 0; i < w->n_prims; i++) dnnl_primitive_destroy(w->prims[i].prim);
+    free(w->prims);
+    if (w->wmem) dnnl_memory_destroy(w->wmem);
+    if (w->bmem) dnnl_memory_destroy(w->bmem);
+    if (w->stream) dnnl_stream_destroy(w->stream);
+    free(w);
+}
+
+static int get_prim(MmWeights *w, int M, dnnl_primitive_t *out, AlbError *err) {
+    int threads = omp_get_max_threads();
+    for (int i = w->n_prims - 1; i >= 0; i--)
+        if (w->prims[i].M == M && w->prims[i].threads == threads) {
+            *out = w->prims[i].prim;
+            return 0;
+        }
+    dnnl_primitive_desc_t pd;
+    DNNL_TRY(make_pd(&pd, &w->spec, M, &w->wmd, w->bmem != NULL), "matmul descriptor");
+    dnnl_primitive_t p;
+    dnnl_status_t st = dnnl_primitive_create(&p, pd);
+    dnnl_primitive_desc_destroy(pd);
+    if (st != dnnl_success) return dnnl_fail(err, "matmul primitive creation", st);
+    if (w->n_prims == MM_MAX_PRIMS) {
+        int half = MM_MAX_PRIMS / 2;
+        for (int i = 0; i < half; i++) dnnl_primitive_destroy(w->prims[i].prim);
+        memmove(w->prims, w->prims + half, (size_t)(w->n_prims - half) * sizeof *w->prims);
+        w->n_prims -= half;
+    }
+    if (w->n_prims == w->cap_prims) {
+        w->cap_prims = w->cap_prims ? 2 * w->cap_prims : 8;
+        w->prims = alb_xrealloc(w->prims, (size_t)w->cap_prims * sizeof *w->prims);
+    }
+    w->prims[w->n_prims++] = (MmPrim){.M = M, .threads = threads, .prim = p};
+    *out = p;
+    return 0;
+}
+
+int mm_run(MmWeights *w, int M, const void *x, void *y, const MmExtra *extra, AlbError *err) {
+    (void)extra;
+    const MmSpec *s = &w->spec;
+    if (M <= 0) return alb_fail(err, "matmul: M = %d", M);
+    dnnl_primitive_t p = NULL;
+    if (get_prim(w, M, &p, err)) return -1;
+    dnnl_engine_t eng = engine();
+    dnnl_memory_desc_t smd, dmd;
+    dnnl_dims_t sd = {M, s->K}, dd = {M, s->N};
+    DNNL_TRY(dnnl_memory_desc_init_by_tag(&smd, 2, sd, dnnl_type(s->src), dnnl_ab), "src descriptor");
+    DNNL_TRY(dnnl_memory_desc_init_by_tag(&dmd, 2, dd, dnnl_type(s->dst), dnnl_ab), "dst descriptor");
+    dnnl_memory_t sm = NULL, dm = NULL;
+    dnnl_status_t st = dnnl_memory_create(&sm, &smd, eng, (void *)x);
+    if (st == dnnl_success) st = dnnl_memory_create(&dm, &dmd, eng, y);
+    if (st == dnnl_success) {
+        dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, sm}, {DNNL_ARG_WEIGHTS, w->wmem}, {DNNL_ARG_DST, dm},
+                                   {DNNL_ARG_BIAS, w->bmem}};
+        st = dnnl_primitive_execute(p, w->stream, w->bmem ? 4 : 3, args);
+        if (st == dnnl_success) st = dnnl_stream_wait(w->stream);
+    }
+    if (sm) dnnl_memory_destroy(sm);
+    if (dm) dnnl_memory_destroy(dm);
+    return st == dnnl_success ? 0 : dnnl_fail(err, "matmul execution", st);
+}

@@ -1,0 +1,73 @@
+/* Linear layers on oneDNN: y[M, N] = x[M, K] W^T (+ bias), W a torch
+ * nn.Linear weight [N, K].
+ *
+ * Contract:
+ * - Weights are prepared once, at load (mm_prepare): converted from float32
+ *   to the engine's dtype (bf16: rounded to nearest even) and reordered into
+ *   the blocked layout oneDNN's matmul prefers for them (the same for every
+ *   M). The caller may drop its float32 copy afterwards.
+ * - One call computes a whole product (mm_run). Primitives are created on
+ *   first use for each M and kept with the weights (oneDNN 2.6's brgemm
+ *   matmul has no runtime M: a runtime-M primitive is a plain gemm:jit).
+ * - A row's result depends on that row only: the brgemm kernels sum K in the
+ *   same order for every M and thread count (tests/test_matmul.c checks it),
+ *   so a text's features do not depend on its batch nor on OMP_NUM_THREADS.
+ * - oneDNN parallelises inside mm_run on the process's OpenMP pool
+ *   (libgomp, as ours): call it from outside a parallel region.
+ * - Not reentrant per MmWeights (its primitive cache); distinct MmWeights
+ *   may be used from distinct threads.
+ *
+ * Types (MmSpec): wei and src name the storage of W and x, dst that of y.
+ *   MM_F32  : F32 x -> F32 y                        (float32 model)
+ *   MM_BF16 : BF16 x (uint16_t) -> F32 or BF16 y     (bf16 model: fp32
+ *             accumulation; the bias is added in fp32 before the single
+ *             rounding to a BF16 dst, as torch's bf16 nn.Linear; with an F32
+ *             dst nothing is rounded: the caller rounds, same bits)
+ *   MM_S8   : reserved for the int8 variant (s8 weights with per-output-
+ *             channel scales, U8/S8 activations, S32 accumulation and our own
+ *             dequantization epilogue): it adds its fields to MmSpec (zero =
+ *             unused) and passes its per-call data through mm_run's `extra`
+ *             (NULL for f32/bf16), so f32/bf16 callers stay as they are.
+ */
+#ifndef ALB_MODEL_MATMUL_H
+#define ALB_MODEL_MATMUL_H
+
+#include <stdint.h>
+#include "util/error.h"
+
+typedef enum { MM_F32 = 0, MM_BF16, MM_S8, MM_U8, MM_S32 } MmType;
+
+typedef struct {
+    int N, K;      /* W is [N, K] */
+    MmType wei;    /* MM_F32, MM_BF16 (MM_S8: the int8 variant) */
+    MmType src;    /* activations x [M, K]: same as wei for F32 and BF16 */
+    MmType dst;    /* y [M, N]: MM_F32, or MM_BF16 with BF16 weights */
+} MmSpec;
+
+typedef struct MmWeights MmWeights;
+/* Per-call data of the int8 variant (activation scales...), defined there. */
+typedef struct MmExtra MmExtra;
+
+/* w [N, K] float32 row-major; bias [N] float32 or NULL (rounded to bf16 with
+ * BF16 weights, as the model's bias is). Fails where oneDNN has no matmul for
+ * the spec on this CPU (bf16 below AVX512_CORE: see mm_available). */
+int mm_prepare(MmWeights **out, const MmSpec *spec, const float *w, const float *bias, AlbError *err);
+void mm_free(MmWeights *w);
+const MmSpec *mm_spec(const MmWeights *w);
+
+/* y = x W^T (+ bias), x [M, K] and y [M, N] dense row-major in the spec's
+ * types. M >= 1. extra: NULL (f32, bf16). Errors come from oneDNN only. */
+int mm_run(MmWeights *w, int M, const void *x, void *y, const MmExtra *extra, AlbError *err);
+
+/* 1 when oneDNN has a matmul for spec on this CPU (under ONEDNN_MAX_CPU_ISA). */
+int mm_available(const MmSpec *spec);
+/* The implementation oneDNN picks for spec, as its verbose mode names it
+ * ("brg:avx512_core_bf16", "gemm:jit", ...), or "none": what computes, for
+ * albert_engine(). A stable string (static storage). */
+const char *mm_impl(const MmSpec *spec);
+
+/* bf16 <-> f32 rows: exact for bf16-representable floats (x's values in a bf16 model). */
+void mm_f32_to_bf16(const float *x, uint16_t *y, long n);
+void mm_bf16_to_f32(const uint16_t *x, float *y, long n);
+
+#endif
