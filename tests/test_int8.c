@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "model/int8.h"
+#include "model/matmul.h"
 #include "util/splitmix.h"
 
 /* Values in [-scale, scale), some rows all positive or all zero. */
@@ -91,13 +92,14 @@ static void check_matmul(int N, int K, uint64_t seed) {
     float *scale = malloc(sizeof(float) * N);
     int32_t *sum = malloc(sizeof(int32_t) * N);
     int8_quantize_weights(w, N, K, wq, scale, sum);
-    Int8Linear *l;
+    MmWeights *l;
     AlbError err;
-    cr_assert_eq(int8_linear_create(&l, w, N, K, &err), 0, "%s", err.msg);
-    cr_expect_neq(strlen(int8_linear_isa(l)), 0);
+    MmSpec spec = {N, K, MM_S8, MM_U8, MM_S32};
+    cr_assert(mm_available(&spec));
+    cr_assert_eq(mm_prepare(&l, &spec, w, NULL, &err), 0, "%s", err.msg);
     for (int n = 0; n < N; n++) {
-        cr_expect_eq(int8_linear_w_scale(l)[n], scale[n]);
-        cr_expect_eq(int8_linear_w_sum(l)[n], sum[n]);
+        cr_expect_eq(mm_w_scale(l)[n], scale[n]);
+        cr_expect_eq(mm_w_sum(l)[n], sum[n]);
     }
     int Ms[] = {1, 2, 3, 5, 16, 17, 64, 100, 333, 1, 333};
     for (size_t i = 0; i < sizeof Ms / sizeof Ms[0]; i++) {
@@ -106,7 +108,7 @@ static void check_matmul(int N, int K, uint64_t seed) {
         for (long j = 0; j < (long)M * K; j++) xq[j] = (uint8_t)(splitmix64(&s) >> 56);
         if (i == 0) memset(xq, 255, (size_t)M * K);  /* the largest sums */
         int32_t *acc = malloc(sizeof(int32_t) * (size_t)M * N);
-        cr_assert_eq(int8_linear_matmul(l, xq, M, acc, &err), 0, "%s", err.msg);
+        cr_assert_eq(mm_run(l, M, xq, acc, NULL, &err), 0, "%s", err.msg);
         long bad = 0;
         for (int m = 0; m < M; m++)
             for (int n = 0; n < N; n++) {
@@ -118,7 +120,7 @@ static void check_matmul(int N, int K, uint64_t seed) {
         free(xq);
         free(acc);
     }
-    int8_linear_free(l);
+    mm_free(l);
     free(w);
     free(wq);
     free(scale);
@@ -138,18 +140,19 @@ Test(int8, linear_within_the_quantization_bound) {
     uint64_t s = 6;
     enum { M = 21, N = 48, K = 200 };
     float *w = random_matrix(&s, N, K, 0.05f), *x = random_matrix(&s, M, K, 2.0f);
-    Int8Linear *l;
+    MmWeights *l;
     AlbError err;
-    cr_assert_eq(int8_linear_create(&l, w, N, K, &err), 0, "%s", err.msg);
+    MmSpec spec = {N, K, MM_S8, MM_U8, MM_S32};
+    cr_assert_eq(mm_prepare(&l, &spec, w, NULL, &err), 0, "%s", err.msg);
     uint8_t *xq = malloc((size_t)M * K);
     float xs[M], y[N];
     int32_t zp[M], *acc = malloc(sizeof(int32_t) * M * N);
     for (int m = 0; m < M; m++) int8_quantize_row(x + m * K, K, xq + m * K, &xs[m], &zp[m]);
-    cr_assert_eq(int8_linear_matmul(l, xq, M, acc, &err), 0, "%s", err.msg);
-    const float *ws = int8_linear_w_scale(l);
+    cr_assert_eq(mm_run(l, M, xq, acc, NULL, &err), 0, "%s", err.msg);
+    const float *ws = mm_w_scale(l);
     double worst = 0.0;
     for (int m = 0; m < M; m++) {
-        int8_dequantize_row(acc + m * N, N, xs[m], zp[m], ws, int8_linear_w_sum(l), y);
+        int8_dequantize_row(acc + m * N, N, xs[m], zp[m], ws, mm_w_sum(l), y);
         for (int n = 0; n < N; n++) {
             double ref = 0.0, bound = 0.0, dx = xs[m] / 2.0, dw = ws[n] / 2.0;
             for (int k = 0; k < K; k++) {
@@ -163,17 +166,21 @@ Test(int8, linear_within_the_quantization_bound) {
         }
     }
     cr_log_info("int8 linear: worst error %.2f of the bound", worst);
-    int8_linear_free(l);
+    mm_free(l);
     free(w);
     free(x);
     free(xq);
     free(acc);
 }
 
-Test(int8, refuses_too_wide_inputs) {
-    Int8Linear *l;
+/* Past INT8_MAX_K an s32 sum could overflow; the bias is the caller's epilogue. */
+Test(int8, refuses_too_wide_inputs_and_a_bias) {
+    MmWeights *l;
     AlbError err;
-    float w = 1.0f;
-    cr_expect_eq(int8_linear_create(&l, &w, 1, INT8_MAX_K + 1, &err), -1);
-    cr_expect(strstr(err.msg, "input width"), "%s", err.msg);
+    float w[4] = {1.0f, 2.0f, 3.0f, 4.0f};
+    MmSpec wide = {1, INT8_MAX_K + 1, MM_S8, MM_U8, MM_S32}, ok = {2, 2, MM_S8, MM_U8, MM_S32};
+    cr_expect_not(mm_available(&wide));
+    cr_expect_eq(mm_prepare(&l, &wide, w, NULL, &err), -1);
+    cr_expect_eq(mm_prepare(&l, &ok, w, w, &err), -1);
+    cr_expect(strstr(err.msg, "bias yes"), "%s", err.msg);
 }

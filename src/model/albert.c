@@ -15,13 +15,14 @@
 
 #include "io/safetensors.h"
 #include "model/int8.h"
+#include "model/matmul.h"
 #include "util/bf16.h"
 
 typedef struct {
     const float *w;  /* [out, in] */
     const float *b;  /* [out] */
     int in, out;
-    Int8Linear *q;   /* ALB_INT8: w quantized (model/int8.h), NULL otherwise */
+    MmWeights *q;    /* ALB_INT8: w quantized, MM_S8 (model/int8.h), NULL otherwise */
 } Linear;
 
 typedef struct {
@@ -210,11 +211,16 @@ static Linear **linears_alloc(const AlbertModel *m) {
     return alb_xmalloc(sizeof(Linear *) * (size_t)(2 + 4 * m->c.num_hidden_groups * m->c.inner_group_num));
 }
 
+static MmSpec int8_spec(const Linear *l) { return (MmSpec){l->out, l->in, MM_S8, MM_U8, MM_S32}; }
+
 /* ALB_INT8: s8 weights per output channel, in oneDNN's layout (model/int8.h). */
 static int quantize_linears(AlbertModel *m, AlbError *err) {
     Linear **all = linears_alloc(m);
     int n = all_linears(m, all), rc = 0;
-    for (int i = 0; i < n && !rc; i++) rc = int8_linear_create(&all[i]->q, all[i]->w, all[i]->out, all[i]->in, err);
+    for (int i = 0; i < n && !rc; i++) {
+        MmSpec spec = int8_spec(all[i]);
+        rc = mm_prepare(&all[i]->q, &spec, all[i]->w, NULL, err);
+    }
     free(all);
     return rc;
 }
@@ -223,7 +229,7 @@ static void free_linears(AlbertModel *m) {
     if (!m->layers) return;
     Linear **all = linears_alloc(m);
     int n = all_linears(m, all);
-    for (int i = 0; i < n; i++) int8_linear_free(all[i]->q);
+    for (int i = 0; i < n; i++) mm_free(all[i]->q);
     free(all);
 }
 
@@ -259,13 +265,15 @@ int albert_load_weights(AlbertModel **out, const AlbertConfig *config, const cha
         albert_free(m);
         return -1;
     }
-    /* the integer products' ISA: oneDNN dispatches at run time, and without
-     * VNNI (u8 x s8 pairs summed in s16, saturating) the sums may differ */
-    snprintf(m->engine, sizeof m->engine, "%s",
-             dtype == ALB_BF16 ? "bfloat16/emulated" : dtype == ALB_INT8 ? "int8/onednn" : "float32/openblas");
     if (dtype == ALB_INT8) {
-        size_t len = strlen(m->engine);
-        snprintf(m->engine + len, sizeof m->engine - len, "-%s", int8_linear_isa(m->mapping.q));
+        /* the integer products' ISA ("brg:avx512_core_vnni" -> "avx512_core_vnni"):
+         * oneDNN dispatches at run time, and without VNNI (u8 x s8 pairs summed
+         * in s16, saturating) the sums may differ */
+        MmSpec spec = int8_spec(&m->layers[0].ffn);
+        const char *impl = mm_impl(&spec), *isa = strchr(impl, ':');
+        snprintf(m->engine, sizeof m->engine, "int8/onednn-%s", isa ? isa + 1 : impl);
+    } else {
+        snprintf(m->engine, sizeof m->engine, "%s", dtype == ALB_BF16 ? "bfloat16/emulated" : "float32/openblas");
     }
     XXH128_hash_t hv = XXH3_128bits_digest(m->hash_state);
     snprintf(m->hash, sizeof m->hash, "%016llx%016llx", (unsigned long long)hv.high64,
@@ -460,9 +468,9 @@ static int linear_int8(AlbertModel *m, const Linear *l, const float *x, float *y
 #pragma omp parallel for schedule(static) if ((long)T * l->in > 65536)
     for (int t = 0; t < T; t++)
         int8_quantize_row(x + (size_t)t * l->in, l->in, m->xq + (size_t)t * l->in, &m->x_scale[t], &m->x_zp[t]);
-    if (int8_linear_matmul(l->q, m->xq, T, m->acc, err)) return -1;
-    const float *w_scale = int8_linear_w_scale(l->q);
-    const int32_t *w_sum = int8_linear_w_sum(l->q);
+    if (mm_run(l->q, T, m->xq, m->acc, NULL, err)) return -1;
+    const float *w_scale = mm_w_scale(l->q);
+    const int32_t *w_sum = mm_w_sum(l->q);
     int blocks = (T + INT8_EPILOGUE_ROWS - 1) / INT8_EPILOGUE_ROWS;
 #pragma omp parallel for schedule(static) if ((long)T * l->out > 65536)
     for (int k = 0; k < blocks; k++) {

@@ -11,7 +11,8 @@
  *     lo = min(0, min_k x[m,k])  hi = max(0, max_k x[m,k])
  *     a_scale[m] = (hi - lo) / 255             a_zp[m] = round(-lo / a_scale[m])  in [0, 255]
  *     Xq[m,k] = clamp(round(x[m,k] / a_scale[m]) + a_zp[m], 0, 255)
- *   product, oneDNN's u8 x s8 -> s32 matmul (exact integer sums):
+ *   product, oneDNN's u8 x s8 -> s32 matmul (exact integer sums; model/matmul.h,
+ *   MM_S8 weights, which quantizes them with int8_quantize_weights):
  *     acc[m,n] = sum_k Xq[m,k] Wq[n,k]
  *   dequantization, in the caller's epilogue before the bias (and GELU):
  *     y[m,n] = (acc[m,n] - a_zp[m] w_sum[n]) * a_scale[m] * w_scale[n]
@@ -24,7 +25,6 @@
 #define ALB_MODEL_INT8_H
 
 #include <stdint.h>
-#include "util/error.h"
 
 #define INT8_MAX_K 65535
 
@@ -35,19 +35,5 @@ void int8_quantize_row(const float *x, int K, uint8_t *q, float *scale, int32_t 
 /* y [N] = (acc [N] - zp * w_sum) * scale * w_scale: one row of the dequantization. */
 void int8_dequantize_row(const int32_t *acc, int N, float scale, int32_t zp, const float *w_scale,
                          const int32_t *w_sum, float *y);
-
-/* The quantized weights of one linear layer, in the layout oneDNN's matmul
- * prefers, with a few matmul primitives (one per row count M, the most
- * recent ones kept). Not reentrant: one forward at a time. */
-typedef struct Int8Linear Int8Linear;
-int int8_linear_create(Int8Linear **out, const float *w, int N, int K, AlbError *err);
-void int8_linear_free(Int8Linear *l);
-/* The ISA of oneDNN's matmul for it, e.g. "avx512_core_vnni": without VNNI
- * (u8 x s8 pairs summed in s16, saturating) the sums may differ. */
-const char *int8_linear_isa(const Int8Linear *l);
-const float *int8_linear_w_scale(const Int8Linear *l);  /* [N] */
-const int32_t *int8_linear_w_sum(const Int8Linear *l);  /* [N] */
-/* acc [M, N] = xq [M, K] Wq^T, row-major, exact; threads: OpenMP's. */
-int int8_linear_matmul(Int8Linear *l, const uint8_t *xq, int M, int32_t *acc, AlbError *err);
 
 #endif

@@ -9,6 +9,7 @@
 #include <dnnl.h>
 #include <omp.h>
 
+#include "model/int8.h"
 #include "util/bf16.h"
 
 /* One primitive per (M, thread count): oneDNN's brgemm matmul fixes its
@@ -26,6 +27,8 @@ struct MmWeights {
     dnnl_stream_t stream;
     MmPrim *prims;
     int n_prims, cap_prims;
+    float *w_scale;           /* MM_S8: [N] */
+    int32_t *w_sum;           /* MM_S8: [N] */
 };
 
 /* At most this many primitives per weight: past it the oldest half goes
@@ -68,7 +71,8 @@ static int spec_valid(const MmSpec *s) {
     if (s->N <= 0 || s->K <= 0) return 0;
     if (s->wei == MM_F32) return s->src == MM_F32 && s->dst == MM_F32;
     if (s->wei == MM_BF16) return s->src == MM_BF16 && (s->dst == MM_F32 || s->dst == MM_BF16);
-    return 0; /* MM_S8: the int8 variant */
+    if (s->wei == MM_S8) return s->src == MM_U8 && s->dst == MM_S32 && s->K <= INT8_MAX_K;
+    return 0;
 }
 
 /* The matmul's primitive descriptor for M rows; wmd NULL: weights in the
@@ -132,6 +136,8 @@ done:
 }
 
 const MmSpec *mm_spec(const MmWeights *w) { return &w->spec; }
+const float *mm_w_scale(const MmWeights *w) { return w->w_scale; }
+const int32_t *mm_w_sum(const MmWeights *w) { return w->w_sum; }
 
 void mm_f32_to_bf16(const float *x, uint16_t *y, long n) {
 #pragma omp simd
@@ -171,16 +177,16 @@ static int reorder_weights(MmWeights *w, const void *data, AlbError *err) {
 
 int mm_prepare(MmWeights **out, const MmSpec *spec, const float *w, const float *bias, AlbError *err) {
     *out = NULL;
-    if (!spec_valid(spec))
-        return alb_fail(err, "matmul: unsupported types (weights %d, src %d, dst %d) or shape [%d, %d]",
-                        (int)spec->wei, (int)spec->src, (int)spec->dst, spec->N, spec->K);
+    if (!spec_valid(spec) || (spec->wei == MM_S8 && bias))
+        return alb_fail(err, "matmul: unsupported types (weights %d, src %d, dst %d, bias %s) or shape [%d, %d]",
+                        (int)spec->wei, (int)spec->src, (int)spec->dst, bias ? "yes" : "no", spec->N, spec->K);
     dnnl_engine_t eng = engine();
     if (!eng) return dnnl_fail(err, "engine creation", g_engine_status);
     dnnl_primitive_desc_t pd;
     dnnl_status_t st = make_pd(&pd, spec, MM_PROBE_M, NULL, bias != NULL);
     if (st == dnnl_unimplemented)
         return alb_fail(err, "matmul: oneDNN has no %s matmul on this CPU",
-                        spec->wei == MM_BF16 ? "bfloat16" : "float32");
+                        spec->wei == MM_BF16 ? "bfloat16" : spec->wei == MM_S8 ? "int8" : "float32");
     if (st != dnnl_success) return dnnl_fail(err, "matmul descriptor", st);
     MmWeights *m = alb_xcalloc(1, sizeof *m);
     m->spec = *spec;
@@ -189,6 +195,7 @@ int mm_prepare(MmWeights **out, const MmSpec *spec, const float *w, const float 
     int rc = -1;
     size_t nk = (size_t)spec->N * (size_t)spec->K;
     uint16_t *wb = NULL;
+    int8_t *wq = NULL;
     if ((st = dnnl_stream_create(&m->stream, eng, dnnl_stream_default_flags))) {
         dnnl_fail(err, "stream creation", st);
         goto out;
@@ -202,6 +209,12 @@ int mm_prepare(MmWeights **out, const MmSpec *spec, const float *w, const float 
         wb = alb_xmalloc(nk * sizeof *wb);
         mm_f32_to_bf16(w, wb, (long)nk);
         src = wb;
+    } else if (spec->wei == MM_S8) {
+        wq = alb_xmalloc(nk);
+        m->w_scale = alb_xmalloc(sizeof(float) * (size_t)spec->N);
+        m->w_sum = alb_xmalloc(sizeof(int32_t) * (size_t)spec->N);
+        int8_quantize_weights(w, spec->N, spec->K, wq, m->w_scale, m->w_sum);
+        src = wq;
     }
     if (reorder_weights(m, src, err)) goto out;
     if (bias) {
@@ -219,6 +232,7 @@ int mm_prepare(MmWeights **out, const MmSpec *spec, const float *w, const float 
     rc = 0;
 out:
     free(wb);
+    free(wq);
     if (rc) mm_free(m);
     else *out = m;
     return rc;
@@ -231,6 +245,8 @@ void mm_free(MmWeights *w) {
     if (w->wmem) dnnl_memory_destroy(w->wmem);
     if (w->bmem) dnnl_memory_destroy(w->bmem);
     if (w->stream) dnnl_stream_destroy(w->stream);
+    free(w->w_scale);
+    free(w->w_sum);
     free(w);
 }
 
