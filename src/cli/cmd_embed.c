@@ -25,7 +25,7 @@ static void help(void) {
            "  pooler_output [N, H] F32  tanh(cls Wp^T + bp)\n"
            "and with --all-tokens also\n"
            "  last_hidden_state [N, Lmax, H] F32 (rows past each length are 0), lengths [N] I64.\n"
-           "Metadata: albert_weights_hash, dtype.\n"
+           "Metadata: albert_weights_hash, dtype, engine (albert_engine: dtype/engine variant).\n"
            "\n"
            "Input lines: {\"input_ids\": [...]} with an optional \"attention_mask\" (0/1, same\n"
            "length) and \"token_type_ids\" (all 0), or {\"text\": \"...\"}, tokenized with\n"
@@ -82,6 +82,7 @@ static int write_outputs(const Outputs *o, const AlbertModel *m, const char *pat
     }
     st_writer_set_meta(w, "albert_weights_hash", albert_weights_hash(m));
     st_writer_set_meta(w, "dtype", alb_dtype_name(albert_dtype(m)));
+    st_writer_set_meta(w, "engine", albert_engine(m));
     int rc = st_writer_save(w, path, err);
     st_writer_free(w);
     return rc;

@@ -333,6 +333,15 @@ int alb_dtype_parse(const char *name, AlbDtype *out) {
     return -1;
 }
 
+int alb_engine_dtype(const char *engine, AlbDtype *out) {
+    char name[32];
+    size_t n = strcspn(engine, "/");
+    if (!engine[n] || n >= sizeof name) return -1;
+    memcpy(name, engine, n);
+    name[n] = '\0';
+    return alb_dtype_parse(name, out);
+}
+
 const AlbertConfig *albert_config(const AlbertModel *m) { return &m->c; }
 AlbDtype albert_dtype(const AlbertModel *m) { return m->dtype; }
 const char *albert_weights_hash(const AlbertModel *m) { return m->hash; }

@@ -65,6 +65,9 @@ const char *albert_weights_hash(const AlbertModel *m);
  * different engines may differ in their last bits, so caches and checkpoints
  * record it and never mix two. */
 const char *albert_engine(const AlbertModel *m);
+/* The dtype an albert_engine string names (its part before '/'): 0, or -1
+ * when it names none. */
+int alb_engine_dtype(const char *engine, AlbDtype *out);
 
 /* Forward B sequences of padded length L.
  *   ids  [B, L]  token ids (token_type_ids are all 0, positions 0..L-1)

@@ -41,7 +41,7 @@ static int read_labels(ClassifierConfig *cc, json_t *id2label, const char *name,
 static int read_block(ClassifierConfig *cc, json_t *config, json_t *block, const char *name, AlbError *err) {
     json_t *version = json_object_get(block, "format_version"), *head = json_object_get(block, "head");
     json_t *max_length = json_object_get(block, "max_length"), *dtype = json_object_get(block, "dtype");
-    json_t *hidden = json_object_get(head, "hidden_size");
+    json_t *hidden = json_object_get(head, "hidden_size"), *engine = json_object_get(block, "engine");
     AlbDtype dt;
     if (!json_is_object(block) || json_integer_value(version) != CLASSIFIER_FORMAT_VERSION)
         return alb_fail(err, "%s: albertc.format_version is not %d", name, CLASSIFIER_FORMAT_VERSION);
@@ -52,6 +52,9 @@ static int read_block(ClassifierConfig *cc, json_t *config, json_t *block, const
         return alb_fail(err, "%s: albertc.max_length must be an integer in [2, 2^20]", name);
     if (hidden && (!json_is_integer(hidden) || json_integer_value(hidden) < 1))
         return alb_fail(err, "%s: albertc.head.hidden_size must be a positive integer", name);
+    if (engine && (!json_is_string(engine) || json_string_length(engine) >= sizeof cc->engine))
+        return alb_fail(err, "%s: albertc.engine must be a string of at most %zu bytes", name, sizeof cc->engine - 1);
+    if (engine) snprintf(cc->engine, sizeof cc->engine, "%s", json_string_value(engine));
     cc->has_head = 1;
     cc->max_length = (int)json_integer_value(max_length);
     snprintf(cc->dtype, sizeof cc->dtype, "%s", alb_dtype_name(dt));
@@ -266,10 +269,11 @@ static int write_config(const ClassifierDirSpec *s, const char *to, AlbError *er
     json_object_set_new(config, "label2id", label2id);
     json_object_set_new(
         config, "albertc",
-        json_pack("{s:i, s:{s:s, s:I, s:s, s:[s,s,s,s]}, s:s, s:i, s:s, s:s, s:b, s:o}", "format_version",
+        json_pack("{s:i, s:{s:s, s:I, s:s, s:[s,s,s,s]}, s:s, s:s, s:i, s:s, s:s, s:b, s:o}", "format_version",
                   CLASSIFIER_FORMAT_VERSION, "head", "input", "cls", "hidden_size", (json_int_t)w1->shape[0],
                   "activation", "gelu", "tensors", HEAD_TENSOR_NAMES[0], HEAD_TENSOR_NAMES[1], HEAD_TENSOR_NAMES[2],
-                  HEAD_TENSOR_NAMES[3], "dtype", s->dtype, "max_length", s->max_length, "encoder_id",
+                  HEAD_TENSOR_NAMES[3], "dtype", s->dtype, "engine", s->engine ? s->engine : "", "max_length",
+                  s->max_length, "encoder_id",
                   s->encoder_id ? s->encoder_id : "", "encoder_hash", s->encoder_hash ? s->encoder_hash : "",
                   "random_encoder", s->random_encoder, "source", source ? source : json_object()));
     return alb_write_json(to, config, JSON_INDENT(2) | JSON_SORT_KEYS, err);

@@ -9,7 +9,9 @@
  *                      "num_labels", "id2label", "label2id", and our block
  *                      "albertc": {"format_version", "head": {"input": "cls",
  *                      "hidden_size", "activation": "gelu", "tensors"},
- *                      "dtype", "max_length", "encoder_id", "encoder_hash",
+ *                      "dtype" (the encoder's), "engine" (albert_engine of the
+ *                      features the head learnt from, "" when unknown),
+ *                      "max_length", "encoder_id", "encoder_hash",
  *                      "random_encoder", "source": {...}}
  *   model.safetensors  the encoder's tensors under their hub names
  *                      ("albert." prefix; an MLM head is left out) and the
@@ -48,6 +50,7 @@ typedef struct {
     char dtype[16];           /* the encoder's: alb_dtype_name's ("float32" for a plain encoder); the head's is alb_head_dtype of it */
     int random_encoder;
     long head_hidden;         /* albertc.head.hidden_size, 0 when absent */
+    char engine[64];          /* albertc.engine: the head's features' albert_engine, "" when unknown */
 } ClassifierConfig;
 
 /* Any JSON to a ClassifierConfig, or -1 with one line naming `name` (the fuzz
@@ -105,6 +108,7 @@ typedef struct {
     const char *const *labels;
     int num_labels;
     const char *dtype;             /* the encoder's, alb_dtype_name's (the head's: alb_head_dtype of it) */
+    const char *engine;            /* albert_engine of the head's features, "" when unknown */
     int max_length;
     const char *encoder_id, *encoder_hash;
     int random_encoder;
