@@ -76,11 +76,11 @@ Test(int8, activation_rows_asymmetric_u8) {
 
 Test(int8, dequantize_row) {
     int32_t acc[3] = {1000, -5, 0}, w_sum[3] = {7, -3, 0};
-    float w_scale[3] = {0.5f, 0.25f, 2.0f}, y[3];
-    int8_dequantize_row(acc, 3, 0.125f, 4, w_scale, w_sum, y);
-    cr_expect_eq(y[0], (1000 - 28) * 0.125f * 0.5f);
-    cr_expect_eq(y[1], (-5 + 12) * 0.125f * 0.25f);
-    cr_expect_eq(y[2], 0.0f);
+    float w_scale[3] = {0.5f, 0.25f, 2.0f}, bias[3] = {1.0f, -0.5f, 3.0f}, y[3];
+    int8_dequantize_row(acc, 3, 0.125f, 4, w_scale, w_sum, bias, y);
+    cr_expect_eq(y[0], (1000 - 28) * 0.125f * 0.5f + 1.0f);
+    cr_expect_eq(y[1], (-5 + 12) * 0.125f * 0.25f - 0.5f);
+    cr_expect_eq(y[2], 3.0f);
 }
 
 /* The s32 product equals the int64 one exactly, for row counts past the
@@ -133,13 +133,13 @@ Test(int8, matmul_is_exact) {
     check_matmul(130, 3072, 5);
 }
 
-/* The whole linear map x W^T against double: |error| <= the quantization
+/* The whole linear map x W^T + b against double: |error| <= the quantization
  * error bound sum_k (|x_k| dw_n + |w_nk| dx + dx dw_n), dw = w_scale / 2,
  * dx = a_scale / 2, plus fp32 rounding of the dequantization. */
 Test(int8, linear_within_the_quantization_bound) {
     uint64_t s = 6;
     enum { M = 21, N = 48, K = 200 };
-    float *w = random_matrix(&s, N, K, 0.05f), *x = random_matrix(&s, M, K, 2.0f);
+    float *w = random_matrix(&s, N, K, 0.05f), *x = random_matrix(&s, M, K, 2.0f), *b = random_matrix(&s, 1, N, 1.0f);
     MmWeights *l;
     AlbError err;
     MmSpec spec = {N, K, MM_S8, MM_U8, MM_S32};
@@ -152,9 +152,9 @@ Test(int8, linear_within_the_quantization_bound) {
     const float *ws = mm_w_scale(l);
     double worst = 0.0;
     for (int m = 0; m < M; m++) {
-        int8_dequantize_row(acc + m * N, N, xs[m], zp[m], ws, mm_w_sum(l), y);
+        int8_dequantize_row(acc + m * N, N, xs[m], zp[m], ws, mm_w_sum(l), b, y);
         for (int n = 0; n < N; n++) {
-            double ref = 0.0, bound = 0.0, dx = xs[m] / 2.0, dw = ws[n] / 2.0;
+            double ref = b[n], bound = 0.0, dx = xs[m] / 2.0, dw = ws[n] / 2.0;
             for (int k = 0; k < K; k++) {
                 double xv = x[m * K + k], wv = w[n * K + k];
                 ref += xv * wv;
@@ -169,6 +169,7 @@ Test(int8, linear_within_the_quantization_bound) {
     mm_free(l);
     free(w);
     free(x);
+    free(b);
     free(xq);
     free(acc);
 }

@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <cblas.h>
 #include <omp.h>
 #include <xxhash.h>
 
@@ -19,10 +18,10 @@
 #include "util/bf16.h"
 
 typedef struct {
-    const float *w;  /* [out, in] */
-    const float *b;  /* [out] */
+    const float *w;  /* [out, in] (until prepared: the float32 weight as loaded) */
+    const float *b;  /* [out] (int8: added in our epilogue, not by the product) */
     int in, out;
-    MmWeights *q;    /* ALB_INT8: w quantized, MM_S8 (model/int8.h), NULL otherwise */
+    MmWeights *mm;   /* the weight in the engine's dtype and layout (model/matmul.h) */
 } Linear;
 
 typedef struct {
@@ -49,7 +48,8 @@ struct AlbertModel {
     int n_owned;
     XXH3_state_t *hash_state;
     char hash[33];
-    char engine[64];  /* albert_engine */
+    char engine[96];  /* albert_engine */
+    uint16_t *act_bf16; /* bf16 mode: the activation of every bf16 value [65536] */
 
     const float *word, *pos, *type0;  /* [V,E], [P,E], [E] (token type 0 only) */
     Norm emb_norm;
@@ -69,9 +69,10 @@ struct AlbertModel {
     float *a;          /* [T, H] */
     float *tmp;        /* [T, H] */
     float *f;          /* [T, I] */
-    float *scores;     /* [threads, L]: one query's scores */
+    float *work;       /* [threads, ATT_WORK(L, d)]: attention's per-thread scores and keys */
     float *mask_add;   /* [T]: 0 or finfo(dtype).min per key */
-    /* ALB_INT8: a linear layer's quantized input and its s32 product */
+    uint16_t *xb;      /* [T, max(E, H, I)]: a bf16 linear layer's input */
+    /* ALB_INT8: a linear layer's input quantized per row, and its s32 product */
     uint8_t *xq;       /* [T, max(E, H, I)] */
     float *x_scale;    /* [T] */
     int32_t *x_zp;     /* [T] */
@@ -192,7 +193,10 @@ static int load_all(AlbertModel *m, AlbError *err) {
     return take_linear(m, "pooler", H, H, &m->pooler, err);
 }
 
-/* Every linear layer of the model, for what is done to all of them. */
+static void epilogue(const AlbertModel *m, float *y, long n, int apply);
+
+/* Every linear layer of the model, for what is done to all of them;
+ * out holds 2 + 4 * (groups * inner) entries. */
 static int all_linears(AlbertModel *m, Linear **out) {
     int n = 0, n_layers = m->c.num_hidden_groups * m->c.inner_group_num;
     out[n++] = &m->mapping;
@@ -211,15 +215,25 @@ static Linear **linears_alloc(const AlbertModel *m) {
     return alb_xmalloc(sizeof(Linear *) * (size_t)(2 + 4 * m->c.num_hidden_groups * m->c.inner_group_num));
 }
 
-static MmSpec int8_spec(const Linear *l) { return (MmSpec){l->out, l->in, MM_S8, MM_U8, MM_S32}; }
+/* The matrix-product type of a dtype's weights. */
+static MmType mm_type(AlbDtype d) { return d == ALB_BF16 ? MM_BF16 : d == ALB_INT8 ? MM_S8 : MM_F32; }
 
-/* ALB_INT8: s8 weights per output channel, in oneDNN's layout (model/int8.h). */
-static int quantize_linears(AlbertModel *m, AlbError *err) {
+/* The weights in the engine's dtype and layout (bf16 on oneDNN: 2 bytes a
+ * weight; int8: s8 per output channel, the bias left to our epilogue); the
+ * float32 copies the model owned are dropped. */
+static int prepare_linears(AlbertModel *m, AlbError *err) {
+    MmType t = mm_type(m->dtype);
     Linear **all = linears_alloc(m);
     int n = all_linears(m, all), rc = 0;
     for (int i = 0; i < n && !rc; i++) {
-        MmSpec spec = int8_spec(all[i]);
-        rc = mm_prepare(&all[i]->q, &spec, all[i]->w, NULL, err);
+        Linear *l = all[i];
+        MmSpec spec = {.N = l->out, .K = l->in, .wei = t, .src = t, .dst = MM_F32};
+        if (t == MM_S8) spec = (MmSpec){.N = l->out, .K = l->in, .wei = MM_S8, .src = MM_U8, .dst = MM_S32};
+        rc = mm_prepare(&l->mm, &spec, l->w, t == MM_S8 ? NULL : l->b, err);
+        if (!rc) {
+            release(m, l->w);
+            l->w = NULL;
+        }
     }
     free(all);
     return rc;
@@ -229,7 +243,7 @@ static void free_linears(AlbertModel *m) {
     if (!m->layers) return;
     Linear **all = linears_alloc(m);
     int n = all_linears(m, all);
-    for (int i = 0; i < n; i++) mm_free(all[i]->q);
+    for (int i = 0; i < n; i++) mm_free(all[i]->mm);
     free(all);
 }
 
@@ -261,20 +275,20 @@ int albert_load_weights(AlbertModel **out, const AlbertConfig *config, const cha
     if (!m->hash_state) abort();
     XXH3_128bits_reset(m->hash_state);
     hash_config(m->hash_state, c);
-    if (load_all(m, err) || (dtype == ALB_INT8 && quantize_linears(m, err))) {
+    if (load_all(m, err) || prepare_linears(m, err)) {
         albert_free(m);
         return -1;
     }
-    if (dtype == ALB_INT8) {
-        /* the integer products' ISA ("brg:avx512_core_vnni" -> "avx512_core_vnni"):
-         * oneDNN dispatches at run time, and without VNNI (u8 x s8 pairs summed
-         * in s16, saturating) the sums may differ */
-        MmSpec spec = int8_spec(&m->layers[0].ffn);
-        const char *impl = mm_impl(&spec), *isa = strchr(impl, ':');
-        snprintf(m->engine, sizeof m->engine, "int8/onednn-%s", isa ? isa + 1 : impl);
-    } else {
-        snprintf(m->engine, sizeof m->engine, "%s", dtype == ALB_BF16 ? "bfloat16/emulated" : "float32/openblas");
+    if (dtype == ALB_BF16) {
+        uint16_t *table = alb_xmalloc(65536 * sizeof(uint16_t));
+        for (uint32_t h = 0; h < 65536; h++) {
+            float x = f32_from_bf16((uint16_t)h);
+            epilogue(m, &x, 1, 1); /* no table yet: op by op */
+            table[h] = bf16_from_f32(x);
+        }
+        m->act_bf16 = table;
     }
+    snprintf(m->engine, sizeof m->engine, "%s/%s", alb_dtype_name(dtype), mm_engine(mm_type(dtype)));
     XXH128_hash_t hv = XXH3_128bits_digest(m->hash_state);
     snprintf(m->hash, sizeof m->hash, "%016llx%016llx", (unsigned long long)hv.high64,
              (unsigned long long)hv.low64);
@@ -292,19 +306,23 @@ int albert_load(AlbertModel **out, const char *dir, AlbDtype dtype, AlbError *er
 }
 
 static void free_activations(AlbertModel *m) {
-    float **bufs[] = {&m->e, &m->h, &m->qkv, &m->ctx, &m->a, &m->tmp, &m->f, &m->scores, &m->mask_add, &m->x_scale};
+    float **bufs[] = {&m->e, &m->h, &m->qkv, &m->ctx, &m->a, &m->tmp, &m->f, &m->work, &m->mask_add};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) {
         free(*bufs[i]);
         *bufs[i] = NULL;
     }
     free(m->rows);
     free(m->seq_start);
+    free(m->xb);
     free(m->xq);
+    free(m->x_scale);
     free(m->x_zp);
     free(m->acc);
     m->rows = m->seq_start = NULL;
-    m->x_zp = m->acc = NULL;
+    m->xb = NULL;
     m->xq = NULL;
+    m->x_scale = NULL;
+    m->x_zp = m->acc = NULL;
 }
 
 void albert_free(AlbertModel *m) {
@@ -312,6 +330,7 @@ void albert_free(AlbertModel *m) {
     for (int i = 0; i < m->n_owned; i++) free(m->owned[i]);
     free(m->owned);
     free_linears(m);
+    free(m->act_bf16);
     free(m->layers);
     free_activations(m);
     if (m->hash_state) XXH3_freeState(m->hash_state);
@@ -345,10 +364,17 @@ int alb_engine_dtype(const char *engine, AlbDtype *out) {
 const AlbertConfig *albert_config(const AlbertModel *m) { return &m->c; }
 AlbDtype albert_dtype(const AlbertModel *m) { return m->dtype; }
 const char *albert_weights_hash(const AlbertModel *m) { return m->hash; }
-/* bf16 today: fp32 sgemm of bf16-rounded values, every op's output rounded. */
 const char *albert_engine(const AlbertModel *m) { return m->engine; }
 
 static int max_int(int a, int b) { return a > b ? a : b; }
+
+/* Attention's per-thread floats for sequences of up to L positions, head size
+ * d: one query's scores [L] and the head's keys transposed [d, L] (rounded up
+ * to whole vectors of 16). */
+static size_t att_work(int L, int d) {
+    size_t Lp = ((size_t)L + 15) / 16 * 16;
+    return Lp + (size_t)d * Lp + 16;
+}
 
 /* Buffers for T computed rows of B sequences of length L: grown, never shrunk. */
 static void reserve(AlbertModel *m, int T, int B, int L) {
@@ -369,15 +395,15 @@ static void reserve(AlbertModel *m, int T, int B, int L) {
     m->a = alb_xmalloc(t * H * sizeof(float));
     m->tmp = alb_xmalloc(t * H * sizeof(float));
     m->f = alb_xmalloc(t * (size_t)m->c.intermediate_size * sizeof(float));
-    m->scores = alb_xmalloc((size_t)threads * (size_t)L * sizeof(float));
+    m->work = alb_xmalloc((size_t)threads * att_work(L, m->c.hidden_size / m->c.num_attention_heads) * sizeof(float));
     m->mask_add = alb_xmalloc(t * sizeof(float));
+    size_t in = (size_t)max_int(max_int((int)E, (int)H), m->c.intermediate_size);
+    if (m->dtype == ALB_BF16) m->xb = alb_xmalloc(t * in * sizeof(uint16_t));
     if (m->dtype == ALB_INT8) {
-        size_t inter = (size_t)m->c.intermediate_size;
-        size_t in = inter > H ? inter : H, out = inter > 3 * H ? inter : 3 * H;
-        m->xq = alb_xmalloc(t * (in > E ? in : E));
+        m->xq = alb_xmalloc(t * in);
         m->x_scale = alb_xmalloc(t * sizeof(float));
         m->x_zp = alb_xmalloc(t * sizeof(int32_t));
-        m->acc = alb_xmalloc(t * out * sizeof(int32_t));
+        m->acc = alb_xmalloc(t * (size_t)max_int(3 * (int)H, m->c.intermediate_size) * sizeof(int32_t));
     }
     m->cap_tokens = T;
     m->cap_batch = B;
@@ -433,75 +459,77 @@ KERNEL float activate(Activation act, int bf, float x) {
     return R(bf, R(bf, 0.5f * x) * t);
 }
 
-/* y[t, j0:j1] = act(y + b) over T rows of stride ld (act NULL: bias only). */
-KERNEL void bias_act_kernel(float *y, const float *b, int T, int ld, int j0, int j1, int apply, Activation act,
-                            int bf) {
-    for (int t = 0; t < T; t++) {
-        float *row = y + (size_t)t * ld;
+/* y[T, n] = act(y) (apply) and, in bf16 mode, each op's output rounded:
+ * y holds the linear layer's fp32 result with its bias (torch: the addmm's
+ * output, rounded once), then the activation op by op. */
+KERNEL void epilogue_kernel(float *y, long n, int apply, Activation act, int bf) {
 #pragma omp simd
-        for (int j = j0; j < j1; j++) {
-            float v = R(bf, row[j] + b[j]);
-            row[j] = apply ? activate(act, bf, v) : v;
-        }
+    for (long i = 0; i < n; i++) {
+        float v = R(bf, y[i]);
+        y[i] = apply ? activate(act, bf, v) : v;
     }
 }
 
-static void bias_act(const AlbertModel *m, float *y, const float *b, int T, int ld, int j0, int j1, int apply) {
-    int bf = m->dtype == ALB_BF16;
-#define BIAS_ACT(apply, act) \
-    (bf ? bias_act_kernel(y, b, T, ld, j0, j1, apply, act, 1) : bias_act_kernel(y, b, T, ld, j0, j1, apply, act, 0))
-    if (!apply) BIAS_ACT(0, ACT_RELU);
-    else if (m->act == ACT_GELU_NEW) BIAS_ACT(1, ACT_GELU_NEW);
-    else if (m->act == ACT_GELU) BIAS_ACT(1, ACT_GELU);
-    else BIAS_ACT(1, ACT_RELU);
-#undef BIAS_ACT
+/* bf16 mode: the activation's input is a bf16 value (the linear layer's
+ * rounded output), so the whole op-by-op chain is one table lookup. */
+static void epilogue_bf16_table(const uint16_t *table, float *y, long n) {
+    for (long i = 0; i < n; i++) y[i] = f32_from_bf16(table[bf16_from_f32(y[i])]);
 }
 
-/* y[T, out] = act(x[T, in] W^T + b) (activation only if apply): sgemm over all
- * rows (torch addmm, then the activation op), in LINEAR_SLICES column slices
- * (widths multiples of 16) that the threads share, each a single-threaded
- * OpenBLAS call followed by the bias and activation there while the slice is
- * in cache: one thread pool (OpenMP) for everything, so no BLAS thread spins
- * while our loops run. The slices are the same whatever the thread count:
- * OpenBLAS kernels (Haswell's, for one) may sum a column in another order when
- * the call's width differs. 4 slices keep 2 or 4 threads evenly busy. */
-#define LINEAR_SLICES 4
+static void epilogue(const AlbertModel *m, float *y, long n, int apply) {
+    int bf = m->dtype == ALB_BF16;
+    if (!bf && !apply) return;
+    if (bf && apply && m->act_bf16) {
+        epilogue_bf16_table(m->act_bf16, y, n);
+        return;
+    }
+#define EPILOGUE(apply, act) (bf ? epilogue_kernel(y, n, apply, act, 1) : epilogue_kernel(y, n, apply, act, 0))
+    if (!apply) EPILOGUE(0, ACT_RELU);
+    else if (m->act == ACT_GELU_NEW) EPILOGUE(1, ACT_GELU_NEW);
+    else if (m->act == ACT_GELU) EPILOGUE(1, ACT_GELU);
+    else EPILOGUE(1, ACT_RELU);
+#undef EPILOGUE
+}
 
-/* Rows per block of the int8 epilogue: a block's s32 and fp32 rows stay in L2. */
-#define INT8_EPILOGUE_ROWS 16
+/* Rows per block of the elementwise passes around a matrix product. */
+#define EPILOGUE_ROWS 16
 
-/* int8 (model/int8.h): x quantized per row, the u8 x s8 product in s32, then
- * per block of rows the dequantization, the bias and the activation, as the
- * fp32 path adds them, while the block is in cache. */
-static int linear_int8(AlbertModel *m, const Linear *l, const float *x, float *y, int T, int apply, AlbError *err) {
+/* y[T, out] = act(x[T, in] W^T + b) (activation only if apply): one matrix
+ * product over all rows (model/matmul.h: the bias added in fp32, as torch's
+ * addmm / oneDNN post-op sum), then the activation and the bf16 rounding per
+ * block of rows, on the same OpenMP pool. In bf16 mode x (bf16 values held
+ * in floats) goes to the product as bf16. In int8 mode (model/int8.h) x is
+ * quantized per row, the product is the exact s32 one, and the epilogue
+ * dequantizes each row and adds the bias before the activation. */
+static int linear(AlbertModel *m, const Linear *l, const float *x, float *y, int T, int apply, AlbError *err) {
+    const void *src = x;
+    void *dst = y;
+    int blocks = (T + EPILOGUE_ROWS - 1) / EPILOGUE_ROWS, int8 = m->dtype == ALB_INT8;
+    if (m->dtype == ALB_BF16) {
 #pragma omp parallel for schedule(static) if ((long)T * l->in > 65536)
-    for (int t = 0; t < T; t++)
-        int8_quantize_row(x + (size_t)t * l->in, l->in, m->xq + (size_t)t * l->in, &m->x_scale[t], &m->x_zp[t]);
-    if (mm_run(l->q, T, m->xq, m->acc, NULL, err)) return -1;
-    const float *w_scale = mm_w_scale(l->q);
-    const int32_t *w_sum = mm_w_sum(l->q);
-    int blocks = (T + INT8_EPILOGUE_ROWS - 1) / INT8_EPILOGUE_ROWS;
+        for (int k = 0; k < blocks; k++) {
+            long r0 = (long)k * EPILOGUE_ROWS, r1 = r0 + EPILOGUE_ROWS < T ? r0 + EPILOGUE_ROWS : T;
+            mm_f32_to_bf16(x + r0 * l->in, m->xb + r0 * l->in, (r1 - r0) * l->in);
+        }
+        src = m->xb;
+    } else if (int8) {
+#pragma omp parallel for schedule(static) if ((long)T * l->in > 65536)
+        for (int t = 0; t < T; t++)
+            int8_quantize_row(x + (size_t)t * l->in, l->in, m->xq + (size_t)t * l->in, &m->x_scale[t], &m->x_zp[t]);
+        src = m->xq;
+        dst = m->acc;
+    }
+    if (mm_run(l->mm, T, src, dst, NULL, err)) return -1;
+    if (m->dtype == ALB_F32 && !apply) return 0;
+    const float *w_scale = mm_w_scale(l->mm);
+    const int32_t *w_sum = mm_w_sum(l->mm);
 #pragma omp parallel for schedule(static) if ((long)T * l->out > 65536)
     for (int k = 0; k < blocks; k++) {
-        int r0 = k * INT8_EPILOGUE_ROWS, r1 = r0 + INT8_EPILOGUE_ROWS < T ? r0 + INT8_EPILOGUE_ROWS : T;
-        for (int t = r0; t < r1; t++)
-            int8_dequantize_row(m->acc + (size_t)t * l->out, l->out, m->x_scale[t], m->x_zp[t], w_scale, w_sum,
-                                y + (size_t)t * l->out);
-        bias_act(m, y + (size_t)r0 * l->out, l->b, r1 - r0, l->out, 0, l->out, apply);
-    }
-    return 0;
-}
-
-static int linear(AlbertModel *m, const Linear *l, const float *x, float *y, int T, int apply, AlbError *err) {
-    if (l->q) return linear_int8(m, l, x, y, T, apply, err);
-    int width = ((l->out + LINEAR_SLICES - 1) / LINEAR_SLICES + 15) / 16 * 16;
-#pragma omp parallel for schedule(static) if ((long)T * l->out * l->in > (1L << 20))
-    for (int s = 0; s < LINEAR_SLICES; s++) {
-        int j0 = s * width, j1 = j0 + width < l->out ? j0 + width : l->out;
-        if (j0 >= j1) continue;
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, j1 - j0, l->in, 1.0f, x, l->in,
-                    l->w + (size_t)j0 * l->in, l->in, 0.0f, y + j0, l->out);
-        bias_act(m, y, l->b, T, l->out, j0, j1, apply);
+        long r0 = (long)k * EPILOGUE_ROWS, r1 = r0 + EPILOGUE_ROWS < T ? r0 + EPILOGUE_ROWS : T;
+        for (long t = r0; int8 && t < r1; t++)
+            int8_dequantize_row(m->acc + t * l->out, l->out, m->x_scale[t], m->x_zp[t], w_scale, w_sum, l->b,
+                                y + t * l->out);
+        epilogue(m, y + r0 * l->out, (r1 - r0) * l->out, apply);
     }
     return 0;
 }
@@ -526,13 +554,18 @@ typedef struct {
     float m1[MOM_LANES], m2[MOM_LANES];
 } Moments;
 
-/* AddMomentsVec: every lane merges with the same counts. */
-static void bf16_add_moments_vec(const Moments *add, Moments *acc) {
+/* AddMomentsVec: every lane merges with the same counts (bf16_add_moments
+ * lane by lane, the scalars hoisted: the loop vectorizes). */
+static inline void bf16_add_moments_vec(const Moments *add, Moments *acc) {
+    long n = acc->m0 + add->m0;
+    float c = n == 0 ? 0.0f : BR(BR((float)add->m0) / BR((float)n)), m0f = BR((float)acc->m0);
+#pragma omp simd
     for (int l = 0; l < MOM_LANES; l++) {
-        long m0 = acc->m0;
-        bf16_add_moments(add->m0, add->m1[l], add->m2[l], &m0, &acc->m1[l], &acc->m2[l]);
+        float delta = BR(add->m1[l] - acc->m1[l]);
+        acc->m1[l] = BR(acc->m1[l] + BR(c * delta));
+        acc->m2[l] = BR(acc->m2[l] + BR(add->m2[l] + BR(BR(BR(delta * delta) * c) * m0f)));
     }
-    acc->m0 += add->m0;
+    acc->m0 = n;
 }
 
 static void bf16_moments(const float *x, int N, float *mean, float *var) {
@@ -546,6 +579,7 @@ static void bf16_moments(const float *x, int N, float *mean, float *var) {
         for (int j = 0; j < m0; j++) {
             const float *xv = x + (size_t)(i * MOM_CHUNK + j) * MOM_LANES;
             float c = BR(1.0f / (float)(j + 1));
+#pragma omp simd
             for (int l = 0; l < MOM_LANES; l++) {
                 float d = BR(xv[l] - cur.m1[l]);
                 cur.m1[l] = BR(cur.m1[l] + BR(d * c));
@@ -585,6 +619,7 @@ KERNEL void layer_norm_row(const AlbertModel *m, const Norm *nm, const float *x,
         bf16_moments(x, n, &mean, &var);
         float rstd = R(1, 1.0f / R(1, sqrtf(R(1, var + R(1, eps)))));
         float shift = R(1, -rstd * mean);
+#pragma omp simd
         for (int j = 0; j < n; j++) y[j] = R(1, (x[j] * rstd + shift) * nm->g[j] + nm->b[j]);
     } else {
         double s = 0.0, ss = 0.0;
@@ -621,50 +656,106 @@ static void layer_norm(const AlbertModel *m, const Norm *nm, float *x, const flo
 
 /* Multi-head self-attention core over the computed rows: per sequence b and
  * head, ctx = softmax(q k^T / sqrt(d) + mask_add) v  [n_b, d], one query row
- * at a time; q, k, v are column blocks of qkv [T, 3H], heads merged in ctx [T, H]. */
-static void attention(AlbertModel *m, int B) {
+ * at a time; q, k, v are column blocks of qkv [T, 3H], heads merged in ctx [T, H].
+ *
+ * The two products are torch's bf16 bmm, a brgemm with bf16 output on
+ * AVX512_BF16 (vdpbf16ps): per output, an fp32 sum over K in pairs of
+ * products, the odd-indexed product of a pair added first, each addition
+ * rounded, denormal inputs read as 0 (measured equal to oneDNN 2.6.3's
+ * brgemm for every K <= 512; the products of bf16 values are exact in fp32).
+ * This code sums in that order in plain fp32 (vectorised across outputs:
+ * keys for the scores, columns for the context), so its bits are torch's on
+ * any CPU; pad keys (torch's extra K) have probability 0 and add nothing.
+ * In fp32 mode the same loops run without rounding. */
+#define FLUSH(bf, x) ((bf) && fabsf(x) < FLT_MIN ? 0.0f : (x))
+
+KERNEL void attention_head(AlbertModel *m, int b, int head, float *work, int bf) {
     int H = m->c.hidden_size, nh = m->c.num_attention_heads, d = H / nh, ld = 3 * H;
-    float scale_div = rnd(m, (float)sqrt((double)d));
+    int r0 = m->seq_start[b], n = m->seq_start[b + 1] - r0, np = (n + 15) / 16 * 16;
+    float scale_div = R(bf, (float)sqrt((double)d));
+    float *s = work, *kt = work + np; /* scores [np], keys transposed [d, np] */
+    const float *q = m->qkv + (size_t)r0 * ld + head * d, *k = q + H, *v = q + 2 * H;
+    const float *madd = m->mask_add + r0;
+    float *ctx = m->ctx + (size_t)r0 * H + head * d;
+    for (int j = 0; j < np; j++)
+        for (int c = 0; c < d; c++) kt[(size_t)c * np + j] = j < n ? FLUSH(bf, k[(size_t)j * ld + c]) : 0.0f;
+    for (int i = 0; i < n; i++) {
+        const float *qi = q + (size_t)i * ld;
+        /* s = q_i k^T  [n]; s = s / sqrt(d); s = s + mask_add  (three torch ops) */
+        float mx = -INFINITY;
+        for (int j0 = 0; j0 < np; j0 += 16) {
+            float acc[16] = {0};
+            int c = 0;
+            for (; c + 1 < d; c += 2) {
+                float q1 = FLUSH(bf, qi[c + 1]), q0 = FLUSH(bf, qi[c]);
+                const float *k1 = kt + (size_t)(c + 1) * np + j0, *k0 = kt + (size_t)c * np + j0;
+#pragma omp simd
+                for (int jj = 0; jj < 16; jj++) {
+                    acc[jj] += q1 * k1[jj];
+                    acc[jj] += q0 * k0[jj];
+                }
+            }
+            if (c < d) {
+                float q0 = FLUSH(bf, qi[c]);
+                const float *k0 = kt + (size_t)c * np + j0;
+#pragma omp simd
+                for (int jj = 0; jj < 16; jj++) acc[jj] += q0 * k0[jj];
+            }
+            int jn = n - j0 < 16 ? n - j0 : 16;
+            for (int jj = 0; jj < jn; jj++) {
+                float sc = R(bf, R(bf, R(bf, acc[jj]) / scale_div) + madd[j0 + jj]);
+                s[j0 + jj] = sc;
+                mx = sc > mx ? sc : mx;
+            }
+        }
+        /* softmax in fp32, rounded once */
+        float sum = 0.0f;
+        for (int j = 0; j < n; j++) {
+            s[j] = expf(s[j] - mx);
+            sum += s[j];
+        }
+        float inv = 1.0f / sum;
+        for (int j = 0; j < n; j++) s[j] = FLUSH(bf, R(bf, s[j] * inv));
+        /* ctx_i = p_i v  [d], in blocks of 16 columns */
+        float *ci = ctx + (size_t)i * H;
+        for (int c0 = 0; c0 < d; c0 += 16) {
+            int cn = d - c0 < 16 ? d - c0 : 16;
+            float acc[16] = {0};
+            int j = 0;
+            for (; j + 1 < n; j += 2) {
+                float p1 = s[j + 1], p0 = s[j];
+                const float *v1 = v + (size_t)(j + 1) * ld + c0, *v0 = v + (size_t)j * ld + c0;
+                if (cn == 16) {
+#pragma omp simd
+                    for (int cc = 0; cc < 16; cc++) {
+                        acc[cc] += p1 * FLUSH(bf, v1[cc]);
+                        acc[cc] += p0 * FLUSH(bf, v0[cc]);
+                    }
+                } else {
+                    for (int cc = 0; cc < cn; cc++) {
+                        acc[cc] += p1 * FLUSH(bf, v1[cc]);
+                        acc[cc] += p0 * FLUSH(bf, v0[cc]);
+                    }
+                }
+            }
+            if (j < n) {
+                float p0 = s[j];
+                const float *v0 = v + (size_t)j * ld + c0;
+                for (int cc = 0; cc < cn; cc++) acc[cc] += p0 * FLUSH(bf, v0[cc]);
+            }
+            for (int cc = 0; cc < cn; cc++) ci[c0 + cc] = R(bf, acc[cc]);
+        }
+    }
+}
+
+static void attention(AlbertModel *m, int B) {
+    int nh = m->c.num_attention_heads, d = m->c.hidden_size / nh, bf = m->dtype == ALB_BF16;
+    size_t per_thread = att_work(m->cap_len, d);
 #pragma omp parallel for schedule(dynamic) if (m->seq_start[B] > 4)
     for (int bh = 0; bh < B * nh; bh++) {
-        int b = bh / nh, head = bh % nh, r0 = m->seq_start[b], n = m->seq_start[b + 1] - r0;
-        float *s = m->scores + (size_t)omp_get_thread_num() * (size_t)m->cap_len;
-        const float *q = m->qkv + (size_t)r0 * ld + head * d, *k = q + H, *v = q + 2 * H;
-        const float *madd = m->mask_add + r0;
-        float *ctx = m->ctx + (size_t)r0 * H + head * d;
-        for (int i = 0; i < n; i++) {
-            const float *qi = q + (size_t)i * ld;
-            /* s = q_i k^T  [n]; s = s / sqrt(d); s = s + mask_add  (three torch ops) */
-            float mx = -INFINITY;
-            for (int j = 0; j < n; j++) {
-                const float *kj = k + (size_t)j * ld;
-                float acc = 0.0f;
-#pragma omp simd reduction(+ : acc)
-                for (int c = 0; c < d; c++) acc += qi[c] * kj[c];
-                float sc = rnd(m, rnd(m, rnd(m, acc) / scale_div) + madd[j]);
-                s[j] = sc;
-                if (sc > mx) mx = sc;
-            }
-            /* softmax in fp32, rounded once */
-            float sum = 0.0f;
-            for (int j = 0; j < n; j++) {
-                s[j] = expf(s[j] - mx);
-                sum += s[j];
-            }
-            float inv = 1.0f / sum;
-            for (int j = 0; j < n; j++) s[j] = rnd(m, s[j] * inv);
-            /* ctx_i = p_i v  [d] */
-            float *ci = ctx + (size_t)i * H;
-            for (int c = 0; c < d; c++) ci[c] = 0.0f;
-            for (int j = 0; j < n; j++) {
-                float p = s[j];
-                if (p == 0.0f) continue;
-                const float *vj = v + (size_t)j * ld;
-#pragma omp simd
-                for (int c = 0; c < d; c++) ci[c] += p * vj[c];
-            }
-            for (int c = 0; c < d; c++) ci[c] = rnd(m, ci[c]);
-        }
+        float *work = m->work + (size_t)omp_get_thread_num() * per_thread;
+        if (bf) attention_head(m, bh / nh, bh % nh, work, 1);
+        else attention_head(m, bh / nh, bh % nh, work, 0);
     }
 }
 
@@ -718,8 +809,6 @@ int albert_forward(AlbertModel *m, int B, int L, const int32_t *ids, const int32
     int T = select_rows(B, L, mask, NULL, NULL);
     reserve(m, T, B, L);
     select_rows(B, L, mask, m->rows, m->seq_start);
-    int blas_threads = openblas_get_num_threads();
-    openblas_set_num_threads(1); /* linear() runs one BLAS call per OpenMP thread */
 
     /* e = LayerNorm((word[x] + type[0]) + pos[i])  [T, E]: two adds, each a torch op */
 #pragma omp parallel for if ((long)T * E > 65536)
@@ -742,10 +831,7 @@ int albert_forward(AlbertModel *m, int B, int L, const int32_t *ids, const int32
         for (int i = 0; i < c->inner_group_num && !rc; i++)
             rc = layer_forward(m, &m->layers[g * c->inner_group_num + i], B, T, err);
     }
-    if (rc) {
-        openblas_set_num_threads(blas_threads);
-        return -1;
-    }
+    if (rc) return -1;
 
     if (last_hidden) {
         memset(last_hidden, 0, (size_t)B * L * H * sizeof(float));
@@ -758,9 +844,8 @@ int albert_forward(AlbertModel *m, int B, int L, const int32_t *ids, const int32
     if (cls) memcpy(cls, cls_rows, (size_t)B * H * sizeof(float));
     if (pooler) {
         /* pooler = tanh(h[:, 0] Wp^T + bp)  [B, H] */
-        rc = linear(m, &m->pooler, cls_rows, pooler, B, 0, err);
-        for (long i = 0; i < (long)B * H && !rc; i++) pooler[i] = rnd(m, tanh_f(pooler[i]));
+        if (linear(m, &m->pooler, cls_rows, pooler, B, 0, err)) return -1;
+        for (long i = 0; i < (long)B * H; i++) pooler[i] = rnd(m, tanh_f(pooler[i]));
     }
-    openblas_set_num_threads(blas_threads);
-    return rc;
+    return 0;
 }

@@ -36,7 +36,7 @@ void int8_quantize_row(const float *x, int K, uint8_t *q, float *scale, int32_t 
 }
 
 void int8_dequantize_row(const int32_t *acc, int N, float scale, int32_t zp, const float *w_scale,
-                         const int32_t *w_sum, float *y) {
+                         const int32_t *w_sum, const float *bias, float *y) {
 #pragma omp simd
-    for (int n = 0; n < N; n++) y[n] = (float)(acc[n] - zp * w_sum[n]) * scale * w_scale[n];
+    for (int n = 0; n < N; n++) y[n] = (float)(acc[n] - zp * w_sum[n]) * scale * w_scale[n] + bias[n];
 }

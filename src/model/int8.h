@@ -14,8 +14,8 @@
  *   product, oneDNN's u8 x s8 -> s32 matmul (exact integer sums; model/matmul.h,
  *   MM_S8 weights, which quantizes them with int8_quantize_weights):
  *     acc[m,n] = sum_k Xq[m,k] Wq[n,k]
- *   dequantization, in the caller's epilogue before the bias (and GELU):
- *     y[m,n] = (acc[m,n] - a_zp[m] w_sum[n]) * a_scale[m] * w_scale[n]
+ *   dequantization and the bias, in the caller's epilogue (then GELU):
+ *     y[m,n] = (acc[m,n] - a_zp[m] w_sum[n]) * a_scale[m] * w_scale[n] + b[n]
  *
  * Every step is a function of one row (a token) and fixed weights, and the
  * integer sums are exact in any order: a text's int8 features are the same
@@ -32,8 +32,8 @@
 void int8_quantize_weights(const float *w, int N, int K, int8_t *wq, float *w_scale, int32_t *w_sum);
 /* One activation row x [K] -> q [K], its scale and zero point (a zero row: scale 1, zero point 0). */
 void int8_quantize_row(const float *x, int K, uint8_t *q, float *scale, int32_t *zp);
-/* y [N] = (acc [N] - zp * w_sum) * scale * w_scale: one row of the dequantization. */
+/* y [N] = (acc [N] - zp * w_sum) * scale * w_scale + bias: one row of the dequantization. */
 void int8_dequantize_row(const int32_t *acc, int N, float scale, int32_t zp, const float *w_scale,
-                         const int32_t *w_sum, float *y);
+                         const int32_t *w_sum, const float *bias, float *y);
 
 #endif

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cblas.h>
 #include <dnnl.h>
 #include <omp.h>
 
@@ -20,15 +21,27 @@ typedef struct {
     dnnl_primitive_t prim;
 } MmPrim;
 
+typedef enum { BE_ONEDNN, BE_OPENBLAS } Backend;
+
 struct MmWeights {
-    MmSpec spec;
+    MmSpec spec;    /* what the caller asked for */
+    MmSpec run;     /* what computes: spec, or its float32 twin when emulated */
+    Backend be;
+    int emulated;   /* bf16 spec on float32 arithmetic */
+    /* BE_ONEDNN */
     dnnl_memory_desc_t wmd;  /* the layout the primitive prefers */
     dnnl_memory_t wmem, bmem; /* bmem NULL without a bias */
     dnnl_stream_t stream;
     MmPrim *prims;
     int n_prims, cap_prims;
-    float *w_scale;           /* MM_S8: [N] */
-    int32_t *w_sum;           /* MM_S8: [N] */
+    /* BE_OPENBLAS: W [N, K] and the bias (NULL: none) */
+    float *w32, *b32;
+    /* emulation: x and y as float32 */
+    float *xbuf, *ybuf;
+    size_t xcap, ycap;
+    /* MM_S8: the per-output-channel scales and sums (model/int8.h) */
+    float *w_scale;
+    int32_t *w_sum;
 };
 
 /* At most this many primitives per weight: past it the oldest half goes
@@ -45,6 +58,77 @@ static void engine_init(void) { g_engine_status = dnnl_engine_create(&g_engine, 
 static dnnl_engine_t engine(void) {
     pthread_once(&g_engine_once, engine_init);
     return g_engine_status == dnnl_success ? g_engine : NULL;
+}
+
+/* ---------------------------------------------------------------- backends
+ * Chosen once per process, from a probe primitive: oneDNN where its matmul is
+ * a brgemm one ("brg:<isa>"), else OpenBLAS (float32) or emulation (bf16). */
+static struct {
+    int f32_onednn, bf16_native;
+    char f32_impl[48], bf16_impl[64];        /* mm_impl's names */
+    char f32_engine[64], bf16_engine[80];    /* mm_engine's names */
+    char s8_impl[48], s8_engine[64];         /* int8: oneDNN's whatever it is ("none" without one) */
+} g_be;
+static pthread_once_t g_be_once = PTHREAD_ONCE_INIT;
+
+static dnnl_status_t make_pd(dnnl_primitive_desc_t *pd, const MmSpec *s, int M, const dnnl_memory_desc_t *wmd,
+                             int bias);
+
+/* oneDNN's implementation for spec ("brg:avx512_core"), "" if none. */
+static void probe(const MmSpec *spec, char *impl, size_t size) {
+    dnnl_primitive_desc_t pd;
+    const char *name = NULL;
+    impl[0] = 0;
+    if (make_pd(&pd, spec, 32, NULL, 1) != dnnl_success) return;
+    if (dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &name) == dnnl_success && name)
+        snprintf(impl, size, "%s", name);
+    dnnl_primitive_desc_destroy(pd);
+}
+
+static void backends_init(void) {
+    const char *force = getenv("ALBERTC_MATMUL");
+    int openblas = force && !strcmp(force, "openblas");
+    char impl[48];
+    MmSpec f32 = {.N = 64, .K = 64, .wei = MM_F32, .src = MM_F32, .dst = MM_F32};
+    MmSpec bf16 = {.N = 64, .K = 64, .wei = MM_BF16, .src = MM_BF16, .dst = MM_F32};
+    probe(&f32, impl, sizeof impl);
+    g_be.f32_onednn = !openblas && !strncmp(impl, "brg:", 4);
+    if (g_be.f32_onednn) {
+        snprintf(g_be.f32_impl, sizeof g_be.f32_impl, "%s", impl);
+        snprintf(g_be.f32_engine, sizeof g_be.f32_engine, "onednn-%s", impl + 4);
+    } else {
+        snprintf(g_be.f32_impl, sizeof g_be.f32_impl, "openblas");
+        snprintf(g_be.f32_engine, sizeof g_be.f32_engine, "openblas");
+    }
+    probe(&bf16, impl, sizeof impl);
+    g_be.bf16_native = !openblas && !strncmp(impl, "brg:", 4);
+    if (g_be.bf16_native) {
+        snprintf(g_be.bf16_impl, sizeof g_be.bf16_impl, "%s", impl);
+        snprintf(g_be.bf16_engine, sizeof g_be.bf16_engine, "onednn-%s", impl + 4);
+    } else {
+        snprintf(g_be.bf16_impl, sizeof g_be.bf16_impl, "emulated:%s", g_be.f32_impl);
+        snprintf(g_be.bf16_engine, sizeof g_be.bf16_engine, "emulated-%s", g_be.f32_engine);
+    }
+    /* int8 sums are exact integers in any order, so any oneDNN matmul keeps a
+     * row's bits; the ISA still names the variant: without VNNI u8 x s8 pairs
+     * are summed in s16, saturating, and the sums may differ */
+    MmSpec s8 = {.N = 64, .K = 64, .wei = MM_S8, .src = MM_U8, .dst = MM_S32};
+    probe(&s8, impl, sizeof impl);
+    const char *colon = strchr(impl, ':');
+    snprintf(g_be.s8_impl, sizeof g_be.s8_impl, "%s", impl[0] ? impl : "none");
+    snprintf(g_be.s8_engine, sizeof g_be.s8_engine, impl[0] ? "onednn-%s" : "none", colon ? colon + 1 : impl);
+}
+
+static void backends(void) { pthread_once(&g_be_once, backends_init); }
+
+int mm_bf16_native(void) {
+    backends();
+    return g_be.bf16_native;
+}
+
+const char *mm_engine(MmType wei) {
+    backends();
+    return wei == MM_BF16 ? g_be.bf16_engine : wei == MM_F32 ? g_be.f32_engine : wei == MM_S8 ? g_be.s8_engine : "none";
 }
 
 static int dnnl_fail(AlbError *err, const char *what, dnnl_status_t s) {
@@ -100,6 +184,8 @@ enum { MM_PROBE_M = 128 };
 
 int mm_available(const MmSpec *spec) {
     if (!spec_valid(spec)) return 0;
+    backends();
+    if (spec->wei == MM_F32 || spec->wei == MM_BF16) return 1; /* OpenBLAS and emulation have every shape */
     dnnl_primitive_desc_t pd;
     if (make_pd(&pd, spec, MM_PROBE_M, NULL, 1) != dnnl_success) return 0;
     dnnl_primitive_desc_destroy(pd);
@@ -107,32 +193,11 @@ int mm_available(const MmSpec *spec) {
 }
 
 const char *mm_impl(const MmSpec *spec) {
-    static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-    static struct {
-        MmSpec spec;
-        char name[64];
-    } seen[16];
-    static int n_seen;
-    const char *name = "none";
-    pthread_mutex_lock(&lock);
-    for (int i = 0; i < n_seen; i++)
-        if (!memcmp(&seen[i].spec, spec, sizeof *spec)) {
-            name = seen[i].name;
-            goto done;
-        }
-    dnnl_primitive_desc_t pd;
-    if (!spec_valid(spec) || make_pd(&pd, spec, MM_PROBE_M, NULL, 1) != dnnl_success) goto done;
-    const char *impl = NULL;
-    if (dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) == dnnl_success && impl &&
-        n_seen < (int)(sizeof seen / sizeof seen[0])) {
-        seen[n_seen].spec = *spec;
-        snprintf(seen[n_seen].name, sizeof seen[n_seen].name, "%s", impl);
-        name = seen[n_seen++].name;
-    }
-    dnnl_primitive_desc_destroy(pd);
-done:
-    pthread_mutex_unlock(&lock);
-    return name;
+    if (!spec_valid(spec)) return "none";
+    backends();
+    if (spec->wei == MM_F32) return g_be.f32_impl;
+    if (spec->wei == MM_BF16) return g_be.bf16_impl;
+    return g_be.s8_impl;
 }
 
 const MmSpec *mm_spec(const MmWeights *w) { return &w->spec; }
@@ -151,7 +216,7 @@ void mm_bf16_to_f32(const uint16_t *x, float *y, long n) {
 
 /* Reorders the [N, K] row-major weight (as type t, at data) into w->wmem. */
 static int reorder_weights(MmWeights *w, const void *data, AlbError *err) {
-    const MmSpec *s = &w->spec;
+    const MmSpec *s = &w->run;
     dnnl_engine_t eng = engine();
     dnnl_memory_desc_t user;
     dnnl_dims_t wd = {s->K, s->N};
@@ -175,27 +240,31 @@ static int reorder_weights(MmWeights *w, const void *data, AlbError *err) {
     return st == dnnl_success ? 0 : dnnl_fail(err, "weight reorder", st);
 }
 
-int mm_prepare(MmWeights **out, const MmSpec *spec, const float *w, const float *bias, AlbError *err) {
-    *out = NULL;
-    if (!spec_valid(spec) || (spec->wei == MM_S8 && bias))
-        return alb_fail(err, "matmul: unsupported types (weights %d, src %d, dst %d, bias %s) or shape [%d, %d]",
-                        (int)spec->wei, (int)spec->src, (int)spec->dst, bias ? "yes" : "no", spec->N, spec->K);
+/* w (float32 [N, K]) and bias for OpenBLAS, as the arithmetic sees them:
+ * bf16-rounded when emulating bf16. */
+static void prepare_openblas(MmWeights *m, const float *w, const float *bias) {
+    size_t nk = (size_t)m->spec.N * (size_t)m->spec.K;
+    m->w32 = alb_xmalloc(nk * sizeof(float));
+    for (size_t i = 0; i < nk; i++) m->w32[i] = m->emulated ? bf16_round(w[i]) : w[i];
+    if (bias) {
+        m->b32 = alb_xmalloc((size_t)m->spec.N * sizeof(float));
+        for (int j = 0; j < m->spec.N; j++) m->b32[j] = m->emulated ? bf16_round(bias[j]) : bias[j];
+    }
+}
+
+static int prepare_onednn(MmWeights *m, const float *w, const float *bias, AlbError *err) {
+    const MmSpec *spec = &m->run;
     dnnl_engine_t eng = engine();
     if (!eng) return dnnl_fail(err, "engine creation", g_engine_status);
     dnnl_primitive_desc_t pd;
-    dnnl_status_t st = make_pd(&pd, spec, MM_PROBE_M, NULL, bias != NULL);
-    if (st == dnnl_unimplemented)
-        return alb_fail(err, "matmul: oneDNN has no %s matmul on this CPU",
-                        spec->wei == MM_BF16 ? "bfloat16" : spec->wei == MM_S8 ? "int8" : "float32");
-    if (st != dnnl_success) return dnnl_fail(err, "matmul descriptor", st);
-    MmWeights *m = alb_xcalloc(1, sizeof *m);
-    m->spec = *spec;
+    DNNL_TRY(make_pd(&pd, spec, MM_PROBE_M, NULL, bias != NULL), "matmul descriptor");
     m->wmd = *dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
     dnnl_primitive_desc_destroy(pd);
-    int rc = -1;
+    int rc = -1, round = m->spec.wei == MM_BF16; /* bf16 values, native or emulated */
     size_t nk = (size_t)spec->N * (size_t)spec->K;
-    uint16_t *wb = NULL;
-    int8_t *wq = NULL;
+    void *conv = NULL;
+    const void *src = w;
+    dnnl_status_t st;
     if ((st = dnnl_stream_create(&m->stream, eng, dnnl_stream_default_flags))) {
         dnnl_fail(err, "stream creation", st);
         goto out;
@@ -204,17 +273,20 @@ int mm_prepare(MmWeights **out, const MmSpec *spec, const float *w, const float 
         dnnl_fail(err, "weight allocation", st);
         goto out;
     }
-    const void *src = w;
     if (spec->wei == MM_BF16) {
-        wb = alb_xmalloc(nk * sizeof *wb);
+        uint16_t *wb = alb_xmalloc(nk * sizeof *wb);
         mm_f32_to_bf16(w, wb, (long)nk);
-        src = wb;
+        src = conv = wb;
+    } else if (round) {
+        float *wr = alb_xmalloc(nk * sizeof *wr);
+        for (size_t i = 0; i < nk; i++) wr[i] = bf16_round(w[i]);
+        src = conv = wr;
     } else if (spec->wei == MM_S8) {
-        wq = alb_xmalloc(nk);
+        int8_t *wq = alb_xmalloc(nk);
         m->w_scale = alb_xmalloc(sizeof(float) * (size_t)spec->N);
         m->w_sum = alb_xmalloc(sizeof(int32_t) * (size_t)spec->N);
         int8_quantize_weights(w, spec->N, spec->K, wq, m->w_scale, m->w_sum);
-        src = wq;
+        src = conv = wq;
     }
     if (reorder_weights(m, src, err)) goto out;
     if (bias) {
@@ -227,12 +299,31 @@ int mm_prepare(MmWeights **out, const MmSpec *spec, const float *w, const float 
             dnnl_fail(err, "bias allocation", st);
             goto out;
         }
-        for (int j = 0; j < spec->N; j++) bp[j] = spec->wei == MM_BF16 ? bf16_round(bias[j]) : bias[j];
+        for (int j = 0; j < spec->N; j++) bp[j] = round ? bf16_round(bias[j]) : bias[j];
     }
     rc = 0;
 out:
-    free(wb);
-    free(wq);
+    free(conv);
+    return rc;
+}
+
+int mm_prepare(MmWeights **out, const MmSpec *spec, const float *w, const float *bias, AlbError *err) {
+    *out = NULL;
+    if (!spec_valid(spec) || (spec->wei == MM_S8 && bias))
+        return alb_fail(err, "matmul: unsupported types (weights %d, src %d, dst %d, bias %s) or shape [%d, %d]",
+                        (int)spec->wei, (int)spec->src, (int)spec->dst, bias ? "yes" : "no", spec->N, spec->K);
+    backends();
+    MmWeights *m = alb_xcalloc(1, sizeof *m);
+    m->spec = m->run = *spec;
+    m->be = BE_ONEDNN;
+    if (spec->wei == MM_BF16 && !g_be.bf16_native) {
+        m->emulated = 1;
+        m->run = (MmSpec){.N = spec->N, .K = spec->K, .wei = MM_F32, .src = MM_F32, .dst = MM_F32};
+    }
+    if (m->run.wei == MM_F32 && !g_be.f32_onednn) m->be = BE_OPENBLAS;
+    int rc = 0;
+    if (m->be == BE_OPENBLAS) prepare_openblas(m, w, bias);
+    else rc = prepare_onednn(m, w, bias, err);
     if (rc) mm_free(m);
     else *out = m;
     return rc;
@@ -245,6 +336,10 @@ void mm_free(MmWeights *w) {
     if (w->wmem) dnnl_memory_destroy(w->wmem);
     if (w->bmem) dnnl_memory_destroy(w->bmem);
     if (w->stream) dnnl_stream_destroy(w->stream);
+    free(w->w32);
+    free(w->b32);
+    free(w->xbuf);
+    free(w->ybuf);
     free(w->w_scale);
     free(w->w_sum);
     free(w);
@@ -258,7 +353,7 @@ static int get_prim(MmWeights *w, int M, dnnl_primitive_t *out, AlbError *err) {
             return 0;
         }
     dnnl_primitive_desc_t pd;
-    DNNL_TRY(make_pd(&pd, &w->spec, M, &w->wmd, w->bmem != NULL), "matmul descriptor");
+    DNNL_TRY(make_pd(&pd, &w->run, M, &w->wmd, w->bmem != NULL), "matmul descriptor");
     dnnl_primitive_t p;
     dnnl_status_t st = dnnl_primitive_create(&p, pd);
     dnnl_primitive_desc_destroy(pd);
@@ -278,10 +373,8 @@ static int get_prim(MmWeights *w, int M, dnnl_primitive_t *out, AlbError *err) {
     return 0;
 }
 
-int mm_run(MmWeights *w, int M, const void *x, void *y, const MmExtra *extra, AlbError *err) {
-    (void)extra;
-    const MmSpec *s = &w->spec;
-    if (M <= 0) return alb_fail(err, "matmul: M = %d", M);
+static int run_onednn(MmWeights *w, int M, const void *x, void *y, AlbError *err) {
+    const MmSpec *s = &w->run;
     dnnl_primitive_t p = NULL;
     if (get_prim(w, M, &p, err)) return -1;
     dnnl_engine_t eng = engine();
@@ -301,4 +394,62 @@ int mm_run(MmWeights *w, int M, const void *x, void *y, const MmExtra *extra, Al
     if (sm) dnnl_memory_destroy(sm);
     if (dm) dnnl_memory_destroy(dm);
     return st == dnnl_success ? 0 : dnnl_fail(err, "matmul execution", st);
+}
+
+/* OpenBLAS (float32 where oneDNN has no brgemm matmul, i.e. CPUs without
+ * AVX512): OPENBLAS_SLICES column slices (widths multiples of 16) that the
+ * OpenMP threads share, each a single-threaded sgemm over all rows followed
+ * by the bias while the slice is in cache. The slices are the same whatever
+ * the thread count (some kernels sum a column in another order when the
+ * call's width differs). A row's bits may still depend on the batch: OpenBLAS
+ * kernels sum a row in another order in a partial block of rows (0.3.21's
+ * Haswell kernel: blocks of 12, 8, 4, 2, 1 rows) and in small-matrix paths. */
+#define OPENBLAS_SLICES 4
+
+static void run_openblas(const MmWeights *w, int M, const float *x, float *y) {
+    int N = w->spec.N, K = w->spec.K;
+    int width = ((N + OPENBLAS_SLICES - 1) / OPENBLAS_SLICES + 15) / 16 * 16;
+    int blas_threads = openblas_get_num_threads();
+    openblas_set_num_threads(1);
+#pragma omp parallel for schedule(static) if ((long)M * N * K > (1L << 20))
+    for (int s = 0; s < OPENBLAS_SLICES; s++) {
+        int j0 = s * width, j1 = j0 + width < N ? j0 + width : N;
+        if (j0 >= j1) continue;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, j1 - j0, K, 1.0f, x, K, w->w32 + (size_t)j0 * K, K,
+                    0.0f, y + j0, N);
+        if (w->b32)
+            for (int t = 0; t < M; t++) {
+                float *row = y + (size_t)t * N;
+#pragma omp simd
+                for (int j = j0; j < j1; j++) row[j] += w->b32[j];
+            }
+    }
+    openblas_set_num_threads(blas_threads);
+}
+
+static float *grow(float **buf, size_t *cap, size_t n) {
+    if (n > *cap) {
+        free(*buf);
+        *buf = alb_xmalloc(n * sizeof(float));
+        *cap = n;
+    }
+    return *buf;
+}
+
+int mm_run(MmWeights *w, int M, const void *x, void *y, const MmExtra *extra, AlbError *err) {
+    (void)extra;
+    const MmSpec *s = &w->spec;
+    if (M <= 0) return alb_fail(err, "matmul: M = %d", M);
+    const void *xr = x;
+    void *yr = y;
+    if (w->emulated) {
+        float *xf = grow(&w->xbuf, &w->xcap, (size_t)M * s->K);
+        mm_bf16_to_f32(x, xf, (long)M * s->K);
+        xr = xf;
+        if (s->dst == MM_BF16) yr = grow(&w->ybuf, &w->ycap, (size_t)M * s->N);
+    }
+    if (w->be == BE_OPENBLAS) run_openblas(w, M, xr, yr);
+    else if (run_onednn(w, M, xr, yr, err)) return -1;
+    if (yr != y) mm_f32_to_bf16(yr, y, (long)M * s->N);
+    return 0;
 }
