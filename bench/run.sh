@@ -4,7 +4,7 @@
 #
 #   LIMIT=N     only the first N texts (default 0: all 3080)
 #   REPEAT=N    time each row N times, keep the fastest (default 1)
-#   DTYPES=...  albertc dtypes (default float32,bfloat16)
+#   DTYPES=...  albertc dtypes (default float32,bfloat16,int8)
 #   TORCH=0     skip the PyTorch baseline
 # See bench/README.md for what the numbers mean.
 set -eu
@@ -13,7 +13,7 @@ ALBERTC=${ALBERTC:-build/albertc}
 PYTHON=${PYTHON:-/usr/bin/python3}
 LIMIT=${LIMIT:-0}
 REPEAT=${REPEAT:-1}
-DTYPES=${DTYPES:-float32,bfloat16}
+DTYPES=${DTYPES:-float32,bfloat16,int8}
 TORCH=${TORCH:-1}
 DATA=../shared/data/banking77/test.jsonl
 SPIECE=../shared/models/albert-base-v2/spiece.model

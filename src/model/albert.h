@@ -14,8 +14,9 @@
  * output, FFN, FFN output, pooler) as u8 x s8 -> s32 matrix products
  * (model/int8.h: s8 weights per output channel, computed at load; activations
  * quantized per token at run time), everything else in fp32 as ALB_F32 does.
- * Its features are an approximation of fp32's (cosine ~0.9999 at base size,
- * bench/int8_accuracy.sh), not of any torch run.
+ * Its features approximate fp32's (mean [CLS] cosine 0.9997 on a random base
+ * encoder, bench/int8_accuracy.sh), not any torch run's; a text's int8
+ * features are the same bits in any batch and at any thread count.
  *
  * A model is not reentrant: albert_forward uses activation buffers owned by
  * the model (grown to the largest batch seen). It parallelises internally
