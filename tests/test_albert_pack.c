@@ -15,6 +15,9 @@
 #include "io/safetensors.h"
 #include "model/albert.h"
 #include "model/config.h"
+#include "model/init.h"
+#include "testutil.h"
+#include "util/splitmix.h"
 
 typedef struct {
     SafeTensors st;
@@ -229,3 +232,77 @@ Test(albert_pack, fully_masked_sequence_leaves_its_batch_alone) {
     albert_free(m);
     golden_close(&g);
 }
+
+/* At base geometry (random init-model weights), what serve, predict and the
+ * feature cache rely on: a text's outputs are the same bits whatever its
+ * batch (alone, unpadded; with companions, padded; in another order with
+ * more padding) and whatever the thread count (1-4). Lengths cross the
+ * softmax's 8-lane vectors and oneDNN's blocks of rows. */
+static void base_batch_invariance(AlbDtype dt) {
+    AlbertConfig c;
+    cr_assert_eq(albert_config_preset(&c, "base"), 0);
+    char *dir = test_mkdtemp();
+    AlbError err;
+    cr_assert_eq(albert_init_model_dir(&c, 0, dir, NULL, &err), 0, "%s", err.msg);
+    AlbertModel *m;
+    cr_assert_eq(albert_load(&m, dir, dt, &err), 0, "%s", err.msg);
+    enum { N = 6 };
+    const int len[N] = {1, 7, 8, 17, 33, 12};
+    int H = c.hidden_size, L = 0;
+    for (int i = 0; i < N; i++) L = len[i] > L ? len[i] : L;
+    uint64_t s = 7;
+    int32_t *tok[N];
+    for (int i = 0; i < N; i++) {
+        tok[i] = malloc(sizeof(int32_t) * (size_t)len[i]);
+        tok[i][0] = 2;
+        for (int j = 1; j < len[i]; j++) tok[i][j] = 5 + (int32_t)(splitmix64(&s) % (uint64_t)(c.vocab_size - 5));
+    }
+    /* each alone, 1 thread: the reference */
+    int saved = omp_get_max_threads();
+    omp_set_num_threads(1);
+    Out ref[N];
+    for (int i = 0; i < N; i++) {
+        int32_t *mask = malloc(sizeof(int32_t) * (size_t)len[i]);
+        for (int j = 0; j < len[i]; j++) mask[j] = 1;
+        ref[i] = forward(m, 1, len[i], tok[i], mask, H);
+        free(mask);
+    }
+    /* all in one batch, padded to L + extra, in order or reversed, 1-4 threads */
+    for (int run = 0; run < 5; run++) {
+        int threads = run < 4 ? run + 1 : 2, reversed = run >= 2, Lb = L + (reversed ? 5 : 0);
+        omp_set_num_threads(threads);
+        int32_t *ids = calloc((size_t)N * Lb, sizeof(int32_t)), *mask = calloc((size_t)N * Lb, sizeof(int32_t));
+        for (int b = 0; b < N; b++) {
+            int i = reversed ? N - 1 - b : b;
+            for (int j = 0; j < len[i]; j++) {
+                ids[b * Lb + j] = tok[i][j];
+                mask[b * Lb + j] = 1;
+            }
+        }
+        Out o = forward(m, N, Lb, ids, mask, H);
+        for (int b = 0; b < N; b++) {
+            int i = reversed ? N - 1 - b : b;
+            cr_expect_eq(memcmp(o.hidden + (size_t)b * Lb * H, ref[i].hidden, sizeof(float) * (size_t)len[i] * H), 0,
+                         "%s text %d (length %d): hidden differs in a batch of %d (L %d, %d threads)",
+                         dt == ALB_BF16 ? "bf16" : "f32", i, len[i], N, Lb, threads);
+            cr_expect_eq(memcmp(o.cls + (size_t)b * H, ref[i].cls, sizeof(float) * (size_t)H), 0,
+                         "text %d: cls differs (%d threads)", i, threads);
+            cr_expect_eq(memcmp(o.pooler + (size_t)b * H, ref[i].pooler, sizeof(float) * (size_t)H), 0,
+                         "text %d: pooler differs (%d threads)", i, threads);
+        }
+        out_free(&o);
+        free(ids);
+        free(mask);
+    }
+    omp_set_num_threads(saved);
+    for (int i = 0; i < N; i++) {
+        out_free(&ref[i]);
+        free(tok[i]);
+    }
+    albert_free(m);
+    test_rmtree(dir);
+    free(dir);
+}
+
+Test(albert_pack, base_batch_and_threads_change_no_bit_f32, .timeout = 120) { base_batch_invariance(ALB_F32); }
+Test(albert_pack, base_batch_and_threads_change_no_bit_bf16, .timeout = 120) { base_batch_invariance(ALB_BF16); }

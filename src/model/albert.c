@@ -669,6 +669,34 @@ static void layer_norm(const AlbertModel *m, const Norm *nm, float *x, const flo
  * In fp32 mode the same loops run without rounding. */
 #define FLUSH(bf, x) ((bf) && fabsf(x) < FLT_MIN ? 0.0f : (x))
 
+/* SLEEF 3.5's expf_u10 (Sleef_expf8_u10avx2, torch's Vectorized<float>::exp
+ * on AVX2), bit for bit: checked against libsleef on every non-NaN float.
+ * fmaf is one instruction where the build has FMA. */
+KERNEL float sleef_expf_u10(float d) {
+    const float r_ln2 = 1.442695040888963407359924681001892137426645954152985934135449406931f;
+    const float l2u = 0.693145751953125f, l2l = 1.428606765330187045e-06f;
+    float qf = rintf(d * r_ln2);
+    /* cvtps2dq: out of range (and NaN) gives INT32_MIN */
+    int32_t q = qf >= -2147483648.0f && qf < 2147483648.0f ? (int32_t)qf : INT32_MIN;
+    float s = fmaf((float)q, -l2u, d);
+    s = fmaf((float)q, -l2l, s);
+    float u = 0.000198527617612853646278381f;
+    u = fmaf(u, s, 0.00139304355252534151077271f);
+    u = fmaf(u, s, 0.00833336077630519866943359f);
+    u = fmaf(u, s, 0.0416664853692054748535156f);
+    u = fmaf(u, s, 0.166666671633720397949219f);
+    u = fmaf(u, s, 0.5f);
+    u = 1.0f + fmaf(s * s, u, s);
+    int32_t q1 = q >> 1, q2 = q - q1; /* u * 2^q in two steps */
+    uint32_t b1 = (uint32_t)(q1 + 0x7f) << 23, b2 = (uint32_t)(q2 + 0x7f) << 23;
+    float p1, p2;
+    memcpy(&p1, &b1, 4);
+    memcpy(&p2, &b2, 4);
+    u = u * p1 * p2;
+    u = d < -104.0f ? 0.0f : u;
+    return d > 100.0f ? INFINITY : u;
+}
+
 KERNEL void attention_head(AlbertModel *m, int b, int head, float *work, int bf) {
     int H = m->c.hidden_size, nh = m->c.num_attention_heads, d = H / nh, ld = 3 * H;
     int r0 = m->seq_start[b], n = m->seq_start[b + 1] - r0, np = (n + 15) / 16 * 16;
@@ -708,9 +736,21 @@ KERNEL void attention_head(AlbertModel *m, int b, int head, float *work, int bf)
                 mx = sc > mx ? sc : mx;
             }
         }
-        /* softmax in fp32, rounded once */
-        float sum = 0.0f;
-        for (int j = 0; j < n; j++) {
+        /* softmax in fp32, rounded once, as torch 1.13's bf16 softmax on its
+         * AVX2 kernels: exp and the sum in lanes of 8 over whole vectors, the
+         * 8 lanes summed by shuffles, the rest one by one with std::exp */
+        int nv = n - n % 8;
+        float lane[8] = {0};
+        for (int j0 = 0; j0 < nv; j0 += 8) {
+#pragma omp simd
+            for (int l = 0; l < 8; l++) {
+                float e = sleef_expf_u10(s[j0 + l] - mx);
+                s[j0 + l] = e;
+                lane[l] += e;
+            }
+        }
+        float sum = ((lane[0] + lane[4]) + (lane[2] + lane[6])) + ((lane[1] + lane[5]) + (lane[3] + lane[7]));
+        for (int j = nv; j < n; j++) {
             s[j] = expf(s[j] - mx);
             sum += s[j];
         }
