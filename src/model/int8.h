@@ -9,8 +9,8 @@
  *   u8 by s8; a per-row zero point spends all 256 levels on the row's range,
  *   which for GELU's output is mostly one-sided):
  *     lo = min(0, min_k x[m,k])  hi = max(0, max_k x[m,k])
- *     a_scale[m] = (hi - lo) / 255             a_zp[m] = round(-lo / a_scale[m])  in [0, 255]
- *     Xq[m,k] = clamp(round(x[m,k] / a_scale[m]) + a_zp[m], 0, 255)
+ *     a_scale[m] = (hi - lo) / 255             a_zp[m] = round(-lo * (1 / a_scale[m]))  in [0, 255]
+ *     Xq[m,k] = clamp(round(x[m,k] * (1 / a_scale[m])) + a_zp[m], 0, 255)
  *   product, oneDNN's u8 x s8 -> s32 matmul (exact integer sums; model/matmul.h,
  *   MM_S8 weights, which quantizes them with int8_quantize_weights):
  *     acc[m,n] = sum_k Xq[m,k] Wq[n,k]
