@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/mman.h>
+
 #include <omp.h>
 #include <xxhash.h>
 
@@ -90,15 +92,18 @@ static void release(AlbertModel *m, const float *p) {
         }
 }
 
-static int take(AlbertModel *m, const char *name, int ndim, int64_t d0, int64_t d1, const float **out,
-                AlbError *err) {
+/* A tensor as float32 (hashed as loaded). In bf16 mode it is rounded in a
+ * copy, unless as_loaded (a linear layer's weight: model/matmul rounds it
+ * into its own bf16 copy). */
+static int take_as(AlbertModel *m, const char *name, int ndim, int64_t d0, int64_t d1, const float **out,
+                   int as_loaded, AlbError *err) {
     int64_t shape[2] = {d0, d1};
     float *owned = NULL;
     if (st_get_f32(&m->st, name, "albert.", ndim, shape, out, &owned, err)) return -1;
     size_t n = (size_t)d0 * (size_t)(ndim == 2 ? d1 : 1);
     XXH3_128bits_update(m->hash_state, name, strlen(name) + 1);
     XXH3_128bits_update(m->hash_state, *out, n * sizeof(float));
-    if (m->dtype == ALB_BF16) {
+    if (m->dtype == ALB_BF16 && !as_loaded) {
         if (!owned) {
             owned = alb_xmalloc(n * sizeof(float));
             memcpy(owned, *out, n * sizeof(float));
@@ -112,12 +117,17 @@ static int take(AlbertModel *m, const char *name, int ndim, int64_t d0, int64_t 
     return 0;
 }
 
+static int take(AlbertModel *m, const char *name, int ndim, int64_t d0, int64_t d1, const float **out,
+                AlbError *err) {
+    return take_as(m, name, ndim, d0, d1, out, 0, err);
+}
+
 static int take_linear(AlbertModel *m, const char *prefix, int in, int out, Linear *l, AlbError *err) {
     char name[256];
     l->in = in;
     l->out = out;
     snprintf(name, sizeof name, "%s.weight", prefix);
-    if (take(m, name, 2, out, in, &l->w, err)) return -1;
+    if (take_as(m, name, 2, out, in, &l->w, 1, err)) return -1;
     snprintf(name, sizeof name, "%s.bias", prefix);
     return take(m, name, 1, out, 0, &l->b, err);
 }
@@ -268,6 +278,12 @@ int albert_load_weights(AlbertModel **out, const AlbertConfig *config, const cha
         albert_free(m);
         return -1;
     }
+    /* The file's pages: the linear layers now live in oneDNN's copies (and in
+     * bf16 mode every tensor in a rounded one), and the hash read them all.
+     * Dropped from the process (the mapping is private and read-only: what is
+     * still used, fp32 embeddings and norms, faults back in from the page
+     * cache, the rows used only); peak RSS is the model's own copies. */
+    if (m->st.owns_map && m->st.map) madvise(m->st.map, m->st.map_size, MADV_DONTNEED);
     if (dtype == ALB_BF16) {
         uint16_t *table = alb_xmalloc(65536 * sizeof(uint16_t));
         for (uint32_t h = 0; h < 65536; h++) {
