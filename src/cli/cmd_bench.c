@@ -42,7 +42,9 @@ static void help(void) {
            "GFLOPS = (FLOPs of the matrix products at each text's real length, counted from\n"
            "the config) / wall time; padding and elementwise ops are not counted. pad %% is\n"
            "the padding share of the [B, L] batches handed to the encoder (which computes only\n"
-           "the real rows); cpu %% is CPU time / wall time.\n"
+           "the real rows); cpu %% is CPU time / wall time; engine is what computed the\n"
+           "products (albert_engine: dtype/variant, e.g. bfloat16/onednn-avx512_core_bf16;\n"
+           "ALBERTC_MATMUL=openblas in the environment times the OpenBLAS fallback).\n"
            "\n"
            "  --model M           a model directory (config.json + model.safetensors) or a hub\n"
            "                      id (default: random weights of the base geometry, as\n"
@@ -123,6 +125,7 @@ static int make_batches(const SeqList *l, int sorted, int batch_size, int token_
 
 typedef struct {
     const char *dtype, *batching;
+    char engine[96];  /* albert_engine(): what computed the row */
     int threads, batches, batch_size;
     long padded_tokens;
     double seconds, cpu_seconds;
@@ -332,8 +335,8 @@ static void print_header(const Totals *t, const Options *o) {
     printf("FLOPs      %.1f MFLOP per real token (matrix products at each text's real length, from the config)\n",
            t->flops / (double)t->real_tokens * 1e-6);
     printf("OpenBLAS   %s (core %s)\n\n", openblas_get_config(), openblas_get_corename());
-    printf("%-8s  %-30s  %7s  %7s  %8s  %9s  %10s  %7s  %6s\n", "dtype", "batching", "threads", "pad %",
-           "time s", "tokens/s", "examples/s", "GFLOPS", "cpu %");
+    printf("%-8s  %-30s  %7s  %7s  %8s  %9s  %10s  %7s  %6s  %s\n", "dtype", "batching", "threads", "pad %",
+           "time s", "tokens/s", "examples/s", "GFLOPS", "cpu %", "engine");
     fflush(stdout);
 }
 
@@ -343,10 +346,10 @@ static void print_row(const Totals *t, const Row *r) {
         snprintf(desc, sizeof desc, "batch %d padded, in order", r->batch_size);
     else
         snprintf(desc, sizeof desc, "sorted, <= %d tokens/batch", r->batch_size);
-    printf("%-8s  %-30s  %7d  %7.1f  %8.2f  %9.0f  %10.1f  %7.1f  %6.0f\n", r->dtype, desc, r->threads,
+    printf("%-8s  %-30s  %7d  %7.1f  %8.2f  %9.0f  %10.1f  %7.1f  %6.0f  %s\n", r->dtype, desc, r->threads,
            100.0 * (double)(r->padded_tokens - t->real_tokens) / (double)r->padded_tokens, r->seconds,
            (double)t->real_tokens / r->seconds, t->n_texts / r->seconds, row_gflops(t, r),
-           100.0 * r->cpu_seconds / r->seconds);
+           100.0 * r->cpu_seconds / r->seconds, r->engine);
     fflush(stdout);
 }
 
@@ -363,6 +366,7 @@ static void print_json(const Totals *t, const Options *o, const Row *rows, int n
         const Row *r = &rows[i];
         json_t *j = json_object();
         json_object_set_new(j, "dtype", json_string(r->dtype));
+        json_object_set_new(j, "engine", json_string(r->engine));
         json_object_set_new(j, "batching", json_string(r->batching));
         json_object_set_new(j, !strcmp(r->batching, "padded") ? "batch_size" : "token_budget",
                             json_integer(r->batch_size));
@@ -445,6 +449,7 @@ int cmd_bench(int argc, char **argv) {
                 Row *r = &rows[n_rows++];
                 *r = (Row){.dtype = alb_dtype_name(o.dtypes[d]), .batching = BATCHING_NAMES[sorted],
                            .threads = o.threads[t], .batch_size = (int)(sorted ? o.sorted_tokens : o.batch_size)};
+                snprintf(r->engine, sizeof r->engine, "%s", albert_engine(m));
                 if (run_row(m, &seqs, order, batches, nb, (int)o.repeat, r, &err)) rc = EXIT_FAILURE_RUN;
                 else if (!o.json) {  /* a row as soon as it is measured: a full run takes minutes */
                     if (n_rows == 1) print_header(&tot, &o);

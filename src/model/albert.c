@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/mman.h>
+
 #include <omp.h>
 #include <xxhash.h>
 
@@ -96,15 +98,18 @@ static void release(AlbertModel *m, const float *p) {
         }
 }
 
-static int take(AlbertModel *m, const char *name, int ndim, int64_t d0, int64_t d1, const float **out,
-                AlbError *err) {
+/* A tensor as float32 (hashed as loaded). In bf16 mode it is rounded in a
+ * copy, unless as_loaded (a linear layer's weight: model/matmul rounds it
+ * into its own bf16 copy). */
+static int take_as(AlbertModel *m, const char *name, int ndim, int64_t d0, int64_t d1, const float **out,
+                   int as_loaded, AlbError *err) {
     int64_t shape[2] = {d0, d1};
     float *owned = NULL;
     if (st_get_f32(&m->st, name, "albert.", ndim, shape, out, &owned, err)) return -1;
     size_t n = (size_t)d0 * (size_t)(ndim == 2 ? d1 : 1);
     XXH3_128bits_update(m->hash_state, name, strlen(name) + 1);
     XXH3_128bits_update(m->hash_state, *out, n * sizeof(float));
-    if (m->dtype == ALB_BF16) {
+    if (m->dtype == ALB_BF16 && !as_loaded) {
         if (!owned) {
             owned = alb_xmalloc(n * sizeof(float));
             memcpy(owned, *out, n * sizeof(float));
@@ -118,12 +123,17 @@ static int take(AlbertModel *m, const char *name, int ndim, int64_t d0, int64_t 
     return 0;
 }
 
+static int take(AlbertModel *m, const char *name, int ndim, int64_t d0, int64_t d1, const float **out,
+                AlbError *err) {
+    return take_as(m, name, ndim, d0, d1, out, 0, err);
+}
+
 static int take_linear(AlbertModel *m, const char *prefix, int in, int out, Linear *l, AlbError *err) {
     char name[256];
     l->in = in;
     l->out = out;
     snprintf(name, sizeof name, "%s.weight", prefix);
-    if (take(m, name, 2, out, in, &l->w, err)) return -1;
+    if (take_as(m, name, 2, out, in, &l->w, 1, err)) return -1;
     snprintf(name, sizeof name, "%s.bias", prefix);
     return take(m, name, 1, out, 0, &l->b, err);
 }
@@ -279,6 +289,12 @@ int albert_load_weights(AlbertModel **out, const AlbertConfig *config, const cha
         albert_free(m);
         return -1;
     }
+    /* The file's pages: the linear layers now live in oneDNN's copies (and in
+     * bf16 mode every tensor in a rounded one), and the hash read them all.
+     * Dropped from the process (the mapping is private and read-only: what is
+     * still used, fp32 embeddings and norms, faults back in from the page
+     * cache, the rows used only); peak RSS is the model's own copies. */
+    if (m->st.owns_map && m->st.map) madvise(m->st.map, m->st.map_size, MADV_DONTNEED);
     if (dtype == ALB_BF16) {
         uint16_t *table = alb_xmalloc(65536 * sizeof(uint16_t));
         for (uint32_t h = 0; h < 65536; h++) {
@@ -369,11 +385,11 @@ const char *albert_engine(const AlbertModel *m) { return m->engine; }
 static int max_int(int a, int b) { return a > b ? a : b; }
 
 /* Attention's per-thread floats for sequences of up to L positions, head size
- * d: one query's scores [L] and the head's keys transposed [d, L] (rounded up
- * to whole vectors of 16). */
+ * d: one query's scores [L], the head's q, keys transposed and v [L, d] each,
+ * one context row [d] (L rounded up to whole vectors of 16). */
 static size_t att_work(int L, int d) {
     size_t Lp = ((size_t)L + 15) / 16 * 16;
-    return Lp + (size_t)d * Lp + 16;
+    return Lp + 3 * (size_t)d * Lp + (size_t)d + 16;
 }
 
 /* Buffers for T computed rows of B sequences of length L: grown, never shrunk. */
@@ -697,44 +713,79 @@ KERNEL float sleef_expf_u10(float d) {
     return d > 100.0f ? INFINITY : u;
 }
 
+/* s[0:np] = (q kt) over blocks of 16 keys: per key, pairs of products summed
+ * into one fp32 accumulator, the odd-indexed product first. */
+KERNEL void scores_row(const float *q, const float *kt, int np, int d, float *s) {
+    for (int j0 = 0; j0 < np; j0 += 16) {
+        float acc[16] = {0};
+        int c = 0;
+        for (; c + 1 < d; c += 2) {
+            float q1 = q[c + 1], q0 = q[c];
+            const float *k1 = kt + (size_t)(c + 1) * np + j0, *k0 = kt + (size_t)c * np + j0;
+#pragma omp simd
+            for (int jj = 0; jj < 16; jj++) {
+                acc[jj] += q1 * k1[jj];
+                acc[jj] += q0 * k0[jj];
+            }
+        }
+        if (c < d) {
+            float q0 = q[c];
+            const float *k0 = kt + (size_t)c * np + j0;
+#pragma omp simd
+            for (int jj = 0; jj < 16; jj++) acc[jj] += q0 * k0[jj];
+        }
+        for (int jj = 0; jj < 16; jj++) s[j0 + jj] = acc[jj];
+    }
+}
+
+/* ctx[0:d] = p v over n keys (v [n, d] dense), in the same pair order. */
+KERNEL void context_row(const float *p, const float *v, int n, int d, float *acc) {
+    for (int c = 0; c < d; c++) acc[c] = 0.0f;
+    int j = 0;
+    for (; j + 1 < n; j += 2) {
+        float p1 = p[j + 1], p0 = p[j];
+        const float *v1 = v + (size_t)(j + 1) * d, *v0 = v + (size_t)j * d;
+#pragma omp simd
+        for (int c = 0; c < d; c++) {
+            acc[c] += p1 * v1[c];
+            acc[c] += p0 * v0[c];
+        }
+    }
+    if (j < n) {
+        float p0 = p[j];
+        const float *v0 = v + (size_t)j * d;
+#pragma omp simd
+        for (int c = 0; c < d; c++) acc[c] += p0 * v0[c];
+    }
+}
+
 KERNEL void attention_head(AlbertModel *m, int b, int head, float *work, int bf) {
     int H = m->c.hidden_size, nh = m->c.num_attention_heads, d = H / nh, ld = 3 * H;
     int r0 = m->seq_start[b], n = m->seq_start[b + 1] - r0, np = (n + 15) / 16 * 16;
     float scale_div = R(bf, (float)sqrt((double)d));
-    float *s = work, *kt = work + np; /* scores [np], keys transposed [d, np] */
+    /* the head's q [n, d], keys transposed [d, np] (zero past n) and v [n, d],
+     * denormals read as 0 in bf16 mode (as vdpbf16ps does) */
+    float *s = work, *qh = s + np, *kt = qh + (size_t)np * d, *vh = kt + (size_t)np * d, *ci = vh + (size_t)np * d;
     const float *q = m->qkv + (size_t)r0 * ld + head * d, *k = q + H, *v = q + 2 * H;
+    for (int j = 0; j < n; j++)
+        for (int c = 0; c < d; c++) {
+            qh[(size_t)j * d + c] = FLUSH(bf, q[(size_t)j * ld + c]);
+            kt[(size_t)c * np + j] = FLUSH(bf, k[(size_t)j * ld + c]);
+            vh[(size_t)j * d + c] = FLUSH(bf, v[(size_t)j * ld + c]);
+        }
+    for (int c = 0; c < d; c++)
+        for (int j = n; j < np; j++) kt[(size_t)c * np + j] = 0.0f;
     const float *madd = m->mask_add + r0;
     float *ctx = m->ctx + (size_t)r0 * H + head * d;
-    for (int j = 0; j < np; j++)
-        for (int c = 0; c < d; c++) kt[(size_t)c * np + j] = j < n ? FLUSH(bf, k[(size_t)j * ld + c]) : 0.0f;
     for (int i = 0; i < n; i++) {
-        const float *qi = q + (size_t)i * ld;
         /* s = q_i k^T  [n]; s = s / sqrt(d); s = s + mask_add  (three torch ops) */
+        if (d == 64) scores_row(qh + (size_t)i * d, kt, np, 64, s);
+        else scores_row(qh + (size_t)i * d, kt, np, d, s);
         float mx = -INFINITY;
-        for (int j0 = 0; j0 < np; j0 += 16) {
-            float acc[16] = {0};
-            int c = 0;
-            for (; c + 1 < d; c += 2) {
-                float q1 = FLUSH(bf, qi[c + 1]), q0 = FLUSH(bf, qi[c]);
-                const float *k1 = kt + (size_t)(c + 1) * np + j0, *k0 = kt + (size_t)c * np + j0;
-#pragma omp simd
-                for (int jj = 0; jj < 16; jj++) {
-                    acc[jj] += q1 * k1[jj];
-                    acc[jj] += q0 * k0[jj];
-                }
-            }
-            if (c < d) {
-                float q0 = FLUSH(bf, qi[c]);
-                const float *k0 = kt + (size_t)c * np + j0;
-#pragma omp simd
-                for (int jj = 0; jj < 16; jj++) acc[jj] += q0 * k0[jj];
-            }
-            int jn = n - j0 < 16 ? n - j0 : 16;
-            for (int jj = 0; jj < jn; jj++) {
-                float sc = R(bf, R(bf, R(bf, acc[jj]) / scale_div) + madd[j0 + jj]);
-                s[j0 + jj] = sc;
-                mx = sc > mx ? sc : mx;
-            }
+        for (int j = 0; j < n; j++) {
+            float sc = R(bf, R(bf, R(bf, s[j]) / scale_div) + madd[j]);
+            s[j] = sc;
+            mx = sc > mx ? sc : mx;
         }
         /* softmax in fp32, rounded once, as torch 1.13's bf16 softmax on its
          * AVX2 kernels: exp and the sum in lanes of 8 over whole vectors, the
@@ -755,36 +806,14 @@ KERNEL void attention_head(AlbertModel *m, int b, int head, float *work, int bf)
             sum += s[j];
         }
         float inv = 1.0f / sum;
-        for (int j = 0; j < n; j++) s[j] = FLUSH(bf, R(bf, s[j] * inv));
-        /* ctx_i = p_i v  [d], in blocks of 16 columns */
-        float *ci = ctx + (size_t)i * H;
-        for (int c0 = 0; c0 < d; c0 += 16) {
-            int cn = d - c0 < 16 ? d - c0 : 16;
-            float acc[16] = {0};
-            int j = 0;
-            for (; j + 1 < n; j += 2) {
-                float p1 = s[j + 1], p0 = s[j];
-                const float *v1 = v + (size_t)(j + 1) * ld + c0, *v0 = v + (size_t)j * ld + c0;
-                if (cn == 16) {
 #pragma omp simd
-                    for (int cc = 0; cc < 16; cc++) {
-                        acc[cc] += p1 * FLUSH(bf, v1[cc]);
-                        acc[cc] += p0 * FLUSH(bf, v0[cc]);
-                    }
-                } else {
-                    for (int cc = 0; cc < cn; cc++) {
-                        acc[cc] += p1 * FLUSH(bf, v1[cc]);
-                        acc[cc] += p0 * FLUSH(bf, v0[cc]);
-                    }
-                }
-            }
-            if (j < n) {
-                float p0 = s[j];
-                const float *v0 = v + (size_t)j * ld + c0;
-                for (int cc = 0; cc < cn; cc++) acc[cc] += p0 * FLUSH(bf, v0[cc]);
-            }
-            for (int cc = 0; cc < cn; cc++) ci[c0 + cc] = R(bf, acc[cc]);
-        }
+        for (int j = 0; j < n; j++) s[j] = FLUSH(bf, R(bf, s[j] * inv));
+        /* ctx_i = p_i v  [d] */
+        if (d == 64) context_row(s, vh, n, 64, ci);
+        else context_row(s, vh, n, d, ci);
+        float *out = ctx + (size_t)i * H;
+#pragma omp simd
+        for (int c = 0; c < d; c++) out[c] = R(bf, ci[c]);
     }
 }
 
