@@ -11,6 +11,9 @@
 
 #include <sys/mman.h>
 
+#ifdef __AVX512F__
+#include <immintrin.h>
+#endif
 #include <omp.h>
 #include <xxhash.h>
 
@@ -343,11 +346,11 @@ const char *albert_engine(const AlbertModel *m) { return m->engine; }
 static int max_int(int a, int b) { return a > b ? a : b; }
 
 /* Attention's per-thread floats for sequences of up to L positions, head size
- * d: one query's scores [L], the head's q, keys transposed and v [L, d] each,
- * one context row [d] (L rounded up to whole vectors of 16). */
+ * d: 4 queries' scores [4, L], the head's q, keys transposed and v [L, d]
+ * each, one context row [d] (L rounded up to whole vectors of 16). */
 static size_t att_work(int L, int d) {
     size_t Lp = ((size_t)L + 15) / 16 * 16;
-    return Lp + 3 * (size_t)d * Lp + (size_t)d + 16;
+    return 4 * Lp + 3 * (size_t)d * Lp + (size_t)d + 16;
 }
 
 /* Buffers for T computed rows of B sequences of length L: grown, never shrunk. */
@@ -664,28 +667,98 @@ KERNEL float sleef_expf_u10(float d) {
     return d != d ? d : u; /* NaN */
 }
 
-/* s[0:np] = (q kt) over blocks of 16 keys: per key, pairs of products summed
- * into one fp32 accumulator, the odd-indexed product first. */
-KERNEL void scores_row(const float *q, const float *kt, int np, int d, float *s) {
+#ifdef __AVX512F__
+/* r[16] rows of 16 floats -> columns (unpacks, then 128-bit lane shuffles). */
+static inline void transpose16(__m512 r[16]) {
+    __m512 t[16];
+    for (int i = 0; i < 16; i += 2) {
+        t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 16; i += 4) {
+        r[i] = _mm512_shuffle_ps(t[i], t[i + 2], 0x44);
+        r[i + 1] = _mm512_shuffle_ps(t[i], t[i + 2], 0xEE);
+        r[i + 2] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0x44);
+        r[i + 3] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
+    }
+    for (int h = 0; h < 16; h += 8)
+        for (int i = 0; i < 4; i++) {
+            t[h + i] = _mm512_shuffle_f32x4(r[h + i], r[h + i + 4], 0x88);
+            t[h + i + 4] = _mm512_shuffle_f32x4(r[h + i], r[h + i + 4], 0xdd);
+        }
+    for (int i = 0; i < 8; i++) {
+        r[i] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0x88);
+        r[i + 8] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0xdd);
+    }
+}
+#endif
+
+/* kt[c, j] = k_j[c] (denormals flushed in bf16 mode), j < n, 0 up to np: the
+ * keys of one head, k_j at qkv element k0 + j * ld. With AVX512 by 16 x 16
+ * tiles (the same values: data movement only). */
+KERNEL void keys_transposed(const void *qkv, size_t k0, int ld, int n, int np, int d, float *kt, int bf) {
+#ifdef __AVX512F__
+    if (d % 16 == 0) {
+        const __m512 tiny = _mm512_set1_ps(FLT_MIN);
+        for (int j0 = 0; j0 < np; j0 += 16)
+            for (int c0 = 0; c0 < d; c0 += 16) {
+                __m512 r[16];
+                for (int jj = 0; jj < 16; jj++) {
+                    size_t at = k0 + (size_t)(j0 + jj) * ld + c0;
+                    if (j0 + jj >= n) r[jj] = _mm512_setzero_ps();
+                    else if (bf) {
+                        __m256i h = _mm256_loadu_si256((const __m256i *)((const uint16_t *)qkv + at));
+                        __m512 x = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+                        __mmask16 denormal = _mm512_cmp_ps_mask(_mm512_abs_ps(x), tiny, _CMP_LT_OQ);
+                        r[jj] = _mm512_mask_mov_ps(x, denormal, _mm512_setzero_ps());
+                    } else {
+                        r[jj] = _mm512_loadu_ps((const float *)qkv + at);
+                    }
+                }
+                transpose16(r);
+                for (int cc = 0; cc < 16; cc++) _mm512_storeu_ps(kt + (size_t)(c0 + cc) * np + j0, r[cc]);
+            }
+        return;
+    }
+#endif
+    for (int j = 0; j < n; j++)
+#pragma omp simd
+        for (int c = 0; c < d; c++) kt[(size_t)c * np + j] = FLUSH(bf, LD(bf, qkv, k0 + (size_t)j * ld + c));
+    for (int c = 0; c < d; c++)
+        for (int j = n; j < np; j++) kt[(size_t)c * np + j] = 0.0f;
+}
+
+/* s[r][0:np] = (q_r kt) for QB query rows r (q [QB, d] dense, s rows np
+ * apart), over blocks of 16 keys: per key, pairs of products summed into one
+ * fp32 accumulator, the odd-indexed product first. The rows share each load
+ * of the keys. */
+#define QB 4
+KERNEL void scores_rows(const float *q, const float *kt, int np, int d, float *s, int rows) {
     for (int j0 = 0; j0 < np; j0 += 16) {
-        float acc[16] = {0};
+        float acc[QB][16] = {{0}};
         int c = 0;
         for (; c + 1 < d; c += 2) {
-            float q1 = q[c + 1], q0 = q[c];
             const float *k1 = kt + (size_t)(c + 1) * np + j0, *k0 = kt + (size_t)c * np + j0;
+            for (int r = 0; r < QB; r++) {
+                if (r >= rows) break;
+                float q1 = q[(size_t)r * d + c + 1], q0 = q[(size_t)r * d + c];
 #pragma omp simd
-            for (int jj = 0; jj < 16; jj++) {
-                acc[jj] += q1 * k1[jj];
-                acc[jj] += q0 * k0[jj];
+                for (int jj = 0; jj < 16; jj++) {
+                    acc[r][jj] += q1 * k1[jj];
+                    acc[r][jj] += q0 * k0[jj];
+                }
             }
         }
         if (c < d) {
-            float q0 = q[c];
             const float *k0 = kt + (size_t)c * np + j0;
+            for (int r = 0; r < rows; r++) {
+                float q0 = q[(size_t)r * d + c];
 #pragma omp simd
-            for (int jj = 0; jj < 16; jj++) acc[jj] += q0 * k0[jj];
+                for (int jj = 0; jj < 16; jj++) acc[r][jj] += q0 * k0[jj];
+            }
         }
-        for (int jj = 0; jj < 16; jj++) s[j0 + jj] = acc[jj];
+        for (int r = 0; r < rows; r++)
+            for (int jj = 0; jj < 16; jj++) s[(size_t)r * np + j0 + jj] = acc[r][jj];
     }
 }
 
@@ -716,7 +789,8 @@ KERNEL void attention_head(AlbertModel *m, int b, int head, float *work, int bf)
     float scale_div = R(bf, (float)sqrt((double)d));
     /* the head's q [n, d], keys transposed [d, np] (zero past n) and v [n, d],
      * denormals read as 0 in bf16 mode (as vdpbf16ps does) */
-    float *s = work, *qh = s + np, *kt = qh + (size_t)np * d, *vh = kt + (size_t)np * d, *ci = vh + (size_t)np * d;
+    float *s4 = work, *qh = s4 + (size_t)QB * np, *kt = qh + (size_t)np * d, *vh = kt + (size_t)np * d,
+          *ci = vh + (size_t)np * d;
     size_t q0 = (size_t)r0 * ld + (size_t)head * d; /* q, k, v of row j: q0 + j * ld (+ H, + 2H) */
     for (int j = 0; j < n; j++) {
         size_t qj = q0 + (size_t)j * ld;
@@ -724,18 +798,22 @@ KERNEL void attention_head(AlbertModel *m, int b, int head, float *work, int bf)
 #pragma omp simd
         for (int c = 0; c < d; c++) {
             qo[c] = FLUSH(bf, LD(bf, m->qkv, qj + c));
-            kt[(size_t)c * np + j] = FLUSH(bf, LD(bf, m->qkv, qj + H + c));
             vo[c] = FLUSH(bf, LD(bf, m->qkv, qj + 2 * H + c));
         }
     }
-    for (int c = 0; c < d; c++)
-        for (int j = n; j < np; j++) kt[(size_t)c * np + j] = 0.0f;
+    keys_transposed(m->qkv, q0 + H, ld, n, np, d, kt, bf);
     const float *madd = m->mask_add + r0;
     size_t ctx0 = (size_t)r0 * H + (size_t)head * d;
     for (int i = 0; i < n; i++) {
-        /* s = q_i k^T  [n]; s = s / sqrt(d); s = s + mask_add  (three torch ops) */
-        if (d == 64) scores_row(qh + (size_t)i * d, kt, np, 64, s);
-        else scores_row(qh + (size_t)i * d, kt, np, d, s);
+        /* s = q_i k^T  [n]; s = s / sqrt(d); s = s + mask_add  (three torch ops);
+         * the products for QB queries at a time */
+        int r = i % QB;
+        if (r == 0) {
+            int rows = n - i < QB ? n - i : QB;
+            if (d == 64 && rows == QB) scores_rows(qh + (size_t)i * d, kt, np, 64, s4, QB);
+            else scores_rows(qh + (size_t)i * d, kt, np, d, s4, rows);
+        }
+        float *s = s4 + (size_t)r * np;
         float mx = -INFINITY;
 #pragma omp simd reduction(max : mx)
         for (int j = 0; j < n; j++) {
@@ -771,7 +849,7 @@ KERNEL void attention_head(AlbertModel *m, int b, int head, float *work, int bf)
 static void attention(AlbertModel *m, int B) {
     int nh = m->c.num_attention_heads, bf = m->dtype == ALB_BF16;
     size_t per_thread = m->work_per_thread;
-#pragma omp parallel for schedule(dynamic) if (m->seq_start[B] > 4)
+#pragma omp parallel for schedule(dynamic, nh) if (m->seq_start[B] > 4)
     for (int bh = 0; bh < B * nh; bh++) {
         float *work = m->work + (size_t)omp_get_thread_num() * per_thread;
         if (bf) attention_head(m, bh / nh, bh % nh, work, 1);
