@@ -43,6 +43,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <dnnl.h>
+
 #include "io/safetensors.h"
 #include "model/albert.h"
 #include "model/config.h"
@@ -374,3 +376,32 @@ Test(albert, load_errors_name_file_and_tensor) {
     free(dir);
     golden_close(&g);
 }
+
+/* CPUs without AVX512_BF16 (oneDNN limited before its first primitive; each
+ * Criterion test runs in a process of its own): bf16 emulated on the float32
+ * brgemm (AVX512_CORE) or OpenBLAS (AVX2) stays within the bf16 bounds above,
+ * fp32 within F32_TOL, and albert_engine() names what computes. */
+static void golden_limited(dnnl_cpu_isa_t isa, const char *f32_engine, const char *bf16_engine) {
+    if (dnnl_set_max_cpu_isa(isa) != dnnl_success || dnnl_get_effective_cpu_isa() != isa) {
+        cr_log_warn("this CPU cannot run oneDNN at ISA %d: skipped", (int)isa);
+        return;
+    }
+    Golden g;
+    golden_open(&g, "a");
+    AlbertModel *m32 = golden_model(&g, ALB_F32), *m16 = golden_model(&g, ALB_BF16);
+    cr_expect_str_eq(albert_engine(m32), f32_engine);
+    cr_expect_str_eq(albert_engine(m16), bf16_engine);
+    albert_free(m32);
+    albert_free(m16);
+    golden_close(&g);
+    const char *names[] = {"a", "b", "c", "d", "e"};
+    for (int i = 0; i < 5; i++) {
+        check_golden(names[i], ALB_F32);
+        check_golden(names[i], ALB_BF16);
+    }
+}
+
+Test(albert, goldens_without_avx512_bf16) {
+    golden_limited(dnnl_cpu_isa_avx512_core, "float32/onednn-avx512_core", "bfloat16/emulated-onednn-avx512_core");
+}
+Test(albert, goldens_avx2_only) { golden_limited(dnnl_cpu_isa_avx2, "float32/openblas", "bfloat16/emulated-openblas"); }

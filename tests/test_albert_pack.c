@@ -15,6 +15,9 @@
 #include "io/safetensors.h"
 #include "model/albert.h"
 #include "model/config.h"
+#include "model/init.h"
+#include "testutil.h"
+#include "util/splitmix.h"
 
 typedef struct {
     SafeTensors st;
@@ -126,6 +129,43 @@ static void thread_count_invariance(AlbDtype dt) {
 
 Test(albert_pack, thread_count_changes_no_bit_f32) { thread_count_invariance(ALB_F32); }
 Test(albert_pack, thread_count_changes_no_bit_bf16) { thread_count_invariance(ALB_BF16); }
+Test(albert_pack, thread_count_changes_no_bit_int8) { thread_count_invariance(ALB_INT8); }
+
+/* int8 quantizes per token and sums integers exactly, so a text's outputs
+ * are the same bits alone (unpadded) and in golden a's padded batch, at any
+ * thread count; and close to fp32's. */
+Test(albert_pack, int8_text_alone_equals_text_in_batch) {
+    Golden g;
+    golden_open(&g, "tests/goldens/albert_a.safetensors");
+    AlbertModel *m = load(&g, ALB_INT8), *m32 = load(&g, ALB_F32);
+    cr_expect_eq(strncmp(albert_engine(m), "int8/onednn-", 12), 0, "%s", albert_engine(m));
+    int saved = omp_get_max_threads(), H = g.H;
+    omp_set_num_threads(2);
+    Out all = forward(m, g.B, g.L, g.ids, g.mask, H), ref = forward(m32, g.B, g.L, g.ids, g.mask, H);
+    for (int b = 0; b < g.B; b++) {
+        int n = real_len(&g, b), first = 0;
+        while (!g.mask[b * g.L + first]) first++;  /* left padding too */
+        omp_set_num_threads(1 + b % 2);
+        Out one = forward(m, 1, n, g.ids + b * g.L + first, NULL, H);
+        cr_expect_eq(memcmp(one.cls, all.cls + (size_t)b * H, sizeof(float) * H), 0, "text %d", b);
+        cr_expect_eq(memcmp(one.pooler, all.pooler + (size_t)b * H, sizeof(float) * H), 0, "text %d", b);
+        out_free(&one);
+        double dot = 0, na = 0, nb = 0;
+        for (int j = 0; j < H; j++) {
+            double x = all.cls[(size_t)b * H + j], y = ref.cls[(size_t)b * H + j];
+            dot += x * y;
+            na += x * x;
+            nb += y * y;
+        }
+        cr_expect_gt(dot / sqrt(na * nb), 0.999, "text %d: int8 [CLS] cosine to fp32 %.6f", b, dot / sqrt(na * nb));
+    }
+    omp_set_num_threads(saved);
+    out_free(&all);
+    out_free(&ref);
+    albert_free(m);
+    albert_free(m32);
+    golden_close(&g);
+}
 
 /* Row 0 right-padded, and the same tokens left-padded (pad at position 0). */
 Test(albert_pack, pad_rows_are_zero_and_position_0_is_computed) {
@@ -192,3 +232,77 @@ Test(albert_pack, fully_masked_sequence_leaves_its_batch_alone) {
     albert_free(m);
     golden_close(&g);
 }
+
+/* At base geometry (random init-model weights), what serve, predict and the
+ * feature cache rely on: a text's outputs are the same bits whatever its
+ * batch (alone, unpadded; with companions, padded; in another order with
+ * more padding) and whatever the thread count (1-4). Lengths cross the
+ * softmax's 8-lane vectors and oneDNN's blocks of rows. */
+static void base_batch_invariance(AlbDtype dt) {
+    AlbertConfig c;
+    cr_assert_eq(albert_config_preset(&c, "base"), 0);
+    char *dir = test_mkdtemp();
+    AlbError err;
+    cr_assert_eq(albert_init_model_dir(&c, 0, dir, NULL, &err), 0, "%s", err.msg);
+    AlbertModel *m;
+    cr_assert_eq(albert_load(&m, dir, dt, &err), 0, "%s", err.msg);
+    enum { N = 6 };
+    const int len[N] = {1, 7, 8, 17, 33, 12};
+    int H = c.hidden_size, L = 0;
+    for (int i = 0; i < N; i++) L = len[i] > L ? len[i] : L;
+    uint64_t s = 7;
+    int32_t *tok[N];
+    for (int i = 0; i < N; i++) {
+        tok[i] = malloc(sizeof(int32_t) * (size_t)len[i]);
+        tok[i][0] = 2;
+        for (int j = 1; j < len[i]; j++) tok[i][j] = 5 + (int32_t)(splitmix64(&s) % (uint64_t)(c.vocab_size - 5));
+    }
+    /* each alone, 1 thread: the reference */
+    int saved = omp_get_max_threads();
+    omp_set_num_threads(1);
+    Out ref[N];
+    for (int i = 0; i < N; i++) {
+        int32_t *mask = malloc(sizeof(int32_t) * (size_t)len[i]);
+        for (int j = 0; j < len[i]; j++) mask[j] = 1;
+        ref[i] = forward(m, 1, len[i], tok[i], mask, H);
+        free(mask);
+    }
+    /* all in one batch, padded to L + extra, in order or reversed, 1-4 threads */
+    for (int run = 0; run < 5; run++) {
+        int threads = run < 4 ? run + 1 : 2, reversed = run >= 2, Lb = L + (reversed ? 5 : 0);
+        omp_set_num_threads(threads);
+        int32_t *ids = calloc((size_t)N * Lb, sizeof(int32_t)), *mask = calloc((size_t)N * Lb, sizeof(int32_t));
+        for (int b = 0; b < N; b++) {
+            int i = reversed ? N - 1 - b : b;
+            for (int j = 0; j < len[i]; j++) {
+                ids[b * Lb + j] = tok[i][j];
+                mask[b * Lb + j] = 1;
+            }
+        }
+        Out o = forward(m, N, Lb, ids, mask, H);
+        for (int b = 0; b < N; b++) {
+            int i = reversed ? N - 1 - b : b;
+            cr_expect_eq(memcmp(o.hidden + (size_t)b * Lb * H, ref[i].hidden, sizeof(float) * (size_t)len[i] * H), 0,
+                         "%s text %d (length %d): hidden differs in a batch of %d (L %d, %d threads)",
+                         dt == ALB_BF16 ? "bf16" : "f32", i, len[i], N, Lb, threads);
+            cr_expect_eq(memcmp(o.cls + (size_t)b * H, ref[i].cls, sizeof(float) * (size_t)H), 0,
+                         "text %d: cls differs (%d threads)", i, threads);
+            cr_expect_eq(memcmp(o.pooler + (size_t)b * H, ref[i].pooler, sizeof(float) * (size_t)H), 0,
+                         "text %d: pooler differs (%d threads)", i, threads);
+        }
+        out_free(&o);
+        free(ids);
+        free(mask);
+    }
+    omp_set_num_threads(saved);
+    for (int i = 0; i < N; i++) {
+        out_free(&ref[i]);
+        free(tok[i]);
+    }
+    albert_free(m);
+    test_rmtree(dir);
+    free(dir);
+}
+
+Test(albert_pack, base_batch_and_threads_change_no_bit_f32, .timeout = 120) { base_batch_invariance(ALB_F32); }
+Test(albert_pack, base_batch_and_threads_change_no_bit_bf16, .timeout = 120) { base_batch_invariance(ALB_BF16); }

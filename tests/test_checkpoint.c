@@ -43,6 +43,7 @@ static CheckpointMeta full_meta(long step, const char *metrics) {
         .config_json = strdup("{\"batch_size\":8,\"learning_rate\":0.001}"),
         .encoder_id = strdup("albert/albert-base-v2"),
         .encoder_hash = strdup("xxh64:0123456789abcdef"),
+        .engine = strdup("int8/onednn-avx512_core_vnni"),
         .rng_state = strdup("9e3779b97f4a7c15"),
         .data_order = strdup("epoch=2;seed=23"),
     };
@@ -89,6 +90,7 @@ Test(checkpoint, round_trip_keeps_every_field) {
         cr_expect_str_eq(back.config_json, m.config_json);
         cr_expect_str_eq(back.encoder_id, m.encoder_id);
         cr_expect_str_eq(back.encoder_hash, m.encoder_hash);
+        cr_expect_str_eq(back.engine, m.engine);
         cr_expect_str_eq(back.rng_state, m.rng_state);
         cr_expect_str_eq(back.data_order, m.data_order);
 
@@ -436,6 +438,38 @@ Test(checkpoint, corrupt_history_is_an_error) {
     CheckpointPolicy pol = {.keep_last_n = 1, .keep_best_n = 1, .metric = "val/loss"};
     cr_expect_eq(ckpt_store_open(&s, test_tmp_dir, &pol, NULL, 0, &err), -1);
     cr_expect(strstr(err.msg, hp), "%s", err.msg);
+}
+
+/* Features of another engine must never train one head silently: a checkpoint
+ * that does not say which engine made its features is refused; one from
+ * features files (engine unknown) says "". */
+Test(checkpoint, the_engine_is_required) {
+    Head h;
+    AdamW opt;
+    AlbError err;
+    trained(&h, &opt, 0);
+    CheckpointMeta m = full_meta(3, NULL), back;
+    free(m.engine);
+    m.engine = NULL;
+    const char *path = test_tmp_path("e.safetensors");
+    cr_assert_eq(checkpoint_save(path, &h, &opt, &m, &err), 0, "%s", err.msg);
+    cr_assert_eq(checkpoint_read_meta(path, &back, &err), 0, "%s", err.msg);
+    cr_expect_str_eq(back.engine, "");
+    checkpoint_meta_free(&back);
+    char *data;
+    size_t len;
+    cr_assert_eq(alb_read_file(path, &data, &len, &err), 0);
+    char *key = memmem(data, len, "\"engine\"", 8);
+    cr_assert(key);
+    key[6] = '_';  /* "engin_": the same header, without an engine */
+    const char *older = test_tmp_path("older.safetensors");
+    test_write_file(older, data, len);
+    cr_expect_eq(checkpoint_load(older, &h, &opt, &back, &err), -1);
+    cr_expect(strstr(err.msg, "older.safetensors") && strstr(err.msg, "no engine"), "%s", err.msg);
+    free(data);
+    checkpoint_meta_free(&m);
+    adamw_free(&opt);
+    head_free(&h);
 }
 
 Test(checkpoint, corrupt_checkpoint_is_an_error) {

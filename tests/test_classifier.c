@@ -15,6 +15,7 @@
 #include "pipeline/classifier.h"
 #include "testutil.h"
 #include "tiny_classifier.h"
+#include "util/fileio.h"
 
 TestSuite(classifier, .init = test_tmp_setup, .fini = test_tmp_teardown, .timeout = 120);
 
@@ -65,6 +66,8 @@ Test(classifier, train_writes_model_and_eval_with_the_final_accuracy) {
     json_t *block = json_object_get(config, "albertc");
     cr_expect_eq(json_integer_value(json_object_get(block, "format_version")), 1);
     cr_expect_str_eq(json_string_value(json_object_get(block, "dtype")), "float32");
+    const char *engine = json_string_value(json_object_get(block, "engine"));
+    cr_expect(engine && !strncmp(engine, "float32/", 8), "engine %s", engine ? engine : "(none)");
     cr_expect_eq(json_integer_value(json_object_get(json_object_get(block, "source"), "step")), 30);
     json_decref(config);
     /* eval/ on the test split: its accuracy is the final val/accuracy of metrics.jsonl */
@@ -290,6 +293,24 @@ Test(classifier, export_any_checkpoint) {
                          test_tmp_path("other")),
                  1);
     cr_expect(strstr(err, "hash"), "%s", err);
+    free(err);
+    /* a head that learnt from another engine's features (another machine's): refused, naming both */
+    char *data, engine[64];
+    size_t len;
+    AlbError e;
+    cr_assert_eq(alb_read_file(first, &data, &len, &e), 0, "%s", e.msg);
+    char *value = memmem(data, len, "\"engine\"", 8);
+    cr_assert(value);
+    value = strchr(strchr(value + 8, '"') + 1, '/') + 1;  /* the variant, after "<dtype>/" */
+    snprintf(engine, sizeof engine, "%.*s", (int)strcspn(value - 8, "\""), value - 8);
+    memset(value, 'x', strcspn(value, "\""));
+    test_write_file(test_tmp_path("elsewhere.safetensors"), data, len);
+    free(data);
+    cr_expect_eq(test_albertc_run(NULL, &err, "export --checkpoint %s --out %s", test_tmp_path("elsewhere.safetensors"),
+                                  test_tmp_path("mixed")),
+                 1);
+    cr_expect(strstr(err, "float32/xxx") && strstr(err, engine) && strstr(err, "refusing"), "%s (engine %s)", err,
+              engine);
     free(err);
     cr_expect_eq(test_albertc_run(NULL, &err, "export --out %s", test_tmp_path("x")), 2);
     free(err);

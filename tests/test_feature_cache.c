@@ -194,6 +194,46 @@ Test(feature_cache, other_dtype_max_length_or_model_recompute) {
     env_free(&e);
 }
 
+/* The engine (albert_engine: dtype and engine variant) is part of the key: an
+ * int8 run computes its own features, and a file of another engine found
+ * under its name is refused (its metadata names the other engine), a miss. */
+Test(feature_cache, another_engine_is_a_miss_never_a_hit) {
+    Env e = env_new();
+    FeatureCacheOptions o = options(&e, 128);
+    FeatureCacheStats st;
+    free(get(&e, &o, &st));
+    char f32_path[4096], f32_engine[64];
+    snprintf(f32_path, sizeof f32_path, "%s", st.path);
+    snprintf(f32_engine, sizeof f32_engine, "%s", albert_engine(e.m));
+
+    env_load(&e, ALB_INT8);
+    o = options(&e, 128);
+    float *a = get(&e, &o, &st);
+    cr_assert_eq(st.n_computed, N_DISTINCT, "int8 is another namespace");
+    cr_assert_str_neq(st.path, f32_path);
+    SafeTensors sf;
+    AlbError err;
+    cr_assert_eq(st_open(&sf, st.path, &err), 0, "%s", err.msg);
+    cr_expect_str_eq(st_meta(&sf, "engine"), albert_engine(e.m));
+    st_close(&sf);
+
+    char *f32_bytes;
+    size_t len;
+    cr_assert_eq(alb_read_file(f32_path, &f32_bytes, &len, &err), 0, "%s", err.msg);
+    test_write_file(st.path, f32_bytes, len);  /* the fp32 file under the int8 name */
+    free(f32_bytes);
+    float *b = get(&e, &o, &st);
+    cr_expect_eq(st.n_cached, 0);
+    cr_expect_eq(st.n_computed, N_DISTINCT);
+    char want[256];
+    snprintf(want, sizeof want, "metadata engine is '%s', expected '%s'", f32_engine, albert_engine(e.m));
+    cr_expect(strstr(e.log, want), "%s", e.log);
+    cr_expect(!memcmp(a, b, feat_bytes(&e)), "int8 features are the same bits in any batch");
+    free(a);
+    free(b);
+    env_free(&e);
+}
+
 static void flip_byte(const char *path, long from_end) {
     FILE *fp = fopen(path, "r+b");
     cr_assert_not_null(fp);

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <dnnl.h>
+
 #include "model/matmul.h"
 #include "util/bf16.h"
 #include "util/splitmix.h"
@@ -48,7 +50,7 @@ static double ref(const Case *c, int i, int j) {
     return s;
 }
 
-static void check_type(MmType t, MmType dst) {
+static void check_type_inv(MmType t, MmType dst, int invariance) {
     const int shapes[][2] = {{128, 768}, {768, 2304}, {3072, 768}, {96, 40}};
     for (size_t sh = 0; sh < sizeof shapes / sizeof shapes[0]; sh++) {
         MmSpec spec = {.N = shapes[sh][1], .K = shapes[sh][0], .wei = t, .src = t, .dst = dst};
@@ -91,7 +93,7 @@ static void check_type(MmType t, MmType dst) {
                       spec.N, max_err);
         /* every M and thread count: the same bits per row (rows at offset r0) */
         const int Ms[] = {1, 2, 3, 8, 15, 16, 17, 64, 100, 255};
-        for (int threads = 1; threads <= 4; threads++) {
+        for (int threads = 1; threads <= 4 && invariance; threads++) {
             omp_set_num_threads(threads);
             for (size_t mi = 0; mi < sizeof Ms / sizeof Ms[0]; mi++) {
                 int M = Ms[mi], r0 = (int)(mi * 3) % (Mmax - M + 1);
@@ -111,6 +113,8 @@ static void check_type(MmType t, MmType dst) {
         case_free(&c);
     }
 }
+
+static void check_type(MmType t, MmType dst) { check_type_inv(t, dst, 1); }
 
 Test(matmul, f32) { check_type(MM_F32, MM_F32); }
 Test(matmul, bf16_to_f32) { check_type(MM_BF16, MM_F32); }
@@ -152,4 +156,53 @@ Test(matmul, impl_names) {
     AlbError err;
     MmWeights *w;
     cr_expect_eq(mm_prepare(&w, &bad, NULL, NULL, &err), -1);
+}
+
+/* CPUs without AVX512_BF16 (oneDNN limited to an older ISA before its first
+ * primitive; Criterion runs each test in a process of its own): bf16 runs
+ * emulated on the float32 brgemm (AVX512_CORE, rows still independent of M
+ * and threads), or on OpenBLAS (AVX2: no brgemm at all; OpenBLAS's row sums
+ * may depend on the batch, so only accuracy is checked there). */
+static int limit_isa(dnnl_cpu_isa_t isa) {
+    if (dnnl_set_max_cpu_isa(isa) != dnnl_success) return 0;
+    return (int)(dnnl_get_effective_cpu_isa() == isa);
+}
+
+Test(matmul, without_avx512_bf16) {
+    if (!limit_isa(dnnl_cpu_isa_avx512_core)) {
+        cr_log_warn("this CPU has no AVX512_CORE: skipped");
+        return;
+    }
+    cr_expect(!mm_bf16_native());
+    cr_expect_str_eq(mm_engine(MM_F32), "onednn-avx512_core");
+    cr_expect_str_eq(mm_engine(MM_BF16), "emulated-onednn-avx512_core");
+    MmSpec s = {.N = 64, .K = 64, .wei = MM_BF16, .src = MM_BF16, .dst = MM_F32};
+    cr_expect_str_eq(mm_impl(&s), "emulated:brg:avx512_core");
+    check_type(MM_F32, MM_F32);
+    check_type(MM_BF16, MM_F32);
+    check_type(MM_BF16, MM_BF16);
+}
+
+Test(matmul, avx2_only) {
+    if (!limit_isa(dnnl_cpu_isa_avx2)) {
+        cr_log_warn("this CPU has no AVX2: skipped");
+        return;
+    }
+    cr_expect(!mm_bf16_native());
+    cr_expect_str_eq(mm_engine(MM_F32), "openblas");
+    cr_expect_str_eq(mm_engine(MM_BF16), "emulated-openblas");
+    check_type_inv(MM_F32, MM_F32, 0);
+    check_type_inv(MM_BF16, MM_F32, 0);
+    check_type_inv(MM_BF16, MM_BF16, 0);
+}
+
+/* Where AVX512_BF16 is there, the bf16 products are native. */
+Test(matmul, native_bf16_where_the_cpu_has_it) {
+    if (dnnl_get_effective_cpu_isa() < dnnl_cpu_isa_avx512_core_bf16 || getenv("ONEDNN_MAX_CPU_ISA") ||
+        getenv("ALBERTC_MATMUL")) {
+        cr_log_warn("no AVX512_BF16 here (or limited): skipped");
+        return;
+    }
+    cr_expect(mm_bf16_native());
+    cr_expect_str_eq(mm_engine(MM_BF16), "onednn-avx512_core_bf16");
 }

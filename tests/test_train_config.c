@@ -152,9 +152,9 @@ Test(train_config, mlp_hidden_dim_is_mlp_hidden_size) {
 }
 
 Test(train_config, dtype_spellings) {
-    const char *names[] = {"torch.bfloat16", "bfloat16", "torch.float32", "float32"};
-    const AlbDtype want[] = {ALB_BF16, ALB_BF16, ALB_F32, ALB_F32};
-    for (int i = 0; i < 4; i++) {
+    const char *names[] = {"torch.bfloat16", "bfloat16", "torch.float32", "float32", "int8"};
+    const AlbDtype want[] = {ALB_BF16, ALB_BF16, ALB_F32, ALB_F32, ALB_INT8};
+    for (int i = 0; i < 5; i++) {
         TrainConfig c;
         AlbError err;
         char yaml[64];
@@ -165,7 +165,8 @@ Test(train_config, dtype_spellings) {
         cr_assert_eq(c.dtype, want[i], "%s", names[i]);
     }
     expect_error("dtype: float16\n",
-                 "cfg.yaml:1: dtype must be one of torch.bfloat16, bfloat16, torch.float32, float32; got 'float16'");
+                 "cfg.yaml:1: dtype must be one of float32, bfloat16, int8 (or torch.float32, torch.bfloat16); got "
+                 "'float16'");
 }
 
 Test(train_config, yaml_scalar_rules) {

@@ -61,8 +61,11 @@ static char *path_in(const char *dir, const char *name) {
     return p;
 }
 
-/* Runs the trainer in-process on a golden file's features with its run's config. */
-static void run_golden(const char *golden, const char *run, int bf16, const char *dir) {
+/* Runs the trainer in-process on a golden file's features with its run's
+ * config, as features of engine (albert_engine, "" unknown), resuming when
+ * resume; returns trainer_run's result. */
+static int train_golden(const char *golden, const char *run, int bf16, const char *dir, const char *engine, int resume,
+                        AlbError *error) {
     SafeTensors st;
     AlbError err;
     cr_assert_eq(st_open(&st, golden, &err), 0, "%s", err.msg);
@@ -77,7 +80,8 @@ static void run_golden(const char *golden, const char *run, int bf16, const char
         cr_assert_eq(train_config_set(c, json_string_value(json_array_get(sets, i)), &err), 0, "%s", err.msg);
     json_decref(sets);
     const char *extra[] = {"seed=5", "shuffle=true", "mlp_hidden_size=32", "num_labels=77", "log_level=ERROR",
-                           bf16 ? "dtype=bfloat16" : "dtype=float32", "keep_last_n=1", "keep_best_n=0"};
+                           bf16 ? "dtype=bfloat16" : "dtype=float32", "keep_last_n=1", "keep_best_n=0",
+                           resume ? "resume_from_checkpoint=true" : "resume_from_checkpoint=false"};
     for (size_t i = 0; i < sizeof extra / sizeof extra[0]; i++)
         cr_assert_eq(train_config_set(c, extra[i], &err), 0, "%s", err.msg);
     snprintf(buf, sizeof buf, "init_head=%s", golden);
@@ -92,14 +96,21 @@ static void run_golden(const char *golden, const char *run, int bf16, const char
     FILE *devnull = fopen("/dev/null", "w");
     Logger lg = {devnull, LOG_ERROR, 0};
     TrainerInputs in = {.cfg = c, .hidden = 64, .train = {(int)n_train, xtr, ytr}, .eval = {(int)n_eval, xev, yev},
-                        .num_labels = 77, .encoder_id = "golden", .encoder_hash = "", .log = &lg};
+                        .num_labels = 77, .encoder_id = "golden", .encoder_hash = "", .encoder_engine = engine,
+                        .log = &lg};
     TrainSummary sum;
-    cr_assert_eq(trainer_run(&in, &sum, &err), 0, "%s", err.msg);
+    int rc = trainer_run(&in, &sum, error);
     fclose(devnull);
     free(ytr);
     free(yev);
     free(c);
     st_close(&st);
+    return rc;
+}
+
+static void run_golden(const char *golden, const char *run, int bf16, const char *dir) {
+    AlbError err;
+    cr_assert_eq(train_golden(golden, run, bf16, dir, "", 0, &err), 0, "%s", err.msg);
 }
 
 /* fp32 runs against the exact (float64) run: relative bound on each loss,
@@ -766,6 +777,8 @@ static void drop_steps_freq(CheckpointMeta *m) {
 
 static void position_past_the_epoch(CheckpointMeta *m) { m->epoch_position = 1000; }
 
+
+
 /* Resuming the edited last checkpoint fails with exit 1 and an error naming it and containing needle. */
 static void expect_resume_fails(void (*edit)(CheckpointMeta *), const char *needle) {
     Fixture f = fixture(NULL);
@@ -786,6 +799,20 @@ Test(trainer, resume_from_a_checkpoint_without_the_schedule_fails) {
 /* step, epoch and epoch_position index perm[]: ones that do not fit the schedule are refused. */
 Test(trainer, resume_from_a_position_outside_the_schedule_fails) {
     expect_resume_fails(position_past_the_epoch, "epoch_position 1000 do not fit the schedule");
+}
+
+/* A head that learnt from another engine's features (int8, bf16 emulated or
+ * native) is not resumed on these; the same engine resumes. */
+Test(trainer, resume_on_another_engine_fails) {
+    char *dir = test_mkdtemp();
+    AlbError err;
+    cr_assert_eq(train_golden(GOLDEN_F32, "a", 0, dir, "float32/here", 0, &err), 0, "%s", err.msg);
+    cr_expect_eq(train_golden(GOLDEN_F32, "a", 0, dir, "int8/onednn-elsewhere", 1, &err), -1);
+    cr_expect(strstr(err.msg, "learnt from float32/here features, this run computes int8/onednn-elsewhere features"),
+              "%s", err.msg);
+    cr_expect_eq(train_golden(GOLDEN_F32, "a", 0, dir, "float32/here", 1, &err), 0, "%s", err.msg);
+    test_rmtree(dir);
+    free(dir);
 }
 
 Test(trainer, remote_mirror_and_load_from_storage) {

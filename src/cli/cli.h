@@ -7,6 +7,7 @@
 #ifndef ALB_CLI_H
 #define ALB_CLI_H
 
+#include "model/albert.h"
 #include "util/error.h"
 
 #define ALBERTC_VERSION "0.1.0"
@@ -41,5 +42,7 @@ int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format
 int cli_option_error(const char *cmd, int opt, char **argv);
 /* Parses a whole decimal int in [lo, hi]; on failure prints a usage error. */
 int cli_parse_int(const char *cmd, const char *opt, const char *s, long lo, long hi, long *out);
+/* --dtype's value through alb_dtype_parse (model/albert.h); on failure prints a usage error. */
+int cli_parse_dtype(const char *cmd, const char *s, AlbDtype *out);
 
 #endif

@@ -30,7 +30,7 @@ static const char *CMD = "bench";
 
 static void help(void) {
     printf("Usage: albertc bench [--model M] [--input FILE.jsonl] [--limit N] [--json]\n"
-           "                     [--threads 1,2] [--dtype float32,bfloat16] [--batch-size 8]\n"
+           "                     [--threads 1,2] [--dtype float32,bfloat16,int8] [--batch-size 8]\n"
            "                     [--sorted-tokens 4096] [--repeat N] [--tokenizer spiece.model]\n"
            "\n"
            "Times the encoder's forward pass ([CLS] features, as 'albertc embed' computes them)\n"
@@ -42,7 +42,9 @@ static void help(void) {
            "GFLOPS = (FLOPs of the matrix products at each text's real length, counted from\n"
            "the config) / wall time; padding and elementwise ops are not counted. pad %% is\n"
            "the padding share of the [B, L] batches handed to the encoder (which computes only\n"
-           "the real rows); cpu %% is CPU time / wall time.\n"
+           "the real rows); cpu %% is CPU time / wall time; engine is what computed the\n"
+           "products (albert_engine: dtype/variant, e.g. bfloat16/onednn-avx512_core_bf16;\n"
+           "ALBERTC_MATMUL=openblas in the environment times the OpenBLAS fallback).\n"
            "\n"
            "  --model M           a model directory (config.json + model.safetensors) or a hub\n"
            "                      id (default: random weights of the base geometry, as\n"
@@ -53,7 +55,7 @@ static void help(void) {
            "                      " DEFAULT_TOKENIZER ")\n"
            "  --limit N           only the first N lines\n"
            "  --threads LIST      thread counts, OpenBLAS and OpenMP alike (default 1,2)\n"
-           "  --dtype LIST        float32 and/or bfloat16 (default float32,bfloat16)\n"
+           "  --dtype LIST        of float32, bfloat16, int8 (default float32,bfloat16,int8)\n"
            "  --batching LIST     padded and/or sorted (default padded,sorted)\n"
            "  --batch-size N      padded batch size (default 8)\n"
            "  --sorted-tokens N   token budget of a sorted batch, padding included (default 4096)\n"
@@ -123,6 +125,7 @@ static int make_batches(const SeqList *l, int sorted, int batch_size, int token_
 
 typedef struct {
     const char *dtype, *batching;
+    char engine[96];  /* albert_engine(): what computed the row */
     int threads, batches, batch_size;
     long padded_tokens;
     double seconds, cpu_seconds;
@@ -220,12 +223,12 @@ typedef struct {
     const char *model, *input, *tokenizer;
     long limit, batch_size, sorted_tokens, repeat;
     int threads[8], n_threads;
-    int dtypes[2], n_dtypes;     /* AlbDtype */
+    AlbDtype dtypes[3];
+    int n_dtypes;
     int batchings[2], n_batchings; /* 0 padded, 1 sorted */
     int json;
 } Options;
 
-static const char *DTYPE_NAMES[] = {"float32", "bfloat16"};
 static const char *BATCHING_NAMES[] = {"padded", "sorted"};
 
 /* A comma-separated list of names (index into names[n_names]) into out[max]. */
@@ -240,6 +243,21 @@ static int parse_names(const char *opt, const char *s, const char **names, int n
         out[(*n)++] = k;
     }
     if (*n == 0) return cli_usage_error(CMD, "%s: empty list", opt), -1;
+    return 0;
+}
+
+static int parse_dtypes(const char *s, Options *o) {
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", s);
+    o->n_dtypes = 0;
+    for (char *save, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        AlbDtype d;
+        if (cli_parse_dtype(CMD, tok, &d)) return -1;
+        for (int i = 0; i < o->n_dtypes; i++)
+            if (o->dtypes[i] == d) return cli_usage_error(CMD, "--dtype: '%s' repeated", tok), -1;
+        o->dtypes[o->n_dtypes++] = d;
+    }
+    if (o->n_dtypes == 0) return cli_usage_error(CMD, "--dtype: empty list"), -1;
     return 0;
 }
 
@@ -268,7 +286,7 @@ static int parse_options(int argc, char **argv, Options *o) {
         {"help", no_argument, 0, 'h'},              {0, 0, 0, 0},
     };
     *o = (Options){.input = DEFAULT_INPUT, .batch_size = 8, .repeat = 1, .sorted_tokens = 4096, .threads = {1, 2},
-                   .n_threads = 2, .dtypes = {ALB_F32, ALB_BF16}, .n_dtypes = 2, .batchings = {0, 1},
+                   .n_threads = 2, .dtypes = {ALB_F32, ALB_BF16, ALB_INT8}, .n_dtypes = 3, .batchings = {0, 1},
                    .n_batchings = 2};
     int c;
     optind = 1;
@@ -279,7 +297,7 @@ static int parse_options(int argc, char **argv, Options *o) {
         case 'k': o->tokenizer = optarg; break;
         case 'n': if (cli_parse_int(CMD, "--limit", optarg, 1, 1L << 30, &o->limit)) return EXIT_USAGE; break;
         case 't': if (parse_threads(optarg, o)) return EXIT_USAGE; break;
-        case 'd': if (parse_names("--dtype", optarg, DTYPE_NAMES, 2, o->dtypes, &o->n_dtypes)) return EXIT_USAGE; break;
+        case 'd': if (parse_dtypes(optarg, o)) return EXIT_USAGE; break;
         case 'g':
             if (parse_names("--batching", optarg, BATCHING_NAMES, 2, o->batchings, &o->n_batchings)) return EXIT_USAGE;
             break;
@@ -317,8 +335,8 @@ static void print_header(const Totals *t, const Options *o) {
     printf("FLOPs      %.1f MFLOP per real token (matrix products at each text's real length, from the config)\n",
            t->flops / (double)t->real_tokens * 1e-6);
     printf("OpenBLAS   %s (core %s)\n\n", openblas_get_config(), openblas_get_corename());
-    printf("%-8s  %-30s  %7s  %7s  %8s  %9s  %10s  %7s  %6s\n", "dtype", "batching", "threads", "pad %",
-           "time s", "tokens/s", "examples/s", "GFLOPS", "cpu %");
+    printf("%-8s  %-30s  %7s  %7s  %8s  %9s  %10s  %7s  %6s  %s\n", "dtype", "batching", "threads", "pad %",
+           "time s", "tokens/s", "examples/s", "GFLOPS", "cpu %", "engine");
     fflush(stdout);
 }
 
@@ -328,10 +346,10 @@ static void print_row(const Totals *t, const Row *r) {
         snprintf(desc, sizeof desc, "batch %d padded, in order", r->batch_size);
     else
         snprintf(desc, sizeof desc, "sorted, <= %d tokens/batch", r->batch_size);
-    printf("%-8s  %-30s  %7d  %7.1f  %8.2f  %9.0f  %10.1f  %7.1f  %6.0f\n", r->dtype, desc, r->threads,
+    printf("%-8s  %-30s  %7d  %7.1f  %8.2f  %9.0f  %10.1f  %7.1f  %6.0f  %s\n", r->dtype, desc, r->threads,
            100.0 * (double)(r->padded_tokens - t->real_tokens) / (double)r->padded_tokens, r->seconds,
            (double)t->real_tokens / r->seconds, t->n_texts / r->seconds, row_gflops(t, r),
-           100.0 * r->cpu_seconds / r->seconds);
+           100.0 * r->cpu_seconds / r->seconds, r->engine);
     fflush(stdout);
 }
 
@@ -348,6 +366,7 @@ static void print_json(const Totals *t, const Options *o, const Row *rows, int n
         const Row *r = &rows[i];
         json_t *j = json_object();
         json_object_set_new(j, "dtype", json_string(r->dtype));
+        json_object_set_new(j, "engine", json_string(r->engine));
         json_object_set_new(j, "batching", json_string(r->batching));
         json_object_set_new(j, !strcmp(r->batching, "padded") ? "batch_size" : "token_budget",
                             json_integer(r->batch_size));
@@ -412,7 +431,7 @@ int cmd_bench(int argc, char **argv) {
                   .n_texts = seqs.n};
     for (int d = 0; d < o.n_dtypes && rc == EXIT_OK; d++) {
         AlbertModel *m;
-        if (albert_load(&m, model_dir, (AlbDtype)o.dtypes[d], &err)) {
+        if (albert_load(&m, model_dir, o.dtypes[d], &err)) {
             rc = EXIT_FAILURE_RUN;
             break;
         }
@@ -428,8 +447,9 @@ int cmd_bench(int argc, char **argv) {
             int nb = make_batches(&seqs, sorted, (int)o.batch_size, (int)o.sorted_tokens, order, batches);
             for (int t = 0; t < o.n_threads && rc == EXIT_OK; t++) {
                 Row *r = &rows[n_rows++];
-                *r = (Row){.dtype = DTYPE_NAMES[o.dtypes[d]], .batching = BATCHING_NAMES[sorted],
+                *r = (Row){.dtype = alb_dtype_name(o.dtypes[d]), .batching = BATCHING_NAMES[sorted],
                            .threads = o.threads[t], .batch_size = (int)(sorted ? o.sorted_tokens : o.batch_size)};
+                snprintf(r->engine, sizeof r->engine, "%s", albert_engine(m));
                 if (run_row(m, &seqs, order, batches, nb, (int)o.repeat, r, &err)) rc = EXIT_FAILURE_RUN;
                 else if (!o.json) {  /* a row as soon as it is measured: a full run takes minutes */
                     if (n_rows == 1) print_header(&tot, &o);

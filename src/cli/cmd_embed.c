@@ -19,21 +19,22 @@ static const char *CMD = "embed";
 
 static void help(void) {
     printf("Usage: albertc embed --model M --input FILE.jsonl --output OUT.safetensors\n"
-           "                     [--dtype float32|bfloat16] [--all-tokens] [--batch-size N] [--max-length N]\n"
+           "                     [--dtype float32|bfloat16|int8] [--all-tokens] [--batch-size N] [--max-length N]\n"
            "\n"
            "Runs the ALBERT encoder over every input line and writes, in input order:\n"
            "  cls [N, H] F32            last_hidden_state[:, 0] (the [CLS] row)\n"
            "  pooler_output [N, H] F32  tanh(cls Wp^T + bp)\n"
            "and with --all-tokens also\n"
            "  last_hidden_state [N, Lmax, H] F32 (rows past each length are 0), lengths [N] I64.\n"
-           "Metadata: albert_weights_hash, dtype.\n"
+           "Metadata: albert_weights_hash, dtype, engine (albert_engine: dtype/engine variant).\n"
            "\n"
            "Input lines: {\"input_ids\": [...]} with an optional \"attention_mask\" (0/1, same\n"
            "length) and \"token_type_ids\" (all 0), or {\"text\": \"...\"}, tokenized with\n"
            "M/spiece.model as AlbertTokenizerFast does ([CLS] ... [SEP]).\n"
            "\n"
            "  --model M         a model directory (config.json, model.safetensors) or a hub id\n"
-           "  --dtype D         float32 (default) or bfloat16 (torch CPU bf16 semantics)\n"
+           "  --dtype D         float32 (default), bfloat16 (torch CPU bf16 semantics) or\n"
+           "                    int8 (int8 matrix products, ~fp32 features: README)\n"
            "  --all-tokens      also write last_hidden_state and lengths\n"
            "  --batch-size N    sequences per forward pass (default 16); inputs are sorted by\n"
            "                    length first, so little padding is computed\n"
@@ -82,6 +83,7 @@ static int write_outputs(const Outputs *o, const AlbertModel *m, const char *pat
     }
     st_writer_set_meta(w, "albert_weights_hash", albert_weights_hash(m));
     st_writer_set_meta(w, "dtype", alb_dtype_name(albert_dtype(m)));
+    st_writer_set_meta(w, "engine", albert_engine(m));
     int rc = st_writer_save(w, path, err);
     st_writer_free(w);
     return rc;
@@ -109,9 +111,7 @@ int cmd_embed(int argc, char **argv) {
         case 'o': output = optarg; break;
         case 'a': all_tokens = 1; break;
         case 'd':
-            if (!strcmp(optarg, "float32")) dtype = ALB_F32;
-            else if (!strcmp(optarg, "bfloat16")) dtype = ALB_BF16;
-            else return cli_usage_error(CMD, "--dtype: expected float32 or bfloat16, got '%s'", optarg);
+            if (cli_parse_dtype(CMD, optarg, &dtype)) return EXIT_USAGE;
             break;
         case 'b':
             if (cli_parse_int(CMD, "--batch-size", optarg, 1, 1 << 16, &batch_size)) return EXIT_USAGE;

@@ -34,7 +34,7 @@ static void help(void) {
            "                     output_dict), confusion_matrix.csv, errors.jsonl, predictions.jsonl,\n"
            "                     summary.json (accuracy, macro F1, cross-entropy, most confused pairs)\n"
            "  --digits N         decimals in the report (default 4)\n"
-           "  --dtype D          float32 or bfloat16 (default: the dtype it was trained in)\n"
+           "  --dtype D          float32, bfloat16 or int8 (default: the dtype it was trained in)\n"
            "  --cache-dir DIR    the feature cache (default: train's, ~/.cache/albertc): texts that\n"
            "                     train encoded are not encoded again, and get the same features\n"
            "  --no-cache         encode every text, keep nothing\n"
@@ -61,6 +61,7 @@ static int parse_args(int argc, char **argv, EvalArgs *ea) {
         {"help", no_argument, 0, 'h'},             {0, 0, 0, 0}};
     int c;
     optind = 1;
+    AlbDtype dtype;
     while ((c = getopt_long(argc, argv, CLI_SHORT_OPTS, opts, NULL)) != -1) {
         switch (c) {
         case 'm': ea->model = optarg; break;
@@ -70,9 +71,8 @@ static int parse_args(int argc, char **argv, EvalArgs *ea) {
         case 'o': ea->output = optarg; break;
         case 'g': if (cli_parse_int(CMD, "--digits", optarg, 0, 17, &ea->digits)) return EXIT_USAGE; break;
         case 'd':
-            if (strcmp(optarg, "float32") && strcmp(optarg, "bfloat16"))
-                return cli_usage_error(CMD, "--dtype: expected float32 or bfloat16, got '%s'", optarg);
-            ea->dtype = optarg;
+            if (cli_parse_dtype(CMD, optarg, &dtype)) return EXIT_USAGE;
+            ea->dtype = alb_dtype_name(dtype);
             break;
         case 'c': ea->cache_dir = optarg; break;
         case 'n': ea->no_cache = 1; break;

@@ -40,7 +40,7 @@ static void help(void) {
            "  --raw-scores       logits instead of probabilities\n"
            "  --max-length N     tokens per text, [CLS] and [SEP] included (default: the length\n"
            "                     the head was trained with); longer texts are truncated as in train\n"
-           "  --dtype D          float32 or bfloat16 (default: the dtype it was trained in)\n"
+           "  --dtype D          float32, bfloat16 or int8 (default: the dtype it was trained in)\n"
            "  --output FILE      write the answers to FILE (atomically) instead of stdout\n"
            "  -h, --help         this help\n"
            "\n"
@@ -146,6 +146,7 @@ static int parse_args(int argc, char **argv, PredictArgs *pa, Answer *a) {
     long k = 1;
     int c;
     optind = 1;
+    AlbDtype dtype;
     while ((c = getopt_long(argc, argv, CLI_SHORT_OPTS, opts, NULL)) != -1) {
         switch (c) {
         case 'm': pa->model = optarg; break;
@@ -161,9 +162,8 @@ static int parse_args(int argc, char **argv, PredictArgs *pa, Answer *a) {
         case 'r': a->raw_scores = 1; break;
         case 'L': if (cli_parse_int(CMD, "--max-length", optarg, 2, 1 << 20, &pa->max_length)) return EXIT_USAGE; break;
         case 'd':
-            if (strcmp(optarg, "float32") && strcmp(optarg, "bfloat16"))
-                return cli_usage_error(CMD, "--dtype: expected float32 or bfloat16, got '%s'", optarg);
-            pa->dtype = optarg;
+            if (cli_parse_dtype(CMD, optarg, &dtype)) return EXIT_USAGE;
+            pa->dtype = alb_dtype_name(dtype);
             break;
         case 'o': pa->output = optarg; break;
         case 'h': help(); return -1;

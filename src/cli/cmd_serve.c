@@ -36,7 +36,7 @@ static void help(void) {
            "  --auto-truncate              truncate over-long inputs unless a request says\n"
            "                               \"truncate\": false (default: refused with 422)\n"
            "  --api-key KEY                require 'Authorization: Bearer KEY' (not on /health, /metrics)\n"
-           "  --dtype D                    float32 or bfloat16 (default: the directory's)\n"
+           "  --dtype D                    float32, bfloat16 or int8 (default: the directory's)\n"
            "  --timeout S                  close a connection idle for S seconds (default 30)\n"
            "  --http-threads N             threads reading and tokenizing requests (default 2)\n"
            "  -h, --help                   this help\n"
@@ -70,6 +70,7 @@ static int parse_args(int argc, char **argv, ServeArgs *a) {
     long port = 3000, client_batch = 32, concurrent = 512, timeout = 30, threads = 2;
     int c;
     optind = 1;
+    AlbDtype dtype;
     while ((c = getopt_long(argc, argv, CLI_SHORT_OPTS, opts, NULL)) != -1) {
         switch (c) {
         case 'm': a->model = optarg; break;
@@ -90,9 +91,8 @@ static int parse_args(int argc, char **argv, ServeArgs *a) {
         case 't': a->o.auto_truncate = 1; break;
         case 'k': a->o.api_key = optarg; break;
         case 'd':
-            if (strcmp(optarg, "float32") && strcmp(optarg, "bfloat16"))
-                return cli_usage_error(CMD, "--dtype: expected float32 or bfloat16, got '%s'", optarg);
-            a->dtype = optarg;
+            if (cli_parse_dtype(CMD, optarg, &dtype)) return EXIT_USAGE;
+            a->dtype = alb_dtype_name(dtype);
             break;
         case 'T': if (cli_parse_int(CMD, "--timeout", optarg, 1, 86400, &timeout)) return EXIT_USAGE; break;
         case 'n': if (cli_parse_int(CMD, "--http-threads", optarg, 1, 64, &threads)) return EXIT_USAGE; break;

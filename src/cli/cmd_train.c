@@ -236,6 +236,7 @@ typedef struct {
     int random_encoder;
     char encoder_id[4200];
     char encoder_hash[64];
+    char engine[64];          /* albert_engine, "" for features files */
 } FeatureInfo;
 
 /* What training runs on: both splits' features and where they came from. */
@@ -316,8 +317,9 @@ static int load_encoder(const TrainConfig *c, Logger *lg, const char *dir, const
         return alb_fail(err, "max_length %d exceeds the max_position_embeddings %d of model %s: set max_length <= %d",
                         c->max_length, ac->max_position_embeddings, dir, ac->max_position_embeddings), EXIT_USAGE;
     snprintf(info->encoder_hash, sizeof info->encoder_hash, "%s", albert_weights_hash(*m));
+    snprintf(info->engine, sizeof info->engine, "%s", albert_engine(*m));
     log_msg(lg, LOG_INFO, "encoder %s (hidden %d, %d layers, %s, weights %s)", dir, ac->hidden_size,
-            ac->num_hidden_layers, alb_dtype_name(c->dtype), info->encoder_hash);
+            ac->num_hidden_layers, info->engine, info->encoder_hash);
     return EXIT_OK;
 }
 
@@ -462,9 +464,9 @@ static void write_run_info(const TrainConfig *c, Logger *lg, const TrainSummary 
     json_object_set_new(o, "config", train_config_to_json(c));
     json_object_set_new(o, "dataset", json_pack("{s:i,s:i,s:i}", "train_rows", f->train.n, "eval_rows", f->eval.n,
                                                 "num_labels", c->num_labels));
-    json_object_set_new(o, "encoder", json_pack("{s:s,s:s,s:s}", "id", f->info.encoder_id, "hash",
-                                                f->info.encoder_hash, "dtype",
-                                                alb_dtype_name(c->dtype)));
+    json_object_set_new(o, "encoder", json_pack("{s:s,s:s,s:s,s:s}", "id", f->info.encoder_id, "hash",
+                                                f->info.encoder_hash, "dtype", alb_dtype_name(c->dtype), "engine",
+                                                f->info.engine));
     char cpu[256], host[256] = "";
     cpu_name(cpu, sizeof cpu);
     gethostname(host, sizeof host - 1);
@@ -604,7 +606,7 @@ static int train_on(const TrainConfig *c, Logger *lg, const Features *f, double 
         .cfg = c, .hidden = f->train.H,
         .train = {f->train.n, f->train.x, f->train.y}, .eval = {f->eval.n, f->eval.x, f->eval.y},
         .num_labels = c->num_labels, .label_names = f->dtrain.n ? f->dtrain.label_names : NULL,
-        .encoder_id = f->info.encoder_id, .encoder_hash = f->info.encoder_hash,
+        .encoder_id = f->info.encoder_id, .encoder_hash = f->info.encoder_hash, .encoder_engine = f->info.engine,
         .random_encoder = f->info.random_encoder,
         .log = lg, .progress = progress_mode(c), .stop = &stop_requested,
         .kill_at_step = env_long("ALBERTC_TEST_KILL_AT_STEP", 0),

@@ -91,6 +91,11 @@ int cli_parse_int(const char *cmd, const char *opt, const char *s, long lo, long
     return 0;
 }
 
+int cli_parse_dtype(const char *cmd, const char *s, AlbDtype *out) {
+    if (alb_dtype_parse(s, out)) return cli_usage_error(cmd, "--dtype: expected one of " ALB_DTYPE_CHOICES ", got '%s'", s), -1;
+    return 0;
+}
+
 /* A command as one rank of the job (alone: rank 0 of 1). */
 static int run_as_rank(const Command *c, int argc, char **argv) {
     if (dist_size() > 1 && !c->ranks) {

@@ -9,16 +9,22 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/mman.h>
+
+#ifdef __AVX512F__
+#include <immintrin.h>
+#endif
 #include <omp.h>
 #include <xxhash.h>
 
 #include "io/safetensors.h"
+#include "model/int8.h"
 #include "model/matmul.h"
 #include "util/bf16.h"
 
 typedef struct {
     const float *w;  /* [out, in] (until prepared: the float32 weight as loaded) */
-    const float *b;  /* [out] */
+    const float *b;  /* [out] (int8: added in our epilogue, not by the product) */
     int in, out;
     MmWeights *mm;   /* the weight in the engine's dtype and layout (model/matmul.h) */
 } Linear;
@@ -61,16 +67,23 @@ struct AlbertModel {
     int cap_tokens, cap_batch, cap_len, cap_threads;
     int *rows;         /* [T]: computed row -> index b * L + i in the [B, L] batch */
     int *seq_start;    /* [B + 1]: sequence b owns rows seq_start[b] .. seq_start[b + 1] - 1 */
-    float *e;          /* [T, E] */
-    float *h;          /* [T, H] */
-    float *qkv;        /* [T, 3H] */
-    float *ctx;        /* [T, H] */
-    float *a;          /* [T, H] */
-    float *tmp;        /* [T, H] */
-    float *f;          /* [T, I] */
-    float *work;       /* [threads, ATT_WORK(L, d)]: attention's per-thread scores and keys */
+    /* activations in the compute dtype: float, or bf16 (uint16_t) in bf16
+     * mode, where every op's output is a bf16 value anyway */
+    void *e;           /* [T, E] */
+    void *h;           /* [T, H] */
+    void *qkv;         /* [T, 3H] */
+    void *ctx;         /* [T, H] */
+    void *a;           /* [T, H] */
+    void *tmp;         /* [T, H] (and [B, H] for the pooler) */
+    void *f;           /* [T, I] */
+    float *work;       /* [threads, work_floats()]: attention's q, keys, v, scores; a LayerNorm row */
+    size_t work_per_thread;
     float *mask_add;   /* [T]: 0 or finfo(dtype).min per key */
-    uint16_t *xb;      /* [T, max(E, H, I)]: a bf16 linear layer's input */
+    /* ALB_INT8: a linear layer's input quantized per row, and its s32 product */
+    uint8_t *xq;       /* [T, max(E, H, I)] */
+    float *x_scale;    /* [T] */
+    int32_t *x_zp;     /* [T] */
+    int32_t *acc;      /* [T, max(3H, I)] */
 };
 
 /* ------------------------------------------------------------------ loading */
@@ -90,15 +103,18 @@ static void release(AlbertModel *m, const float *p) {
         }
 }
 
-static int take(AlbertModel *m, const char *name, int ndim, int64_t d0, int64_t d1, const float **out,
-                AlbError *err) {
+/* A tensor as float32 (hashed as loaded). In bf16 mode it is rounded in a
+ * copy, unless as_loaded (a linear layer's weight: model/matmul rounds it
+ * into its own bf16 copy). */
+static int take_as(AlbertModel *m, const char *name, int ndim, int64_t d0, int64_t d1, const float **out,
+                   int as_loaded, AlbError *err) {
     int64_t shape[2] = {d0, d1};
     float *owned = NULL;
     if (st_get_f32(&m->st, name, "albert.", ndim, shape, out, &owned, err)) return -1;
     size_t n = (size_t)d0 * (size_t)(ndim == 2 ? d1 : 1);
     XXH3_128bits_update(m->hash_state, name, strlen(name) + 1);
     XXH3_128bits_update(m->hash_state, *out, n * sizeof(float));
-    if (m->dtype == ALB_BF16) {
+    if (m->dtype == ALB_BF16 && !as_loaded) {
         if (!owned) {
             owned = alb_xmalloc(n * sizeof(float));
             memcpy(owned, *out, n * sizeof(float));
@@ -112,12 +128,17 @@ static int take(AlbertModel *m, const char *name, int ndim, int64_t d0, int64_t 
     return 0;
 }
 
+static int take(AlbertModel *m, const char *name, int ndim, int64_t d0, int64_t d1, const float **out,
+                AlbError *err) {
+    return take_as(m, name, ndim, d0, d1, out, 0, err);
+}
+
 static int take_linear(AlbertModel *m, const char *prefix, int in, int out, Linear *l, AlbError *err) {
     char name[256];
     l->in = in;
     l->out = out;
     snprintf(name, sizeof name, "%s.weight", prefix);
-    if (take(m, name, 2, out, in, &l->w, err)) return -1;
+    if (take_as(m, name, 2, out, in, &l->w, 1, err)) return -1;
     snprintf(name, sizeof name, "%s.bias", prefix);
     return take(m, name, 1, out, 0, &l->b, err);
 }
@@ -185,7 +206,7 @@ static int load_all(AlbertModel *m, AlbError *err) {
     return take_linear(m, "pooler", H, H, &m->pooler, err);
 }
 
-static void epilogue(const AlbertModel *m, float *y, long n, int apply);
+static uint16_t act_bf16_op_by_op(const AlbertModel *m, uint16_t h);
 
 /* Every linear layer of the model, for what is done to all of them;
  * out holds 2 + 4 * (groups * inner) entries. */
@@ -207,16 +228,21 @@ static Linear **linears_alloc(const AlbertModel *m) {
     return alb_xmalloc(sizeof(Linear *) * (size_t)(2 + 4 * m->c.num_hidden_groups * m->c.inner_group_num));
 }
 
+/* The matrix-product type of a dtype's weights. */
+static MmType mm_type(AlbDtype d) { return d == ALB_BF16 ? MM_BF16 : d == ALB_INT8 ? MM_S8 : MM_F32; }
+
 /* The weights in the engine's dtype and layout (bf16 on oneDNN: 2 bytes a
- * weight); the float32 copies the model owned are dropped. */
+ * weight; int8: s8 per output channel, the bias left to our epilogue); the
+ * float32 copies the model owned are dropped. */
 static int prepare_linears(AlbertModel *m, AlbError *err) {
-    MmType t = m->dtype == ALB_BF16 ? MM_BF16 : MM_F32;
+    MmType t = mm_type(m->dtype);
     Linear **all = linears_alloc(m);
     int n = all_linears(m, all), rc = 0;
     for (int i = 0; i < n && !rc; i++) {
         Linear *l = all[i];
-        MmSpec spec = {.N = l->out, .K = l->in, .wei = t, .src = t, .dst = MM_F32};
-        rc = mm_prepare(&l->mm, &spec, l->w, l->b, err);
+        MmSpec spec = {.N = l->out, .K = l->in, .wei = t, .src = t, .dst = t};
+        if (t == MM_S8) spec = (MmSpec){.N = l->out, .K = l->in, .wei = MM_S8, .src = MM_U8, .dst = MM_S32};
+        rc = mm_prepare(&l->mm, &spec, l->w, t == MM_S8 ? NULL : l->b, err);
         if (!rc) {
             release(m, l->w);
             l->w = NULL;
@@ -266,17 +292,17 @@ int albert_load_weights(AlbertModel **out, const AlbertConfig *config, const cha
         albert_free(m);
         return -1;
     }
+    /* The file's pages: the linear layers now live in oneDNN's copies (and in
+     * bf16 mode every tensor in a rounded one), and the hash read them all.
+     * Dropped from the process (the mapping is private and read-only: what is
+     * still used, fp32 embeddings and norms, faults back in from the page
+     * cache, the rows used only); peak RSS is the model's own copies. */
+    if (m->st.owns_map && m->st.map) madvise(m->st.map, m->st.map_size, MADV_DONTNEED);
     if (dtype == ALB_BF16) {
-        uint16_t *table = alb_xmalloc(65536 * sizeof(uint16_t));
-        for (uint32_t h = 0; h < 65536; h++) {
-            float x = f32_from_bf16((uint16_t)h);
-            epilogue(m, &x, 1, 1); /* no table yet: op by op */
-            table[h] = bf16_from_f32(x);
-        }
-        m->act_bf16 = table;
+        m->act_bf16 = alb_xmalloc(65536 * sizeof(uint16_t));
+        for (uint32_t h = 0; h < 65536; h++) m->act_bf16[h] = act_bf16_op_by_op(m, (uint16_t)h);
     }
-    snprintf(m->engine, sizeof m->engine, "%s/%s", alb_dtype_name(dtype),
-             mm_engine(dtype == ALB_BF16 ? MM_BF16 : MM_F32));
+    snprintf(m->engine, sizeof m->engine, "%s/%s", alb_dtype_name(dtype), mm_engine(mm_type(dtype)));
     XXH128_hash_t hv = XXH3_128bits_digest(m->hash_state);
     snprintf(m->hash, sizeof m->hash, "%016llx%016llx", (unsigned long long)hv.high64,
              (unsigned long long)hv.low64);
@@ -294,16 +320,23 @@ int albert_load(AlbertModel **out, const char *dir, AlbDtype dtype, AlbError *er
 }
 
 static void free_activations(AlbertModel *m) {
-    float **bufs[] = {&m->e, &m->h, &m->qkv, &m->ctx, &m->a, &m->tmp, &m->f, &m->work, &m->mask_add};
+    void **bufs[] = {&m->e, &m->h, &m->qkv, &m->ctx, &m->a, &m->tmp, &m->f};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) {
         free(*bufs[i]);
         *bufs[i] = NULL;
     }
+    free(m->work);
+    free(m->mask_add);
     free(m->rows);
     free(m->seq_start);
-    free(m->xb);
+    free(m->xq);
+    free(m->x_scale);
+    free(m->x_zp);
+    free(m->acc);
+    m->work = m->mask_add = m->x_scale = NULL;
     m->rows = m->seq_start = NULL;
-    m->xb = NULL;
+    m->xq = NULL;
+    m->x_zp = m->acc = NULL;
 }
 
 void albert_free(AlbertModel *m) {
@@ -319,6 +352,29 @@ void albert_free(AlbertModel *m) {
     free(m);
 }
 
+int alb_dtype_parse(const char *name, AlbDtype *out) {
+    static const struct {
+        const char *name;
+        AlbDtype dtype;
+    } names[] = {{"float32", ALB_F32},       {"bfloat16", ALB_BF16},       {"int8", ALB_INT8},
+                 {"torch.float32", ALB_F32}, {"torch.bfloat16", ALB_BF16}};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (!strcmp(name, names[i].name)) {
+            *out = names[i].dtype;
+            return 0;
+        }
+    return -1;
+}
+
+int alb_engine_dtype(const char *engine, AlbDtype *out) {
+    char name[32];
+    size_t n = strcspn(engine, "/");
+    if (!engine[n] || n >= sizeof name) return -1;
+    memcpy(name, engine, n);
+    name[n] = '\0';
+    return alb_dtype_parse(name, out);
+}
+
 const AlbertConfig *albert_config(const AlbertModel *m) { return &m->c; }
 AlbDtype albert_dtype(const AlbertModel *m) { return m->dtype; }
 const char *albert_weights_hash(const AlbertModel *m) { return m->hash; }
@@ -327,11 +383,11 @@ const char *albert_engine(const AlbertModel *m) { return m->engine; }
 static int max_int(int a, int b) { return a > b ? a : b; }
 
 /* Attention's per-thread floats for sequences of up to L positions, head size
- * d: one query's scores [L] and the head's keys transposed [d, L] (rounded up
- * to whole vectors of 16). */
+ * d: 4 queries' scores [4, L], the head's q, keys transposed and v [L, d]
+ * each, one context row [d] (L rounded up to whole vectors of 16). */
 static size_t att_work(int L, int d) {
     size_t Lp = ((size_t)L + 15) / 16 * 16;
-    return Lp + (size_t)d * Lp + 16;
+    return 4 * Lp + 3 * (size_t)d * Lp + (size_t)d + 16;
 }
 
 /* Buffers for T computed rows of B sequences of length L: grown, never shrunk. */
@@ -346,18 +402,25 @@ static void reserve(AlbertModel *m, int T, int B, int L) {
     size_t t = (size_t)T, E = (size_t)m->c.embedding_size, H = (size_t)m->c.hidden_size;
     m->rows = alb_xmalloc(t * sizeof(int));
     m->seq_start = alb_xmalloc(((size_t)B + 1) * sizeof(int));
-    m->e = alb_xmalloc(t * E * sizeof(float));
-    m->h = alb_xmalloc(t * H * sizeof(float));
-    m->qkv = alb_xmalloc(3 * t * H * sizeof(float));
-    m->ctx = alb_xmalloc(t * H * sizeof(float));
-    m->a = alb_xmalloc(t * H * sizeof(float));
-    m->tmp = alb_xmalloc(t * H * sizeof(float));
-    m->f = alb_xmalloc(t * (size_t)m->c.intermediate_size * sizeof(float));
-    m->work = alb_xmalloc((size_t)threads * att_work(L, m->c.hidden_size / m->c.num_attention_heads) * sizeof(float));
+    size_t es = m->dtype == ALB_BF16 ? sizeof(uint16_t) : sizeof(float), rows_h = t > (size_t)B ? t : (size_t)B;
+    m->e = alb_xmalloc(t * E * es);
+    m->h = alb_xmalloc(t * H * es);
+    m->qkv = alb_xmalloc(3 * t * H * es);
+    m->ctx = alb_xmalloc(t * H * es);
+    m->a = alb_xmalloc(t * H * es);
+    m->tmp = alb_xmalloc(rows_h * H * es);
+    m->f = alb_xmalloc(t * (size_t)m->c.intermediate_size * es);
+    size_t att = att_work(L, m->c.hidden_size / m->c.num_attention_heads);
+    m->work_per_thread = att > H ? att : H;
+    m->work_per_thread = m->work_per_thread > E ? m->work_per_thread : E;
+    m->work = alb_xmalloc((size_t)threads * m->work_per_thread * sizeof(float));
     m->mask_add = alb_xmalloc(t * sizeof(float));
-    if (m->dtype == ALB_BF16) {
-        size_t in = max_int(max_int((int)E, (int)H), m->c.intermediate_size);
-        m->xb = alb_xmalloc(t * in * sizeof(uint16_t));
+    if (m->dtype == ALB_INT8) {
+        size_t in = (size_t)max_int(max_int((int)E, (int)H), m->c.intermediate_size);
+        m->xq = alb_xmalloc(t * in);
+        m->x_scale = alb_xmalloc(t * sizeof(float));
+        m->x_zp = alb_xmalloc(t * sizeof(int32_t));
+        m->acc = alb_xmalloc(t * (size_t)max_int(3 * (int)H, m->c.intermediate_size) * sizeof(int32_t));
     }
     m->cap_tokens = T;
     m->cap_batch = B;
@@ -373,6 +436,19 @@ static void reserve(AlbertModel *m, int T, int B, int L) {
 #define KERNEL static inline __attribute__((always_inline))
 
 KERNEL float R(int bf, float x) { return bf ? bf16_round(x) : x; }
+
+/* Activations: element i of a buffer in the compute dtype (bf: bf16). */
+KERNEL float LD(int bf, const void *p, size_t i) {
+    return bf ? f32_from_bf16(((const uint16_t *)p)[i]) : ((const float *)p)[i];
+}
+KERNEL void ST(int bf, void *p, size_t i, float v) {
+    if (bf) ((uint16_t *)p)[i] = bf16_from_f32(v);
+    else ((float *)p)[i] = v;
+}
+/* The address of row t of a [T, n] buffer. */
+static inline void *ROW(const AlbertModel *m, const void *p, long t, long n) {
+    return (char *)p + (size_t)t * (size_t)n * (m->dtype == ALB_BF16 ? sizeof(uint16_t) : sizeof(float));
+}
 
 static inline float rnd(const AlbertModel *m, float x) { return R(m->dtype == ALB_BF16, x); }
 
@@ -413,63 +489,64 @@ KERNEL float activate(Activation act, int bf, float x) {
     return R(bf, R(bf, 0.5f * x) * t);
 }
 
-/* y[T, n] = act(y) (apply) and, in bf16 mode, each op's output rounded:
- * y holds the linear layer's fp32 result with its bias (torch: the addmm's
- * output, rounded once), then the activation op by op. */
-KERNEL void epilogue_kernel(float *y, long n, int apply, Activation act, int bf) {
+/* y[n] = act(y): float32 mode, the activation of fp32 values. */
+KERNEL void act_f32_kernel(float *y, long n, Activation act) {
 #pragma omp simd
-    for (long i = 0; i < n; i++) {
-        float v = R(bf, y[i]);
-        y[i] = apply ? activate(act, bf, v) : v;
-    }
+    for (long i = 0; i < n; i++) y[i] = activate(act, 0, y[i]);
 }
 
-/* bf16 mode: the activation's input is a bf16 value (the linear layer's
- * rounded output), so the whole op-by-op chain is one table lookup. */
-static void epilogue_bf16_table(const uint16_t *table, float *y, long n) {
-    for (long i = 0; i < n; i++) y[i] = f32_from_bf16(table[bf16_from_f32(y[i])]);
+static void act_f32(const AlbertModel *m, float *y, long n) {
+    if (m->act == ACT_GELU_NEW) act_f32_kernel(y, n, ACT_GELU_NEW);
+    else if (m->act == ACT_GELU) act_f32_kernel(y, n, ACT_GELU);
+    else act_f32_kernel(y, n, ACT_RELU);
 }
 
-static void epilogue(const AlbertModel *m, float *y, long n, int apply) {
-    int bf = m->dtype == ALB_BF16;
-    if (!bf && !apply) return;
-    if (bf && apply && m->act_bf16) {
-        epilogue_bf16_table(m->act_bf16, y, n);
-        return;
-    }
-#define EPILOGUE(apply, act) (bf ? epilogue_kernel(y, n, apply, act, 1) : epilogue_kernel(y, n, apply, act, 0))
-    if (!apply) EPILOGUE(0, ACT_RELU);
-    else if (m->act == ACT_GELU_NEW) EPILOGUE(1, ACT_GELU_NEW);
-    else if (m->act == ACT_GELU) EPILOGUE(1, ACT_GELU);
-    else EPILOGUE(1, ACT_RELU);
-#undef EPILOGUE
+/* The activation of a bf16 value, op by op with bf16 roundings (torch's
+ * bf16 ops); bf16 mode looks it up in m->act_bf16, built from this. */
+static uint16_t act_bf16_op_by_op(const AlbertModel *m, uint16_t h) {
+    float x = f32_from_bf16(h);
+    if (m->act == ACT_GELU_NEW) x = activate(ACT_GELU_NEW, 1, x);
+    else if (m->act == ACT_GELU) x = activate(ACT_GELU, 1, x);
+    else x = activate(ACT_RELU, 1, x);
+    return bf16_from_f32(x);
 }
 
-/* Rows per block of the elementwise passes around a matrix product. */
+/* Rows per block of the elementwise pass after a matrix product. */
 #define EPILOGUE_ROWS 16
 
 /* y[T, out] = act(x[T, in] W^T + b) (activation only if apply): one matrix
- * product over all rows (model/matmul.h: the bias added in fp32, as torch's
- * addmm / oneDNN post-op sum), then the activation and the bf16 rounding per
- * block of rows, on the same OpenMP pool. In bf16 mode x (bf16 values held
- * in floats) goes to the product as bf16. */
-static int linear(AlbertModel *m, const Linear *l, const float *x, float *y, int T, int apply, AlbError *err) {
-    const void *src = x;
-    int blocks = (T + EPILOGUE_ROWS - 1) / EPILOGUE_ROWS;
-    if (m->dtype == ALB_BF16) {
+ * product over all rows (model/matmul.h: the bias added in fp32 and, in bf16
+ * mode, the sum rounded once to the bf16 output, as torch's addmm), then the
+ * activation per block of rows, on the same OpenMP pool; in bf16 mode the
+ * activation of a bf16 value is one lookup (m->act_bf16). In int8 mode
+ * (model/int8.h) x (float) is quantized per row, the product is the exact s32
+ * one, and each block of rows is dequantized with the bias (float y) before
+ * the activation. */
+static int linear(AlbertModel *m, const Linear *l, const void *x, void *y, int T, int apply, AlbError *err) {
+    int int8 = m->dtype == ALB_INT8;
+    if (int8) {
+        const float *xf = x;
 #pragma omp parallel for schedule(static) if ((long)T * l->in > 65536)
-        for (int k = 0; k < blocks; k++) {
-            long r0 = (long)k * EPILOGUE_ROWS, r1 = r0 + EPILOGUE_ROWS < T ? r0 + EPILOGUE_ROWS : T;
-            mm_f32_to_bf16(x + r0 * l->in, m->xb + r0 * l->in, (r1 - r0) * l->in);
-        }
-        src = m->xb;
+        for (int t = 0; t < T; t++)
+            int8_quantize_row(xf + (size_t)t * l->in, l->in, m->xq + (size_t)t * l->in, &m->x_scale[t], &m->x_zp[t]);
     }
-    if (mm_run(l->mm, T, src, y, NULL, err)) return -1;
-    if (m->dtype != ALB_BF16 && !apply) return 0;
+    if (mm_run(l->mm, T, int8 ? (const void *)m->xq : x, int8 ? (void *)m->acc : y, NULL, err)) return -1;
+    if (!apply && !int8) return 0;
+    int blocks = (T + EPILOGUE_ROWS - 1) / EPILOGUE_ROWS;
+    const float *w_scale = mm_w_scale(l->mm);
+    const int32_t *w_sum = mm_w_sum(l->mm);
 #pragma omp parallel for schedule(static) if ((long)T * l->out > 65536)
     for (int k = 0; k < blocks; k++) {
         long r0 = (long)k * EPILOGUE_ROWS, r1 = r0 + EPILOGUE_ROWS < T ? r0 + EPILOGUE_ROWS : T;
-        epilogue(m, y + r0 * l->out, (r1 - r0) * l->out, apply);
+        if (m->dtype == ALB_BF16) {
+            uint16_t *yb = (uint16_t *)y + r0 * l->out;
+            for (long i = 0; i < (r1 - r0) * l->out; i++) yb[i] = m->act_bf16[yb[i]];
+        } else {
+            for (long t = r0; int8 && t < r1; t++)
+                int8_dequantize_row(m->acc + t * l->out, l->out, m->x_scale[t], m->x_zp[t], w_scale, w_sum, l->b,
+                                    (float *)y + t * l->out);
+            if (apply) act_f32(m, (float *)y + r0 * l->out, (r1 - r0) * l->out);
+        }
     }
     return 0;
 }
@@ -548,8 +625,9 @@ static void bf16_moments(const float *x, int N, float *mean, float *var) {
 
 #undef BR
 
-/* One row: y[n] = LayerNorm(x) * g + b, biased variance (y may be x). */
-KERNEL void layer_norm_row(const AlbertModel *m, const Norm *nm, const float *x, float *y, int bf) {
+/* One row: y[n] = LayerNorm(x) * g + b, biased variance; x in fp32 (bf16
+ * values in bf16 mode), y in the compute dtype. */
+KERNEL void layer_norm_row(const AlbertModel *m, const Norm *nm, const float *x, void *y, int bf) {
     int n = nm->n;
     float eps = m->c.layer_norm_eps;
     if (bf) {
@@ -559,8 +637,9 @@ KERNEL void layer_norm_row(const AlbertModel *m, const Norm *nm, const float *x,
         bf16_moments(x, n, &mean, &var);
         float rstd = R(1, 1.0f / R(1, sqrtf(R(1, var + R(1, eps)))));
         float shift = R(1, -rstd * mean);
+        uint16_t *yb = y;
 #pragma omp simd
-        for (int j = 0; j < n; j++) y[j] = R(1, (x[j] * rstd + shift) * nm->g[j] + nm->b[j]);
+        for (int j = 0; j < n; j++) yb[j] = bf16_from_f32((x[j] * rstd + shift) * nm->g[j] + nm->b[j]);
     } else {
         double s = 0.0, ss = 0.0;
 #pragma omp simd reduction(+ : s)
@@ -570,29 +649,36 @@ KERNEL void layer_norm_row(const AlbertModel *m, const Norm *nm, const float *x,
         for (int j = 0; j < n; j++) ss += (x[j] - mean) * (x[j] - mean);
         float rstd = (float)(1.0 / sqrt(ss / n + (double)eps));
         float fmean = (float)mean;
+        float *yf = y;
 #pragma omp simd
-        for (int j = 0; j < n; j++) y[j] = (x[j] - fmean) * rstd * nm->g[j] + nm->b[j];
+        for (int j = 0; j < n; j++) yf[j] = (x[j] - fmean) * rstd * nm->g[j] + nm->b[j];
     }
 }
 
-/* y[T, n] = LayerNorm(x + res) over T rows, res NULL: LayerNorm(x). The
- * residual add is a torch op of its own (rounded in bf16 mode); its sum is
- * left in x. */
-static void layer_norm(const AlbertModel *m, const Norm *nm, float *x, const float *res, float *y, int T) {
-    int n = nm->n, bf = m->dtype == ALB_BF16;
+/* y[T, n] = LayerNorm(x + res) over T rows, res NULL: LayerNorm(x) (y may be
+ * x). The residual add is a torch op of its own (rounded in bf16 mode). */
+KERNEL void layer_norm_kernel(AlbertModel *m, const Norm *nm, const void *x, const void *res, void *y, int T,
+                              int bf) {
+    int n = nm->n;
 #pragma omp parallel for if ((long)T * n > 65536)
     for (int t = 0; t < T; t++) {
-        float *xr = x + (size_t)t * n;
+        float *row = m->work + (size_t)omp_get_thread_num() * m->work_per_thread;
+        size_t o = (size_t)t * n;
         if (res) {
-            const float *rr = res + (size_t)t * n;
 #pragma omp simd
-            for (int j = 0; j < n; j++) xr[j] = R(bf, xr[j] + rr[j]);
+            for (int j = 0; j < n; j++) row[j] = R(bf, LD(bf, x, o + j) + LD(bf, res, o + j));
+        } else {
+#pragma omp simd
+            for (int j = 0; j < n; j++) row[j] = LD(bf, x, o + j);
         }
-        if (bf) layer_norm_row(m, nm, xr, y + (size_t)t * n, 1);
-        else layer_norm_row(m, nm, xr, y + (size_t)t * n, 0);
+        layer_norm_row(m, nm, row, ROW(m, y, t, n), bf);
     }
 }
-#undef R
+
+static void layer_norm(AlbertModel *m, const Norm *nm, const void *x, const void *res, void *y, int T) {
+    if (m->dtype == ALB_BF16) layer_norm_kernel(m, nm, x, res, y, T, 1);
+    else layer_norm_kernel(m, nm, x, res, y, T, 0);
+}
 
 /* Multi-head self-attention core over the computed rows: per sequence b and
  * head, ctx = softmax(q k^T / sqrt(d) + mask_add) v  [n_b, d], one query row
@@ -609,89 +695,220 @@ static void layer_norm(const AlbertModel *m, const Norm *nm, float *x, const flo
  * In fp32 mode the same loops run without rounding. */
 #define FLUSH(bf, x) ((bf) && fabsf(x) < FLT_MIN ? 0.0f : (x))
 
+/* SLEEF 3.5's expf_u10 (Sleef_expf8_u10avx2, torch's Vectorized<float>::exp
+ * on AVX2), bit for bit: checked against libsleef on every non-NaN float.
+ * fmaf is one instruction where the build has FMA. */
+KERNEL float sleef_expf_u10(float d) {
+    const float r_ln2 = 1.442695040888963407359924681001892137426645954152985934135449406931f;
+    const float l2u = 0.693145751953125f, l2l = 1.428606765330187045e-06f;
+    /* d clamped so that q fits an int without checks: outside [-104, 100]
+     * the result is 0 or infinity (the selects below), as SLEEF's */
+    float dc = d < -150.0f ? -150.0f : d > 150.0f ? 150.0f : d;
+    float qf = rintf(dc * r_ln2);
+    int32_t q = (int32_t)qf;
+    float s = fmaf(qf, -l2u, dc);
+    s = fmaf(qf, -l2l, s);
+    float u = 0.000198527617612853646278381f;
+    u = fmaf(u, s, 0.00139304355252534151077271f);
+    u = fmaf(u, s, 0.00833336077630519866943359f);
+    u = fmaf(u, s, 0.0416664853692054748535156f);
+    u = fmaf(u, s, 0.166666671633720397949219f);
+    u = fmaf(u, s, 0.5f);
+    u = 1.0f + fmaf(s * s, u, s);
+    int32_t q1 = q >> 1, q2 = q - q1; /* u * 2^q in two steps */
+    uint32_t b1 = (uint32_t)(q1 + 0x7f) << 23, b2 = (uint32_t)(q2 + 0x7f) << 23;
+    float p1, p2;
+    memcpy(&p1, &b1, 4);
+    memcpy(&p2, &b2, 4);
+    u = u * p1 * p2;
+    u = d < -104.0f ? 0.0f : u;
+    u = d > 100.0f ? INFINITY : u;
+    return d != d ? d : u; /* NaN */
+}
+
+#ifdef __AVX512F__
+/* r[16] rows of 16 floats -> columns (unpacks, then 128-bit lane shuffles). */
+static inline void transpose16(__m512 r[16]) {
+    __m512 t[16];
+    for (int i = 0; i < 16; i += 2) {
+        t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 16; i += 4) {
+        r[i] = _mm512_shuffle_ps(t[i], t[i + 2], 0x44);
+        r[i + 1] = _mm512_shuffle_ps(t[i], t[i + 2], 0xEE);
+        r[i + 2] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0x44);
+        r[i + 3] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
+    }
+    for (int h = 0; h < 16; h += 8)
+        for (int i = 0; i < 4; i++) {
+            t[h + i] = _mm512_shuffle_f32x4(r[h + i], r[h + i + 4], 0x88);
+            t[h + i + 4] = _mm512_shuffle_f32x4(r[h + i], r[h + i + 4], 0xdd);
+        }
+    for (int i = 0; i < 8; i++) {
+        r[i] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0x88);
+        r[i + 8] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0xdd);
+    }
+}
+#endif
+
+/* kt[c, j] = k_j[c] (denormals flushed in bf16 mode), j < n, 0 up to np: the
+ * keys of one head, k_j at qkv element k0 + j * ld. With AVX512 by 16 x 16
+ * tiles (the same values: data movement only). */
+KERNEL void keys_transposed(const void *qkv, size_t k0, int ld, int n, int np, int d, float *kt, int bf) {
+#ifdef __AVX512F__
+    if (d % 16 == 0) {
+        const __m512 tiny = _mm512_set1_ps(FLT_MIN);
+        for (int j0 = 0; j0 < np; j0 += 16)
+            for (int c0 = 0; c0 < d; c0 += 16) {
+                __m512 r[16];
+                for (int jj = 0; jj < 16; jj++) {
+                    size_t at = k0 + (size_t)(j0 + jj) * ld + c0;
+                    if (j0 + jj >= n) r[jj] = _mm512_setzero_ps();
+                    else if (bf) {
+                        __m256i h = _mm256_loadu_si256((const __m256i *)((const uint16_t *)qkv + at));
+                        __m512 x = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+                        __mmask16 denormal = _mm512_cmp_ps_mask(_mm512_abs_ps(x), tiny, _CMP_LT_OQ);
+                        r[jj] = _mm512_mask_mov_ps(x, denormal, _mm512_setzero_ps());
+                    } else {
+                        r[jj] = _mm512_loadu_ps((const float *)qkv + at);
+                    }
+                }
+                transpose16(r);
+                for (int cc = 0; cc < 16; cc++) _mm512_storeu_ps(kt + (size_t)(c0 + cc) * np + j0, r[cc]);
+            }
+        return;
+    }
+#endif
+    for (int j = 0; j < n; j++)
+#pragma omp simd
+        for (int c = 0; c < d; c++) kt[(size_t)c * np + j] = FLUSH(bf, LD(bf, qkv, k0 + (size_t)j * ld + c));
+    for (int c = 0; c < d; c++)
+        for (int j = n; j < np; j++) kt[(size_t)c * np + j] = 0.0f;
+}
+
+/* s[r][0:np] = (q_r kt) for QB query rows r (q [QB, d] dense, s rows np
+ * apart), over blocks of 16 keys: per key, pairs of products summed into one
+ * fp32 accumulator, the odd-indexed product first. The rows share each load
+ * of the keys. */
+#define QB 4
+KERNEL void scores_rows(const float *q, const float *kt, int np, int d, float *s, int rows) {
+    for (int j0 = 0; j0 < np; j0 += 16) {
+        float acc[QB][16] = {{0}};
+        int c = 0;
+        for (; c + 1 < d; c += 2) {
+            const float *k1 = kt + (size_t)(c + 1) * np + j0, *k0 = kt + (size_t)c * np + j0;
+            for (int r = 0; r < QB; r++) {
+                if (r >= rows) break;
+                float q1 = q[(size_t)r * d + c + 1], q0 = q[(size_t)r * d + c];
+#pragma omp simd
+                for (int jj = 0; jj < 16; jj++) {
+                    acc[r][jj] += q1 * k1[jj];
+                    acc[r][jj] += q0 * k0[jj];
+                }
+            }
+        }
+        if (c < d) {
+            const float *k0 = kt + (size_t)c * np + j0;
+            for (int r = 0; r < rows; r++) {
+                float q0 = q[(size_t)r * d + c];
+#pragma omp simd
+                for (int jj = 0; jj < 16; jj++) acc[r][jj] += q0 * k0[jj];
+            }
+        }
+        for (int r = 0; r < rows; r++)
+            for (int jj = 0; jj < 16; jj++) s[(size_t)r * np + j0 + jj] = acc[r][jj];
+    }
+}
+
+/* ctx[0:d] = p v over n keys (v [n, d] dense), in the same pair order. */
+KERNEL void context_row(const float *p, const float *v, int n, int d, float *acc) {
+    for (int c = 0; c < d; c++) acc[c] = 0.0f;
+    int j = 0;
+    for (; j + 1 < n; j += 2) {
+        float p1 = p[j + 1], p0 = p[j];
+        const float *v1 = v + (size_t)(j + 1) * d, *v0 = v + (size_t)j * d;
+#pragma omp simd
+        for (int c = 0; c < d; c++) {
+            acc[c] += p1 * v1[c];
+            acc[c] += p0 * v0[c];
+        }
+    }
+    if (j < n) {
+        float p0 = p[j];
+        const float *v0 = v + (size_t)j * d;
+#pragma omp simd
+        for (int c = 0; c < d; c++) acc[c] += p0 * v0[c];
+    }
+}
+
 KERNEL void attention_head(AlbertModel *m, int b, int head, float *work, int bf) {
     int H = m->c.hidden_size, nh = m->c.num_attention_heads, d = H / nh, ld = 3 * H;
     int r0 = m->seq_start[b], n = m->seq_start[b + 1] - r0, np = (n + 15) / 16 * 16;
     float scale_div = R(bf, (float)sqrt((double)d));
-    float *s = work, *kt = work + np; /* scores [np], keys transposed [d, np] */
-    const float *q = m->qkv + (size_t)r0 * ld + head * d, *k = q + H, *v = q + 2 * H;
-    const float *madd = m->mask_add + r0;
-    float *ctx = m->ctx + (size_t)r0 * H + head * d;
-    for (int j = 0; j < np; j++)
-        for (int c = 0; c < d; c++) kt[(size_t)c * np + j] = j < n ? FLUSH(bf, k[(size_t)j * ld + c]) : 0.0f;
-    for (int i = 0; i < n; i++) {
-        const float *qi = q + (size_t)i * ld;
-        /* s = q_i k^T  [n]; s = s / sqrt(d); s = s + mask_add  (three torch ops) */
-        float mx = -INFINITY;
-        for (int j0 = 0; j0 < np; j0 += 16) {
-            float acc[16] = {0};
-            int c = 0;
-            for (; c + 1 < d; c += 2) {
-                float q1 = FLUSH(bf, qi[c + 1]), q0 = FLUSH(bf, qi[c]);
-                const float *k1 = kt + (size_t)(c + 1) * np + j0, *k0 = kt + (size_t)c * np + j0;
+    /* the head's q [n, d], keys transposed [d, np] (zero past n) and v [n, d],
+     * denormals read as 0 in bf16 mode (as vdpbf16ps does) */
+    float *s4 = work, *qh = s4 + (size_t)QB * np, *kt = qh + (size_t)np * d, *vh = kt + (size_t)np * d,
+          *ci = vh + (size_t)np * d;
+    size_t q0 = (size_t)r0 * ld + (size_t)head * d; /* q, k, v of row j: q0 + j * ld (+ H, + 2H) */
+    for (int j = 0; j < n; j++) {
+        size_t qj = q0 + (size_t)j * ld;
+        float *qo = qh + (size_t)j * d, *vo = vh + (size_t)j * d;
 #pragma omp simd
-                for (int jj = 0; jj < 16; jj++) {
-                    acc[jj] += q1 * k1[jj];
-                    acc[jj] += q0 * k0[jj];
-                }
-            }
-            if (c < d) {
-                float q0 = FLUSH(bf, qi[c]);
-                const float *k0 = kt + (size_t)c * np + j0;
-#pragma omp simd
-                for (int jj = 0; jj < 16; jj++) acc[jj] += q0 * k0[jj];
-            }
-            int jn = n - j0 < 16 ? n - j0 : 16;
-            for (int jj = 0; jj < jn; jj++) {
-                float sc = R(bf, R(bf, R(bf, acc[jj]) / scale_div) + madd[j0 + jj]);
-                s[j0 + jj] = sc;
-                mx = sc > mx ? sc : mx;
-            }
+        for (int c = 0; c < d; c++) {
+            qo[c] = FLUSH(bf, LD(bf, m->qkv, qj + c));
+            vo[c] = FLUSH(bf, LD(bf, m->qkv, qj + 2 * H + c));
         }
-        /* softmax in fp32, rounded once */
-        float sum = 0.0f;
+    }
+    keys_transposed(m->qkv, q0 + H, ld, n, np, d, kt, bf);
+    const float *madd = m->mask_add + r0;
+    size_t ctx0 = (size_t)r0 * H + (size_t)head * d;
+    for (int i = 0; i < n; i++) {
+        /* s = q_i k^T  [n]; s = s / sqrt(d); s = s + mask_add  (three torch ops);
+         * the products for QB queries at a time */
+        int r = i % QB;
+        if (r == 0) {
+            int rows = n - i < QB ? n - i : QB;
+            if (d == 64 && rows == QB) scores_rows(qh + (size_t)i * d, kt, np, 64, s4, QB);
+            else scores_rows(qh + (size_t)i * d, kt, np, d, s4, rows);
+        }
+        float *s = s4 + (size_t)r * np;
+        float mx = -INFINITY;
+#pragma omp simd reduction(max : mx)
         for (int j = 0; j < n; j++) {
+            float sc = R(bf, R(bf, R(bf, s[j]) / scale_div) + madd[j]);
+            s[j] = sc;
+            mx = sc > mx ? sc : mx;
+        }
+        /* softmax in fp32, rounded once, as torch 1.13's bf16 softmax on its
+         * AVX2 kernels: exp and the sum in lanes of 8 over whole vectors, the
+         * 8 lanes summed by shuffles, the rest one by one with std::exp */
+        int nv = n - n % 8;
+#pragma omp simd
+        for (int j = 0; j < nv; j++) s[j] = sleef_expf_u10(s[j] - mx);
+        float lane[8] = {0};
+        for (int j0 = 0; j0 < nv; j0 += 8)
+            for (int l = 0; l < 8; l++) lane[l] += s[j0 + l];
+        float sum = ((lane[0] + lane[4]) + (lane[2] + lane[6])) + ((lane[1] + lane[5]) + (lane[3] + lane[7]));
+        for (int j = nv; j < n; j++) {
             s[j] = expf(s[j] - mx);
             sum += s[j];
         }
         float inv = 1.0f / sum;
-        for (int j = 0; j < n; j++) s[j] = FLUSH(bf, R(bf, s[j] * inv));
-        /* ctx_i = p_i v  [d], in blocks of 16 columns */
-        float *ci = ctx + (size_t)i * H;
-        for (int c0 = 0; c0 < d; c0 += 16) {
-            int cn = d - c0 < 16 ? d - c0 : 16;
-            float acc[16] = {0};
-            int j = 0;
-            for (; j + 1 < n; j += 2) {
-                float p1 = s[j + 1], p0 = s[j];
-                const float *v1 = v + (size_t)(j + 1) * ld + c0, *v0 = v + (size_t)j * ld + c0;
-                if (cn == 16) {
 #pragma omp simd
-                    for (int cc = 0; cc < 16; cc++) {
-                        acc[cc] += p1 * FLUSH(bf, v1[cc]);
-                        acc[cc] += p0 * FLUSH(bf, v0[cc]);
-                    }
-                } else {
-                    for (int cc = 0; cc < cn; cc++) {
-                        acc[cc] += p1 * FLUSH(bf, v1[cc]);
-                        acc[cc] += p0 * FLUSH(bf, v0[cc]);
-                    }
-                }
-            }
-            if (j < n) {
-                float p0 = s[j];
-                const float *v0 = v + (size_t)j * ld + c0;
-                for (int cc = 0; cc < cn; cc++) acc[cc] += p0 * FLUSH(bf, v0[cc]);
-            }
-            for (int cc = 0; cc < cn; cc++) ci[c0 + cc] = R(bf, acc[cc]);
-        }
+        for (int j = 0; j < n; j++) s[j] = FLUSH(bf, R(bf, s[j] * inv));
+        /* ctx_i = p_i v  [d] */
+        if (d == 64) context_row(s, vh, n, 64, ci);
+        else context_row(s, vh, n, d, ci);
+#pragma omp simd
+        for (int c = 0; c < d; c++) ST(bf, m->ctx, ctx0 + (size_t)i * H + c, ci[c]);
     }
 }
 
 static void attention(AlbertModel *m, int B) {
-    int nh = m->c.num_attention_heads, d = m->c.hidden_size / nh, bf = m->dtype == ALB_BF16;
-    size_t per_thread = att_work(m->cap_len, d);
-#pragma omp parallel for schedule(dynamic) if (m->seq_start[B] > 4)
+    int nh = m->c.num_attention_heads, bf = m->dtype == ALB_BF16;
+    size_t per_thread = m->work_per_thread;
+#pragma omp parallel for schedule(dynamic, nh) if (m->seq_start[B] > 4)
     for (int bh = 0; bh < B * nh; bh++) {
         float *work = m->work + (size_t)omp_get_thread_num() * per_thread;
         if (bf) attention_head(m, bh / nh, bh % nh, work, 1);
@@ -734,6 +951,28 @@ static int select_rows(int B, int L, const int32_t *mask, int *rows, int *seq_st
     return T;
 }
 
+/* e = LayerNorm((word[x] + type[s]) + pos[i])  [T, E]: two adds, each a torch
+ * op (rounded in bf16 mode), the sum and the LayerNorm per row in a
+ * thread's scratch row. */
+KERNEL void embeddings_kernel(AlbertModel *m, const int32_t *ids, const int32_t *type_ids, int L, int T, int bf) {
+    int E = m->c.embedding_size;
+#pragma omp parallel for if ((long)T * E > 65536)
+    for (int t = 0; t < T; t++) {
+        int src = m->rows[t];
+        const float *w = m->word + (size_t)ids[src] * E, *p = m->pos + (size_t)(src % L) * E;
+        const float *ty = m->types + (size_t)(type_ids ? type_ids[src] : 0) * E;
+        float *row = m->work + (size_t)omp_get_thread_num() * m->work_per_thread;
+#pragma omp simd
+        for (int j = 0; j < E; j++) row[j] = R(bf, R(bf, w[j] + ty[j]) + p[j]);
+        layer_norm_row(m, &m->emb_norm, row, ROW(m, m->e, t, E), bf);
+    }
+}
+
+static void embeddings(AlbertModel *m, const int32_t *ids, const int32_t *type_ids, int L, int T) {
+    if (m->dtype == ALB_BF16) embeddings_kernel(m, ids, type_ids, L, T, 1);
+    else embeddings_kernel(m, ids, type_ids, L, T, 0);
+}
+
 int albert_forward(AlbertModel *m, int B, int L, const int32_t *ids, const int32_t *type_ids, const int32_t *mask,
                    float *last_hidden, float *cls, float *pooler, AlbError *err) {
     const AlbertConfig *c = &m->c;
@@ -749,21 +988,12 @@ int albert_forward(AlbertModel *m, int B, int L, const int32_t *ids, const int32
         if (type_ids[i] < 0 || type_ids[i] >= c->type_vocab_size)
             return alb_fail(err, "albert_forward: token type id %d at [%ld, %ld] outside [0, %d)", (int)type_ids[i],
                             i / L, i % L, c->type_vocab_size);
-    int E = c->embedding_size, H = c->hidden_size;
+    int H = c->hidden_size;
     int T = select_rows(B, L, mask, NULL, NULL);
     reserve(m, T, B, L);
     select_rows(B, L, mask, m->rows, m->seq_start);
 
-    /* e = LayerNorm((word[x] + type[s]) + pos[i])  [T, E]: two adds, each a torch op */
-#pragma omp parallel for if ((long)T * E > 65536)
-    for (int t = 0; t < T; t++) {
-        int src = m->rows[t];
-        const float *w = m->word + (size_t)ids[src] * E, *p = m->pos + (size_t)(src % L) * E;
-        const float *ty = m->types + (size_t)(type_ids ? type_ids[src] : 0) * E;
-        float *e = m->e + (size_t)t * E;
-        for (int j = 0; j < E; j++) e[j] = rnd(m, rnd(m, w[j] + ty[j]) + p[j]);
-    }
-    layer_norm(m, &m->emb_norm, m->e, NULL, m->e, T);
+    embeddings(m, ids, type_ids, L, T);                       /* e [T, E] */
     int rc = linear(m, &m->mapping, m->e, m->h, T, 0, err); /* h [T, H] */
 
     /* extended mask: (1 - m) * finfo(dtype).min, added to every query's scores */
@@ -778,19 +1008,22 @@ int albert_forward(AlbertModel *m, int B, int L, const int32_t *ids, const int32
     }
     if (rc) return -1;
 
+    int bf = m->dtype == ALB_BF16;
     if (last_hidden) {
         memset(last_hidden, 0, (size_t)B * L * H * sizeof(float));
         for (int t = 0; t < T; t++)
-            memcpy(last_hidden + (size_t)m->rows[t] * H, m->h + (size_t)t * H, H * sizeof(float));
+            for (int j = 0; j < H; j++) last_hidden[(size_t)m->rows[t] * H + j] = LD(bf, m->h, (size_t)t * H + j);
     }
-    float *cls_rows = m->tmp; /* h[:, 0]  [B, H]: each sequence's first computed row */
-    for (int b = 0; b < B; b++)
-        memcpy(cls_rows + (size_t)b * H, m->h + (size_t)m->seq_start[b] * H, H * sizeof(float));
-    if (cls) memcpy(cls, cls_rows, (size_t)B * H * sizeof(float));
+    if (cls)
+        for (int b = 0; b < B; b++)
+            for (int j = 0; j < H; j++) cls[(size_t)b * H + j] = LD(bf, m->h, (size_t)m->seq_start[b] * H + j);
     if (pooler) {
-        /* pooler = tanh(h[:, 0] Wp^T + bp)  [B, H] */
-        if (linear(m, &m->pooler, cls_rows, pooler, B, 0, err)) return -1;
-        for (long i = 0; i < (long)B * H; i++) pooler[i] = rnd(m, tanh_f(pooler[i]));
+        /* pooler = tanh(h[:, 0] Wp^T + bp)  [B, H]: h[:, 0] gathered in a, the product in tmp */
+        size_t es = bf ? sizeof(uint16_t) : sizeof(float);
+        for (int b = 0; b < B; b++)
+            memcpy(ROW(m, m->a, b, H), ROW(m, m->h, m->seq_start[b], H), (size_t)H * es);
+        if (linear(m, &m->pooler, m->a, m->tmp, B, 0, err)) return -1;
+        for (long i = 0; i < (long)B * H; i++) pooler[i] = rnd(m, tanh_f(LD(bf, m->tmp, (size_t)i)));
     }
     return 0;
 }

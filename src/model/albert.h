@@ -10,6 +10,14 @@
  * LayerNorm's mean/variance computed as torch 1.13 does for bf16 (a Welford
  * recurrence whose every step is rounded to bf16).
  *
+ * dtype ALB_INT8 runs the linear layers (embedding mapping, QKV, attention
+ * output, FFN, FFN output, pooler) as u8 x s8 -> s32 matrix products
+ * (model/int8.h: s8 weights per output channel, computed at load; activations
+ * quantized per token at run time), everything else in fp32 as ALB_F32 does.
+ * Its features approximate fp32's (mean [CLS] cosine 0.9997 on a random base
+ * encoder, bench/int8_accuracy.sh), not any torch run's; a text's int8
+ * features are the same bits in any batch and at any thread count.
+ *
  * A model is not reentrant: albert_forward uses activation buffers owned by
  * the model (grown to the largest batch seen). It parallelises internally
  * with OpenMP (omp_get_max_threads() threads), every matrix product included:
@@ -21,9 +29,21 @@
 #include "model/config.h"
 #include "util/error.h"
 
-typedef enum { ALB_F32 = 0, ALB_BF16 = 1 } AlbDtype;
+typedef enum { ALB_F32 = 0, ALB_BF16 = 1, ALB_INT8 = 2 } AlbDtype;
 /* The name files and reports use: torch's dtype name without "torch.". */
-static inline const char *alb_dtype_name(AlbDtype d) { return d == ALB_BF16 ? "bfloat16" : "float32"; }
+static inline const char *alb_dtype_name(AlbDtype d) {
+    return d == ALB_BF16 ? "bfloat16" : d == ALB_INT8 ? "int8" : "float32";
+}
+/* The names every command, config key and file takes, for messages. */
+#define ALB_DTYPE_CHOICES "float32, bfloat16, int8"
+/* The one parser of a dtype name: alb_dtype_name's names, and torch's
+ * "torch.float32" / "torch.bfloat16" (the reference's config spells them so).
+ * 0 and *out, or -1 for anything else. */
+int alb_dtype_parse(const char *name, AlbDtype *out);
+/* The head's dtype for features of the encoder dtype d: bf16 only on the bf16
+ * encoder (the reference's model.to(bfloat16)); an int8 encoder's features are
+ * fp32 values, and its head trains in fp32. */
+static inline AlbDtype alb_head_dtype(AlbDtype d) { return d == ALB_BF16 ? ALB_BF16 : ALB_F32; }
 
 typedef struct AlbertModel AlbertModel;
 
@@ -46,6 +66,9 @@ const char *albert_weights_hash(const AlbertModel *m);
  * different engines may differ in their last bits, so caches and checkpoints
  * record it and never mix two. */
 const char *albert_engine(const AlbertModel *m);
+/* The dtype an albert_engine string names (its part before '/'): 0, or -1
+ * when it names none. */
+int alb_engine_dtype(const char *engine, AlbDtype *out);
 
 /* Forward B sequences of padded length L.
  *   ids      [B, L]  token ids (positions 0..L-1)

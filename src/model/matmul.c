@@ -10,6 +10,7 @@
 #include <dnnl.h>
 #include <omp.h>
 
+#include "model/int8.h"
 #include "util/bf16.h"
 
 /* One primitive per (M, thread count): oneDNN's brgemm matmul fixes its
@@ -38,6 +39,9 @@ struct MmWeights {
     /* emulation: x and y as float32 */
     float *xbuf, *ybuf;
     size_t xcap, ycap;
+    /* MM_S8: the per-output-channel scales and sums (model/int8.h) */
+    float *w_scale;
+    int32_t *w_sum;
 };
 
 /* At most this many primitives per weight: past it the oldest half goes
@@ -63,6 +67,7 @@ static struct {
     int f32_onednn, bf16_native;
     char f32_impl[48], bf16_impl[64];        /* mm_impl's names */
     char f32_engine[64], bf16_engine[80];    /* mm_engine's names */
+    char s8_impl[48], s8_engine[64];         /* int8: oneDNN's whatever it is ("none" without one) */
 } g_be;
 static pthread_once_t g_be_once = PTHREAD_ONCE_INIT;
 
@@ -104,6 +109,14 @@ static void backends_init(void) {
         snprintf(g_be.bf16_impl, sizeof g_be.bf16_impl, "emulated:%s", g_be.f32_impl);
         snprintf(g_be.bf16_engine, sizeof g_be.bf16_engine, "emulated-%s", g_be.f32_engine);
     }
+    /* int8 sums are exact integers in any order, so any oneDNN matmul keeps a
+     * row's bits; the ISA still names the variant: without VNNI u8 x s8 pairs
+     * are summed in s16, saturating, and the sums may differ */
+    MmSpec s8 = {.N = 64, .K = 64, .wei = MM_S8, .src = MM_U8, .dst = MM_S32};
+    probe(&s8, impl, sizeof impl);
+    const char *colon = strchr(impl, ':');
+    snprintf(g_be.s8_impl, sizeof g_be.s8_impl, "%s", impl[0] ? impl : "none");
+    snprintf(g_be.s8_engine, sizeof g_be.s8_engine, impl[0] ? "onednn-%s" : "none", colon ? colon + 1 : impl);
 }
 
 static void backends(void) { pthread_once(&g_be_once, backends_init); }
@@ -115,7 +128,7 @@ int mm_bf16_native(void) {
 
 const char *mm_engine(MmType wei) {
     backends();
-    return wei == MM_BF16 ? g_be.bf16_engine : wei == MM_F32 ? g_be.f32_engine : "none";
+    return wei == MM_BF16 ? g_be.bf16_engine : wei == MM_F32 ? g_be.f32_engine : wei == MM_S8 ? g_be.s8_engine : "none";
 }
 
 static int dnnl_fail(AlbError *err, const char *what, dnnl_status_t s) {
@@ -142,7 +155,8 @@ static int spec_valid(const MmSpec *s) {
     if (s->N <= 0 || s->K <= 0) return 0;
     if (s->wei == MM_F32) return s->src == MM_F32 && s->dst == MM_F32;
     if (s->wei == MM_BF16) return s->src == MM_BF16 && (s->dst == MM_F32 || s->dst == MM_BF16);
-    return 0; /* MM_S8: the int8 variant */
+    if (s->wei == MM_S8) return s->src == MM_U8 && s->dst == MM_S32 && s->K <= INT8_MAX_K;
+    return 0;
 }
 
 /* The matmul's primitive descriptor for M rows; wmd NULL: weights in the
@@ -183,10 +197,12 @@ const char *mm_impl(const MmSpec *spec) {
     backends();
     if (spec->wei == MM_F32) return g_be.f32_impl;
     if (spec->wei == MM_BF16) return g_be.bf16_impl;
-    return "none";
+    return g_be.s8_impl;
 }
 
 const MmSpec *mm_spec(const MmWeights *w) { return &w->spec; }
+const float *mm_w_scale(const MmWeights *w) { return w->w_scale; }
+const int32_t *mm_w_sum(const MmWeights *w) { return w->w_sum; }
 
 void mm_f32_to_bf16(const float *x, uint16_t *y, long n) {
 #pragma omp simd
@@ -265,6 +281,12 @@ static int prepare_onednn(MmWeights *m, const float *w, const float *bias, AlbEr
         float *wr = alb_xmalloc(nk * sizeof *wr);
         for (size_t i = 0; i < nk; i++) wr[i] = bf16_round(w[i]);
         src = conv = wr;
+    } else if (spec->wei == MM_S8) {
+        int8_t *wq = alb_xmalloc(nk);
+        m->w_scale = alb_xmalloc(sizeof(float) * (size_t)spec->N);
+        m->w_sum = alb_xmalloc(sizeof(int32_t) * (size_t)spec->N);
+        int8_quantize_weights(w, spec->N, spec->K, wq, m->w_scale, m->w_sum);
+        src = conv = wq;
     }
     if (reorder_weights(m, src, err)) goto out;
     if (bias) {
@@ -287,9 +309,9 @@ out:
 
 int mm_prepare(MmWeights **out, const MmSpec *spec, const float *w, const float *bias, AlbError *err) {
     *out = NULL;
-    if (!spec_valid(spec))
-        return alb_fail(err, "matmul: unsupported types (weights %d, src %d, dst %d) or shape [%d, %d]",
-                        (int)spec->wei, (int)spec->src, (int)spec->dst, spec->N, spec->K);
+    if (!spec_valid(spec) || (spec->wei == MM_S8 && bias))
+        return alb_fail(err, "matmul: unsupported types (weights %d, src %d, dst %d, bias %s) or shape [%d, %d]",
+                        (int)spec->wei, (int)spec->src, (int)spec->dst, bias ? "yes" : "no", spec->N, spec->K);
     backends();
     MmWeights *m = alb_xcalloc(1, sizeof *m);
     m->spec = m->run = *spec;
@@ -318,6 +340,8 @@ void mm_free(MmWeights *w) {
     free(w->b32);
     free(w->xbuf);
     free(w->ybuf);
+    free(w->w_scale);
+    free(w->w_sum);
     free(w);
 }
 

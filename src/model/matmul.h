@@ -31,11 +31,13 @@
  *             rounding to a BF16 dst: the same bits as torch's bf16 nn.Linear,
  *             bias written into the bf16 output, product summed onto it; with
  *             an F32 dst nothing is rounded: the caller rounds, same bits)
- *   MM_S8   : reserved for the int8 variant (s8 weights with per-output-
- *             channel scales, U8/S8 activations, S32 accumulation and our own
- *             dequantization epilogue): it adds its fields to MmSpec (zero =
- *             unused) and passes its per-call data through mm_run's `extra`
- *             (NULL for f32/bf16), so f32/bf16 callers stay as they are.
+ *   MM_S8   : U8 x -> S32 y, the exact integer product x Wq^T of the int8
+ *             model (model/int8.h): mm_prepare quantizes W per output
+ *             channel (int8_quantize_weights), the caller quantizes x per row
+ *             (int8_quantize_row) and dequantizes y in its own epilogue with
+ *             mm_w_scale and mm_w_sum (int8_dequantize_row), where it adds
+ *             the bias (NULL here) and the activation. `extra` is unused
+ *             (NULL): the per-row scales never reach oneDNN.
  *
  * ALBERTC_MATMUL=openblas in the environment makes float32 use OpenBLAS (and
  * so bfloat16 its emulation on it): for benchmarks and tests of that path. */
@@ -49,9 +51,9 @@ typedef enum { MM_F32 = 0, MM_BF16, MM_S8, MM_U8, MM_S32 } MmType;
 
 typedef struct {
     int N, K;      /* W is [N, K] */
-    MmType wei;    /* MM_F32, MM_BF16 (MM_S8: the int8 variant) */
-    MmType src;    /* activations x [M, K]: same as wei for F32 and BF16 */
-    MmType dst;    /* y [M, N]: MM_F32, or MM_BF16 with BF16 weights */
+    MmType wei;    /* MM_F32, MM_BF16, MM_S8 */
+    MmType src;    /* activations x [M, K]: same as wei for F32 and BF16, MM_U8 for MM_S8 */
+    MmType dst;    /* y [M, N]: MM_F32, or MM_BF16 with BF16 weights, MM_S32 for MM_S8 */
 } MmSpec;
 
 typedef struct MmWeights MmWeights;
@@ -63,6 +65,9 @@ typedef struct MmExtra MmExtra;
 int mm_prepare(MmWeights **out, const MmSpec *spec, const float *w, const float *bias, AlbError *err);
 void mm_free(MmWeights *w);
 const MmSpec *mm_spec(const MmWeights *w);
+/* MM_S8 weights' per-output-channel scales and sums [N] (model/int8.h); NULL otherwise. */
+const float *mm_w_scale(const MmWeights *w);
+const int32_t *mm_w_sum(const MmWeights *w);
 
 /* y = x W^T (+ bias), x [M, K] and y [M, N] dense row-major in the spec's
  * types. M >= 1. extra: NULL (f32, bf16). */

@@ -20,13 +20,6 @@ static const char *const TOKENIZER_EXTRAS[] = {"tokenizer.json", "tokenizer_conf
 
 /* ------------------------------------------------------------------ loading */
 
-static int dtype_from_name(const char *name, AlbDtype *out) {
-    if (!strcmp(name, "float32")) *out = ALB_F32;
-    else if (!strcmp(name, "bfloat16")) *out = ALB_BF16;
-    else return -1;
-    return 0;
-}
-
 /* id2label {"0": name, ...} -> labels[0..n); every id once. */
 static int read_labels(ClassifierConfig *cc, json_t *id2label, const char *name, AlbError *err) {
     int n = (int)json_object_size(id2label);
@@ -49,20 +42,23 @@ static int read_labels(ClassifierConfig *cc, json_t *id2label, const char *name,
 static int read_block(ClassifierConfig *cc, json_t *config, json_t *block, const char *name, AlbError *err) {
     json_t *version = json_object_get(block, "format_version"), *head = json_object_get(block, "head");
     json_t *max_length = json_object_get(block, "max_length"), *dtype = json_object_get(block, "dtype");
-    json_t *hidden = json_object_get(head, "hidden_size");
+    json_t *hidden = json_object_get(head, "hidden_size"), *engine = json_object_get(block, "engine");
     AlbDtype dt;
     if (!json_is_object(block) || json_integer_value(version) != CLASSIFIER_FORMAT_VERSION)
         return alb_fail(err, "%s: albertc.format_version is not %d", name, CLASSIFIER_FORMAT_VERSION);
     if (!json_is_object(head) || !json_is_integer(max_length) || !json_is_string(dtype) ||
-        dtype_from_name(json_string_value(dtype), &dt))
-        return alb_fail(err, "%s: the albertc block needs head, max_length and dtype (float32 or bfloat16)", name);
+        alb_dtype_parse(json_string_value(dtype), &dt))
+        return alb_fail(err, "%s: the albertc block needs head, max_length and dtype (" ALB_DTYPE_CHOICES ")", name);
     if (json_integer_value(max_length) < 2 || json_integer_value(max_length) > (1 << 20))
         return alb_fail(err, "%s: albertc.max_length must be an integer in [2, 2^20]", name);
     if (hidden && (!json_is_integer(hidden) || json_integer_value(hidden) < 1))
         return alb_fail(err, "%s: albertc.head.hidden_size must be a positive integer", name);
+    if (engine && (!json_is_string(engine) || json_string_length(engine) >= sizeof cc->engine))
+        return alb_fail(err, "%s: albertc.engine must be a string of at most %zu bytes", name, sizeof cc->engine - 1);
+    if (engine) snprintf(cc->engine, sizeof cc->engine, "%s", json_string_value(engine));
     cc->has_head = 1;
     cc->max_length = (int)json_integer_value(max_length);
-    snprintf(cc->dtype, sizeof cc->dtype, "%s", json_string_value(dtype));
+    snprintf(cc->dtype, sizeof cc->dtype, "%s", alb_dtype_name(dt));
     cc->random_encoder = json_is_true(json_object_get(block, "random_encoder"));
     cc->head_hidden = (long)json_integer_value(hidden);
     return read_labels(cc, json_object_get(config, "id2label"), name, err);
@@ -90,10 +86,10 @@ void classifier_config_free(ClassifierConfig *cc) {
 }
 
 /* The head's tensors in model.safetensors, whose shapes must agree with config.json. */
-static int load_head(Classifier *c, const char *dtype, AlbError *err) {
+static int load_head(Classifier *c, AlbDtype dtype, AlbError *err) {
     char weights[4200];
     snprintf(weights, sizeof weights, "%s/model.safetensors", c->dir);
-    if (head_create_from_file(&c->head, weights, !strcmp(dtype, "bfloat16"), HEAD_CHUNK, err)) return -1;
+    if (head_create_from_file(&c->head, weights, alb_head_dtype(dtype) == ALB_BF16, HEAD_CHUNK, err)) return -1;
     c->has_head = 1;
     const AlbertConfig *ac = albert_config(c->encoder);
     long mlp = c->config.head_hidden;
@@ -123,11 +119,11 @@ int classifier_load(Classifier *c, const char *dir_or_id, const char *dtype, int
     if (need_head && !cc->has_head)
         alb_fail(err, "%s: a plain encoder, not a classifier (no \"albertc\" head block): train one with albertc "
                       "train, or export a checkpoint with albertc export", path);
-    else if (dtype_from_name(dtype, &dt))
-        alb_fail(err, "dtype '%s' is not float32 or bfloat16", dtype);
+    else if (alb_dtype_parse(dtype, &dt))
+        alb_fail(err, "dtype '%s' is not one of " ALB_DTYPE_CHOICES, dtype);
     else if (albert_load(&c->encoder, c->dir, dt, err) == 0) {
         snprintf(c->spiece_path, sizeof c->spiece_path, "%s/spiece.model", c->dir);
-        if (tokenizer_load(&c->tok, c->spiece_path, err) == 0) rc = cc->has_head ? load_head(c, dtype, err) : 0;
+        if (tokenizer_load(&c->tok, c->spiece_path, err) == 0) rc = cc->has_head ? load_head(c, dt, err) : 0;
     }
     int max_position = c->encoder ? albert_config(c->encoder)->max_position_embeddings : 0;
     if (!rc && cc->max_length > max_position)
@@ -274,10 +270,11 @@ static int write_config(const ClassifierDirSpec *s, const char *to, AlbError *er
     json_object_set_new(config, "label2id", label2id);
     json_object_set_new(
         config, "albertc",
-        json_pack("{s:i, s:{s:s, s:I, s:s, s:[s,s,s,s]}, s:s, s:i, s:s, s:s, s:b, s:o}", "format_version",
+        json_pack("{s:i, s:{s:s, s:I, s:s, s:[s,s,s,s]}, s:s, s:s, s:i, s:s, s:s, s:b, s:o}", "format_version",
                   CLASSIFIER_FORMAT_VERSION, "head", "input", "cls", "hidden_size", (json_int_t)w1->shape[0],
                   "activation", "gelu", "tensors", HEAD_TENSOR_NAMES[0], HEAD_TENSOR_NAMES[1], HEAD_TENSOR_NAMES[2],
-                  HEAD_TENSOR_NAMES[3], "dtype", s->dtype, "max_length", s->max_length, "encoder_id",
+                  HEAD_TENSOR_NAMES[3], "dtype", s->dtype, "engine", s->engine ? s->engine : "", "max_length",
+                  s->max_length, "encoder_id",
                   s->encoder_id ? s->encoder_id : "", "encoder_hash", s->encoder_hash ? s->encoder_hash : "",
                   "random_encoder", s->random_encoder, "source", source ? source : json_object()));
     return alb_write_json(to, config, JSON_INDENT(2) | JSON_SORT_KEYS, err);

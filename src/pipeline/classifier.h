@@ -9,7 +9,9 @@
  *                      "num_labels", "id2label", "label2id", and our block
  *                      "albertc": {"format_version", "head": {"input": "cls",
  *                      "hidden_size", "activation": "gelu", "tensors"},
- *                      "dtype", "max_length", "encoder_id", "encoder_hash",
+ *                      "dtype" (the encoder's), "engine" (albert_engine of the
+ *                      features the head learnt from, "" when unknown),
+ *                      "max_length", "encoder_id", "encoder_hash",
  *                      "random_encoder", "source": {...}}
  *   model.safetensors  the encoder's tensors under their hub names
  *                      ("albert." prefix; an MLM head is left out) and the
@@ -45,9 +47,10 @@ typedef struct {
     int num_labels;
     char **labels;            /* [num_labels], from id2label */
     int max_length;           /* 0 for a plain encoder */
-    char dtype[16];           /* "float32" | "bfloat16" ("float32" for a plain encoder) */
+    char dtype[16];           /* the encoder's: alb_dtype_name's ("float32" for a plain encoder); the head's is alb_head_dtype of it */
     int random_encoder;
     long head_hidden;         /* albertc.head.hidden_size, 0 when absent */
+    char engine[64];          /* albertc.engine: the head's features' albert_engine, "" when unknown */
 } ClassifierConfig;
 
 /* Any JSON to a ClassifierConfig, or -1 with one line naming `name` (the fuzz
@@ -69,8 +72,9 @@ typedef struct {
     int random_encoder;       /* the encoder was randomly initialised: its predictions mean little */
 } Classifier;
 
-/* dir_or_id: a directory or a hub id (model/hub.h). dtype: "float32",
- * "bfloat16", or NULL for the directory's own (a plain encoder: float32).
+/* dir_or_id: a directory or a hub id (model/hub.h). dtype: a name
+ * alb_dtype_parse takes, or NULL for the directory's own (a plain encoder:
+ * float32). The head runs in alb_head_dtype of it.
  * need_head: a directory without a head is then an error. */
 int classifier_load(Classifier *c, const char *dir_or_id, const char *dtype, int need_head, AlbError *err);
 void classifier_free(Classifier *c);
@@ -105,7 +109,8 @@ typedef struct {
     const SafeTensors *head;       /* holds classifier.{0,2}.{weight,bias} (a checkpoint) */
     const char *const *labels;
     int num_labels;
-    const char *dtype;             /* "float32" | "bfloat16" */
+    const char *dtype;             /* the encoder's, alb_dtype_name's (the head's: alb_head_dtype of it) */
+    const char *engine;            /* albert_engine of the head's features, "" when unknown */
     int max_length;
     const char *encoder_id, *encoder_hash;
     int random_encoder;

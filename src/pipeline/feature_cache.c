@@ -33,7 +33,7 @@ typedef struct {
 static size_t namespace_bytes(const FeatureCacheOptions *o, char *buf, size_t size) {
     int n = snprintf(buf, size, "albertc-features-v%s%c%s%c%s%c%s%c%d%c", FEATURE_CACHE_FORMAT_VERSION, 0,
                      albert_weights_hash(o->model), 0, tokenizer_hash(o->tok), 0,
-                     alb_dtype_name(albert_dtype(o->model)), 0, o->max_length, 0);
+                     albert_engine(o->model), 0, o->max_length, 0);
     return (size_t)n < size ? (size_t)n : size - 1;
 }
 
@@ -105,8 +105,8 @@ static void checksum_hex(const Key *keys, const float *features, long n, int H, 
 }
 
 static FeatureCacheNamespace namespace_of(const FeatureCacheOptions *o) {
-    return (FeatureCacheNamespace){albert_weights_hash(o->model), tokenizer_hash(o->tok),
-                                   alb_dtype_name(albert_dtype(o->model)), o->max_length,
+    return (FeatureCacheNamespace){albert_weights_hash(o->model), tokenizer_hash(o->tok), albert_engine(o->model),
+                                   o->max_length,
                                    albert_config(o->model)->hidden_size};
 }
 
@@ -118,7 +118,7 @@ static int load_from(Table *t, const SafeTensors *st, const FeatureCacheNamespac
         {"format_version", FEATURE_CACHE_FORMAT_VERSION},
         {"weights_hash", ns->weights_hash},
         {"tokenizer_hash", ns->tokenizer_hash},
-        {"dtype", ns->dtype},
+        {"engine", ns->engine},
         {"max_length", expect},
     };
     snprintf(expect, sizeof expect, "%d", ns->max_length);
@@ -196,7 +196,7 @@ static int save_file(const Table *t, int n_valid, const FeatureCacheOptions *o, 
     st_writer_set_meta(w, "format_version", FEATURE_CACHE_FORMAT_VERSION);
     st_writer_set_meta(w, "weights_hash", albert_weights_hash(o->model));
     st_writer_set_meta(w, "tokenizer_hash", tokenizer_hash(o->tok));
-    st_writer_set_meta(w, "dtype", alb_dtype_name(albert_dtype(o->model)));
+    st_writer_set_meta(w, "engine", albert_engine(o->model));
     snprintf(text, sizeof text, "%d", o->max_length);
     st_writer_set_meta(w, "max_length", text);
     snprintf(text, sizeof text, "%d", t->H);

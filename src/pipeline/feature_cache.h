@@ -1,11 +1,15 @@
 /* Feature cache: the frozen encoder's [CLS] features, computed once per text.
  *
- * Key of a text = XXH3-128 of (albert_weights_hash, tokenizer_hash, dtype,
- * max_length, text). One safetensors file per namespace (the same four fields
- * without the text) in cache_dir, named features-<XXH3-128 of the namespace>.safetensors:
+ * Key of a text = XXH3-128 of (albert_weights_hash, tokenizer_hash, engine,
+ * max_length, text), engine being albert_engine ("bfloat16/emulated",
+ * "int8/onednn-avx512_core_vnni", ...: the dtype and the engine variant, whose
+ * features may differ in their last bits, so that those of two engines never
+ * mix: another engine's file is another namespace, a miss). One safetensors
+ * file per namespace (the same four fields without the text) in cache_dir,
+ * named features-<XXH3-128 of the namespace>.safetensors:
  *   keys     [N,2] I64  the 128-bit text keys (low, high halves)
  *   features [N,H] F32
- *   __metadata__: format_version, weights_hash, tokenizer_hash, dtype,
+ *   __metadata__: format_version, weights_hash, tokenizer_hash, engine,
  *                 max_length, hidden, count, checksum (XXH3-128 of the keys
  *                 bytes then the features bytes, 32 hex).
  * A file that fails any check (unreadable, other namespace, shapes, checksum,
@@ -39,7 +43,7 @@
 #include "tokenizer/tokenizer.h"
 #include "util/error.h"
 
-#define FEATURE_CACHE_FORMAT_VERSION "1"
+#define FEATURE_CACHE_FORMAT_VERSION "2"  /* 2: the engine replaces the dtype */
 
 typedef struct {
     const char *cache_dir;          /* created when missing */
@@ -85,7 +89,7 @@ void feature_cache_result_free(FeatureCacheResult *r);
 
 /* The namespace a cache file must carry to be trusted. */
 typedef struct {
-    const char *weights_hash, *tokenizer_hash, *dtype;  /* dtype: "float32" | "bfloat16" */
+    const char *weights_hash, *tokenizer_hash, *engine;  /* engine: albert_engine's */
     int max_length, hidden;
 } FeatureCacheNamespace;
 

@@ -24,6 +24,7 @@ void checkpoint_meta_free(CheckpointMeta *m) {
     free(m->config_json);
     free(m->encoder_id);
     free(m->encoder_hash);
+    free(m->engine);
     free(m->rng_state);
     free(m->data_order);
     memset(m, 0, sizeof *m);
@@ -42,6 +43,7 @@ static const MetaString META_STRINGS[] = {
     {"config", offsetof(CheckpointMeta, config_json), 1},
     {"encoder_id", offsetof(CheckpointMeta, encoder_id), 0},
     {"encoder_hash", offsetof(CheckpointMeta, encoder_hash), 0},
+    {"engine", offsetof(CheckpointMeta, engine), 0},
     {"rng_state", offsetof(CheckpointMeta, rng_state), 0},
     {"data_order", offsetof(CheckpointMeta, data_order), 0},
 };
@@ -116,6 +118,7 @@ int checkpoint_save(const char *path, const Head *h, const AdamW *opt, const Che
         const char *v = meta_field_c(meta, &META_STRINGS[i]);
         if (v) st_writer_set_meta(w, META_STRINGS[i].key, v);
     }
+    if (!meta->engine) st_writer_set_meta(w, "engine", "");
     int rc = st_writer_save(w, path, err);
     st_writer_free(w);
     return rc;
@@ -139,8 +142,9 @@ static int read_meta(const SafeTensors *st, CheckpointMeta *m, AlbError *err) {
     const char *random_encoder = st_meta(st, "random_encoder");
     m->random_encoder = random_encoder && !strcmp(random_encoder, "1");
     const char *dtype = st_meta(st, "dtype");
-    if (!dtype || (strcmp(dtype, "float32") && strcmp(dtype, "bfloat16")))
-        return alb_fail(err, "%s: checkpoint metadata dtype must be float32 or bfloat16", st->path);
+    AlbDtype head_dtype;
+    if (!dtype || alb_dtype_parse(dtype, &head_dtype) || alb_head_dtype(head_dtype) != head_dtype)
+        return alb_fail(err, "%s: checkpoint metadata dtype (the head's) must be float32 or bfloat16", st->path);
     m->dtype = alb_xstrdup(dtype);
     for (int i = 0; i < N_META_STRINGS; i++) {
         const char *v = st_meta(st, META_STRINGS[i].key);
@@ -150,6 +154,11 @@ static int read_meta(const SafeTensors *st, CheckpointMeta *m, AlbError *err) {
             return alb_fail(err, "%s: checkpoint metadata %s is not valid JSON", st->path, META_STRINGS[i].key);
         }
         *meta_field(m, &META_STRINGS[i]) = alb_xstrdup(v);
+    }
+    if (!m->engine) {  /* features of two engines must never mix silently on a resume or an export */
+        checkpoint_meta_free(m);
+        return alb_fail(err, "%s: checkpoint metadata has no engine (the features' dtype and engine, recorded "
+                             "since int8): saved by an older albertc", st->path);
     }
     return 0;
 }

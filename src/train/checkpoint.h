@@ -5,7 +5,7 @@
  * "optimizer.<name>.exp_avg" / "optimizer.<name>.exp_avg_sq" for each of them
  * (same dtype as the head). Its __metadata__ holds strings: format_version,
  * step, epoch, epoch_position, optimizer_step, dtype, metrics (JSON object),
- * label_names (JSON array), config (JSON), encoder_id, encoder_hash,
+ * label_names (JSON array), config (JSON), encoder_id, encoder_hash, engine,
  * rng_state, data_order, final ("1" for the end-of-training save),
  * random_encoder ("1" when the encoder had random weights; absent otherwise).
  *
@@ -56,6 +56,8 @@ typedef struct {
     char *config_json;    /* the run's resolved configuration */
     char *encoder_id;     /* model id or directory */
     char *encoder_hash;   /* albert_weights_hash: the encoder's config and loaded weight values, not its file */
+    char *engine;         /* albert_engine of the features the head learnt from ("" when unknown: features
+                           * files); required on load (an older checkpoint without it is refused), saved as "" when NULL */
     char *rng_state;      /* trainer's PRNG state, hex */
     char *data_order;     /* trainer's data-order state (opaque string) */
 } CheckpointMeta;

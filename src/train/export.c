@@ -69,10 +69,23 @@ int export_checkpoint(const ExportSpec *spec, const char *out_dir, AlbError *err
         alb_fail(err, "%s: no encoder_id in its metadata: give the encoder with --model", spec->checkpoint);
         goto done;
     }
-    if (hub_resolve(encoder, "models", dir, sizeof dir, err) || albert_load(&model, dir, ALB_F32, err)) goto done;
+    /* the encoder's dtype: the engine's; features files (engine unknown): the head's */
+    AlbDtype dtype;
+    if (alb_engine_dtype(m.engine, &dtype) && alb_dtype_parse(m.dtype, &dtype)) {
+        alb_fail(err, "%s: checkpoint metadata names no dtype (engine '%s', dtype '%s')", spec->checkpoint, m.engine,
+                 m.dtype);
+        goto done;
+    }
+    if (hub_resolve(encoder, "models", dir, sizeof dir, err) || albert_load(&model, dir, dtype, err)) goto done;
     if (m.encoder_hash && m.encoder_hash[0] && strcmp(m.encoder_hash, albert_weights_hash(model))) {
         alb_fail(err, "%s was trained on encoder %s (hash %s), but %s has hash %s", spec->checkpoint,
                  m.encoder_id ? m.encoder_id : "?", m.encoder_hash, dir, albert_weights_hash(model));
+        goto done;
+    }
+    if (m.engine[0] && strcmp(m.engine, albert_engine(model))) {
+        alb_fail(err, "%s: its head learnt from %s features, but this machine computes %s features: they differ in "
+                      "their last bits, refusing to export a classifier that would mix them",
+                 spec->checkpoint, m.engine, albert_engine(model));
         goto done;
     }
     if (st_open(&head, spec->checkpoint, err)) goto done;
@@ -81,7 +94,7 @@ int export_checkpoint(const ExportSpec *spec, const char *out_dir, AlbError *err
     snprintf(spiece, sizeof spiece, "%s/spiece.model", dir);
     ClassifierDirSpec cs = {
         .encoder_dir = dir, .spiece_path = spiece, .head = &head, .labels = (const char *const *)names, .num_labels = n_names,
-        .dtype = m.dtype ? m.dtype : "float32", .max_length = max_length, .encoder_id = encoder,
+        .dtype = alb_dtype_name(dtype), .engine = m.engine, .max_length = max_length, .encoder_id = encoder,
         .encoder_hash = albert_weights_hash(model), .random_encoder = m.random_encoder, .source_json = source,
     };
     rc = classifier_dir_write(&cs, out_dir, err);

@@ -359,10 +359,9 @@ static int apply(TrainConfig *c, int k, const char *key, const KeySpec *spec, co
         break;
     }
     case K_DTYPE:
-        if (!strcmp(s, "torch.bfloat16") || !strcmp(s, "bfloat16")) c->dtype = ALB_BF16;
-        else if (!strcmp(s, "torch.float32") || !strcmp(s, "float32")) c->dtype = ALB_F32;
-        else return fail_at(err, src, line, "dtype must be one of torch.bfloat16, bfloat16, torch.float32, float32; got '%s'",
-                            alb_shown(s, b1));
+        if (alb_dtype_parse(s, &c->dtype))
+            return fail_at(err, src, line, "dtype must be one of " ALB_DTYPE_CHOICES " (or torch.float32, "
+                                           "torch.bfloat16); got '%s'", alb_shown(s, b1));
         break;
     case K_CHOICE: {
         int ignore_case = !strcmp(key, "log_level");

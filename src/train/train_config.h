@@ -74,7 +74,7 @@ typedef struct {
     int max_length;                /* 128: cap on tokens per text ([CLS]/[SEP] included) */
     int num_labels;                /* 77 */
     int mlp_hidden_size;           /* 256 (alias mlp_hidden_dim) */
-    AlbDtype dtype;                /* ALB_BF16 ("torch.bfloat16"/"bfloat16"/"torch.float32"/"float32") */
+    AlbDtype dtype;                /* the encoder's (alb_dtype_parse's names); the head's is alb_head_dtype of it */
     char init_head[TC_STR];        /* "" or a safetensors file with the head's initial weights */
     /* --- training --- */
     double learning_rate;          /* 1e-3, >= 0 */

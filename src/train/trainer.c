@@ -213,6 +213,7 @@ static int save_checkpoint(Trainer *t, int final, TrainSummary *sum, AlbError *e
         .dtype = (char *)head_dtype_name(&t->head),
         .metrics_json = metrics_json(t), .label_names_json = t->labels_json, .config_json = t->config_json,
         .encoder_id = (char *)t->in->encoder_id, .encoder_hash = (char *)t->in->encoder_hash,
+        .engine = (char *)t->in->encoder_engine,
         .random_encoder = t->in->random_encoder,
         .rng_state = rng, .data_order = data_order_json(t),
     };
@@ -294,7 +295,13 @@ static int resume(Trainer *t, AlbError *err) {
     st_close(&st);
     CheckpointMeta m;
     if (checkpoint_load(path, &t->head, has_optim ? &t->opt : NULL, &m, err)) return -1;
-    int rc = restore_data_order(t, m.data_order, path, err);
+    const char *engine = in->encoder_engine ? in->encoder_engine : "";
+    int rc = m.engine[0] && engine[0] && strcmp(m.engine, engine)
+                 ? alb_fail(err, "%s: its head learnt from %s features, this run computes %s features: they "
+                                 "differ in their last bits, refusing to mix them (use the checkpoint's dtype, "
+                                 "or start a new run)", path, m.engine, engine)
+                 : 0;
+    if (!rc) rc = restore_data_order(t, m.data_order, path, err);
     if (!rc) rc = check_position(t, &m, path, err);
     if (!rc) {
         t->step = m.step;
@@ -349,7 +356,7 @@ static int setup(Trainer *t, const TrainerInputs *in, AlbError *err) {
     if (in->eval.n < 1) return alb_fail(err, "the eval split is empty");
     t->batches_per_epoch = t->steps_per_epoch * t->accum;
     t->total_steps = t->steps_per_epoch * c->num_epochs;
-    int bf16 = c->dtype == ALB_BF16;
+    int bf16 = alb_head_dtype(c->dtype) == ALB_BF16;
     if (head_create(&t->head, in->hidden, c->mlp_hidden_size, in->num_labels, bf16, t->batch, err)) return -1;
     if (c->init_head[0]) {
         if (head_load(&t->head, c->init_head, err)) return -1;

@@ -63,6 +63,8 @@ typedef struct {
     char *const *label_names;     /* [num_labels] (entries may be NULL), or NULL */
     const char *encoder_id;       /* model id/directory, or the features files */
     const char *encoder_hash;     /* albert_weights_hash, or "" when unknown */
+    const char *encoder_engine;   /* albert_engine of the features, or "" when unknown: a resume from a
+                                   * checkpoint of another (known) engine is refused */
     int random_encoder;           /* the encoder has random weights (recorded in checkpoints) */
     Logger *log;
     int progress;                 /* PROGRESS_OFF, _BAR or _LINES (util/progress.h): the steps' progress */
