@@ -4,9 +4,9 @@
  *
  * fp32 against the exact result (the golden is the float64 run, rounded to
  * float when stored): max abs error <= 1e-5, a statistical bound, not a worst
- * case. Our matrix products are OpenBLAS calls whose summation order depends on
- * the machine's kernel; every other op computes the same function as the
- * reference. Per product output s = sum_{i<K} a_i w_i, any order gives
+ * case. Our matrix products are oneDNN brgemm (or, without AVX512, OpenBLAS)
+ * calls whose summation order depends on the machine's kernel; every other op
+ * computes the same function as the reference. Per product output s = sum_{i<K} a_i w_i, any order gives
  * |fl(s) - s| <= gamma_K sum |a_i w_i| (gamma_K = K u / (1 - K u), u = 2^-24);
  * here K <= 96, weights have std 1/sqrt(K) and inputs are LayerNorm'd
  * (|a| ~ 1), so sum |a_i w_i| ~ 0.64 sqrt(K) ~ 6: <= 3.5e-5 per output,
@@ -21,20 +21,23 @@
  * own fp32: <= 1.3e-6). The golden does not depend on where it is generated.
  *
  * bf16: albert.c reproduces torch's bf16 op by op (same roundings, LayerNorm's
- * bf16 Welford statistics included), and on these small models the outputs are
- * bit-identical to torch's (measured: 0 differing values on all four goldens,
- * every padding/batching variant). What can still differ is the fp32 summation
- * order inside a matmul (OpenBLAS kernel vs oneDNN), which flips a bf16 rounding
- * now and then on other CPUs/BLAS builds. So the test asks for <= 2% differing
- * values and max abs <= 2^-4 (4 ulps at |x| in [2, 4)). A max-abs bound alone
+ * bf16 Welford statistics included) and, on AVX512_BF16, its matrix products
+ * in the same oneDNN brgemm kernels and its attention products and softmax
+ * sums in the same order; the outputs are bit-identical to torch's (0
+ * differing values on all the goldens, every padding/batching variant; at base
+ * size: tests/oracle/check_bf16_torch.sh). Elsewhere the products are emulated
+ * (fp32 sums of bf16 values in another order: oneDNN's f32 brgemm without
+ * AVX512_BF16, OpenBLAS without AVX512), which flips a bf16 rounding now and
+ * then (goldens_without_avx512_bf16, goldens_avx2_only below). So the test
+ * asks for <= 2% differing values and max abs <= 2^-4 (4 ulps at |x| in [2, 4)). A max-abs bound alone
  * could not tell emulation from plain fp32: fp32 rounded to bf16 at the end
  * differs from torch bf16 by only 0.03-0.08 here, but in 78-85% of the values.
- * At albert-base scale (tools/check_albert_embed.py, random init-model weights,
- * 200 Banking77 texts) the flips do add up: a flipped input of a bf16
- * LayerNorm can move its bf16 mean/variance and so the whole row, and after
- * 12 layers most values differ from torch bf16 by an ulp or two (max abs
- * 0.078 / 0.104 for init std 0.02 / 0.1), about as far as torch bf16 is from
- * torch fp32 (0.069 / 0.29). fp32 there: 1.9e-6 / 2.7e-5 (torch's own fp32,
+ * At albert-base scale the emulation's flips do add up (measured before the
+ * native engine, tools/check_albert_embed.py, random init-model weights, 200
+ * Banking77 texts): a flipped input of a bf16 LayerNorm can move its bf16
+ * mean/variance and so the whole row, and after 12 layers most values differed
+ * from torch bf16 by an ulp or two (max abs 0.078 / 0.104 for init std 0.02 /
+ * 0.1), about as far as torch bf16 is from torch fp32 (0.069 / 0.29). fp32 there: 1.9e-6 / 2.7e-5 (torch's own fp32,
  * batched vs alone: 1.7e-6 / 1.9e-5). */
 #include <criterion/criterion.h>
 #include <criterion/logging.h>

@@ -1,11 +1,13 @@
 /* albert_forward's speed machinery, on the golden models of test_albert.c:
  * only real rows are computed (pad rows of last_hidden are 0, position 0 is
  * always computed, a fully masked sequence does not disturb its batch), and
- * the thread count changes no bit of the output (the threads share GEMM column
- * slices fixed in advance, attention heads and rows, never a sum), so features
- * and caches do not depend on the machine's core count. With slices that
- * followed the thread count, this failed under OpenBLAS's Haswell and Zen
- * kernels, whose sums depend on the call's width. */
+ * the thread count changes no bit of the output (oneDNN's brgemm sums K in
+ * the same order whatever M and the thread count, tests/test_matmul.c; our
+ * threads share attention heads and rows, never a sum), so features and caches
+ * do not depend on the machine's core count. The OpenBLAS fallback (no AVX512)
+ * keeps fixed column slices for the same reason: with slices that followed the
+ * thread count, this failed under OpenBLAS's Haswell and Zen kernels, whose
+ * sums depend on the call's width. */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <omp.h>
@@ -214,10 +216,11 @@ Test(albert_pack, fully_masked_sequence_leaves_its_batch_alone) {
     float worst = 0.0f;
     for (size_t i = 0; i < (size_t)L * H; i++) worst = fmaxf(worst, fabsf(alone.hidden[i] - both.hidden[i]));
     for (int j = 0; j < H; j++) worst = fmaxf(worst, fabsf(alone.pooler[j] - both.pooler[j]));
-    /* A different batch shape may change OpenBLAS's blocking, hence its sums'
-     * order: two fp32 evaluations of the same row, each within test_albert.c's
-     * statistical bound of the exact result (F32_TOL there, 10 standard
-     * deviations of ~1e-6; their difference: 7 of ~1.4e-6). */
+    /* The same bits on oneDNN (base_batch_and_threads_change_no_bit_*); on the
+     * OpenBLAS fallback a different batch shape may change its blocking, hence
+     * its sums' order: two fp32 evaluations of the same row, each within
+     * test_albert.c's statistical bound of the exact result (F32_TOL there, 10
+     * standard deviations of ~1e-6; their difference: 7 of ~1.4e-6). */
     cr_expect_leq(worst, 1e-5f, "row 0 moved by %g next to an empty sequence", worst);
     int nonzero = 0;
     for (size_t i = (size_t)L * H; i < (size_t)2 * L * H; i++) {

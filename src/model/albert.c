@@ -854,6 +854,14 @@ KERNEL void attention_head(AlbertModel *m, int b, int head, float *work, int bf)
     for (int j = 0; j < n; j++) {
         size_t qj = q0 + (size_t)j * ld;
         float *qo = qh + (size_t)j * d, *vo = vh + (size_t)j * d;
+        if (j + 4 < n) { /* rows are a whole qkv row apart: fetch ahead */
+            size_t es = bf ? sizeof(uint16_t) : sizeof(float), ahead = (qj + 4 * (size_t)ld) * es;
+            for (size_t o = 0; o < (size_t)d * es; o += 64) {
+                __builtin_prefetch((const char *)m->qkv + ahead + o);
+                __builtin_prefetch((const char *)m->qkv + ahead + (size_t)H * es + o);
+                __builtin_prefetch((const char *)m->qkv + ahead + 2 * (size_t)H * es + o);
+            }
+        }
 #pragma omp simd
         for (int c = 0; c < d; c++) {
             qo[c] = FLUSH(bf, LD(bf, m->qkv, qj + c));

@@ -5,10 +5,23 @@
  * grouping is supported: layer l uses group l * num_hidden_groups /
  * num_hidden_layers, and each group holds inner_group_num layers.
  *
+ * The linear layers run on model/matmul.h: oneDNN's brgemm matmul, weights
+ * reordered once at load (bf16 weights: 2 bytes each), OpenBLAS for float32
+ * and bf16 emulation where oneDNN has no brgemm (CPUs without AVX512).
+ *
  * dtype ALB_BF16 reproduces torch CPU's model.to(torch.bfloat16): weights and
  * every op's output rounded to bf16 (nearest even), arithmetic in fp32, and
  * LayerNorm's mean/variance computed as torch 1.13 does for bf16 (a Welford
- * recurrence whose every step is rounded to bf16).
+ * recurrence whose every step is rounded to bf16). On AVX512_BF16 the matrix
+ * products are native bf16 (vdpbf16ps, fp32 accumulation) in the very
+ * oneDNN kernels torch 1.13 uses, the attention products and the softmax
+ * sum in torch's order: each text's outputs are torch's bits for that text
+ * alone (tests/oracle/check_bf16_torch.sh).
+ *
+ * A text's outputs do not depend on its batch (other texts, padding, batch
+ * size) nor on the thread count, bit for bit, wherever the products run on
+ * oneDNN (AVX512 CPUs); on the OpenBLAS fallback (AVX2 only) only up to
+ * OpenBLAS's own row sums, which may depend on a row's place in the batch.
  *
  * dtype ALB_INT8 runs the linear layers (embedding mapping, QKV, attention
  * output, FFN, FFN output, pooler) as u8 x s8 -> s32 matrix products
@@ -20,8 +33,9 @@
  *
  * A model is not reentrant: albert_forward uses activation buffers owned by
  * the model (grown to the largest batch seen). It parallelises internally
- * with OpenMP (omp_get_max_threads() threads), every matrix product included:
- * OpenBLAS is set to one thread during the call, and restored after it. */
+ * with OpenMP (omp_get_max_threads() threads), every matrix product included
+ * (oneDNN runs on the same libgomp pool; the OpenBLAS fallback is set to one
+ * thread per call, one call per OpenMP thread). */
 #ifndef ALB_MODEL_ALBERT_H
 #define ALB_MODEL_ALBERT_H
 
@@ -62,9 +76,11 @@ AlbDtype albert_dtype(const AlbertModel *m);
  * include the dtype: key caches on (hash, dtype). */
 const char *albert_weights_hash(const AlbertModel *m);
 /* The dtype and the engine variant that compute the features, as one short
- * stable string ("float32/openblas", "bfloat16/emulated", ...): features of
- * different engines may differ in their last bits, so caches and checkpoints
- * record it and never mix two. */
+ * stable string, "<dtype>/<mm_engine>" (model/matmul.h):
+ * "bfloat16/onednn-avx512_core_bf16" (native), "bfloat16/emulated-onednn-
+ * avx512_core", "float32/onednn-avx512_core", "float32/openblas",
+ * "bfloat16/emulated-openblas": features of different engines may differ in
+ * their last bits, so caches and checkpoints record it and never mix two. */
 const char *albert_engine(const AlbertModel *m);
 /* The dtype an albert_engine string names (its part before '/'): 0, or -1
  * when it names none. */
