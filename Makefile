@@ -14,7 +14,7 @@ CC      ?= cc
 PYTHON  ?= /usr/bin/python3
 # ompi-c: Open MPI, always linked; a process not started by mpirun/srun never
 # initialises it (src/util/dist.h), so `albertc` alone is unchanged.
-PKGS    := openblas jansson yaml-0.1 libutf8proc libxxhash libmicrohttpd ompi-c
+PKGS    := openblas jansson yaml-0.1 libutf8proc libxxhash libmicrohttpd ompi-c sleef
 SAN     ?= 0
 PORTABLE ?= 0
 

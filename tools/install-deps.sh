@@ -10,7 +10,7 @@ export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends \
     build-essential pkg-config clang libclang-rt-14-dev \
-    libopenblas-dev libdnnl-dev libjansson-dev libyaml-dev libutf8proc-dev libxxhash-dev libcriterion-dev \
+    libopenblas-dev libdnnl-dev libsleef-dev libjansson-dev libyaml-dev libutf8proc-dev libxxhash-dev libcriterion-dev \
     libmicrohttpd-dev libcurl4-openssl-dev wrk libopenmpi-dev openmpi-bin \
     python3 python3-sentencepiece sentencepiece python3-protobuf >/dev/null
 # Node.js comes with the machine image here; Debian's own is the fallback.

@@ -15,6 +15,7 @@
 #include <immintrin.h>
 #endif
 #include <omp.h>
+#include <sleef.h>
 #include <xxhash.h>
 
 #include "io/safetensors.h"
@@ -695,35 +696,20 @@ static void layer_norm(AlbertModel *m, const Norm *nm, const void *x, const void
  * In fp32 mode the same loops run without rounding. */
 #define FLUSH(bf, x) ((bf) && fabsf(x) < FLT_MIN ? 0.0f : (x))
 
-/* SLEEF 3.5's expf_u10 (Sleef_expf8_u10avx2, torch's Vectorized<float>::exp
- * on AVX2), bit for bit: checked against libsleef on every non-NaN float.
- * fmaf is one instruction where the build has FMA. */
-KERNEL float sleef_expf_u10(float d) {
-    const float r_ln2 = 1.442695040888963407359924681001892137426645954152985934135449406931f;
-    const float l2u = 0.693145751953125f, l2l = 1.428606765330187045e-06f;
-    /* d clamped so that q fits an int without checks: outside [-104, 100]
-     * the result is 0 or infinity (the selects below), as SLEEF's */
-    float dc = d < -150.0f ? -150.0f : d > 150.0f ? 150.0f : d;
-    float qf = rintf(dc * r_ln2);
-    int32_t q = (int32_t)qf;
-    float s = fmaf(qf, -l2u, dc);
-    s = fmaf(qf, -l2l, s);
-    float u = 0.000198527617612853646278381f;
-    u = fmaf(u, s, 0.00139304355252534151077271f);
-    u = fmaf(u, s, 0.00833336077630519866943359f);
-    u = fmaf(u, s, 0.0416664853692054748535156f);
-    u = fmaf(u, s, 0.166666671633720397949219f);
-    u = fmaf(u, s, 0.5f);
-    u = 1.0f + fmaf(s * s, u, s);
-    int32_t q1 = q >> 1, q2 = q - q1; /* u * 2^q in two steps */
-    uint32_t b1 = (uint32_t)(q1 + 0x7f) << 23, b2 = (uint32_t)(q2 + 0x7f) << 23;
-    float p1, p2;
-    memcpy(&p1, &b1, 4);
-    memcpy(&p2, &b2, 4);
-    u = u * p1 * p2;
-    u = d < -104.0f ? 0.0f : u;
-    u = d > 100.0f ? INFINITY : u;
-    return d != d ? d : u; /* NaN */
+/* s[j] = exp(s[j] - mx) for j < nv, as torch 1.13's Vectorized<float>::exp on
+ * its AVX2 kernels: SLEEF's expf_u10 (Debian's libsleef, the library torch
+ * links). Its scalar FMA variant gives the same bits as the AVX2 one on every
+ * non-NaN float (checked exhaustively against Sleef_expf8_u10avx2); a CPU
+ * without AVX2 and FMA runs torch's scalar kernels, which call std::exp. */
+static void exp_shifted(float *s, int nv, float mx) {
+#if defined(__AVX2__) && defined(__FMA__)
+    __m256 vmx = _mm256_set1_ps(mx);
+    for (int j = 0; j < nv; j += 8)
+        _mm256_storeu_ps(s + j, Sleef_expf8_u10avx2(_mm256_sub_ps(_mm256_loadu_ps(s + j), vmx)));
+#else
+    int sleef = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    for (int j = 0; j < nv; j++) s[j] = sleef ? Sleef_expf1_u10purecfma(s[j] - mx) : expf(s[j] - mx);
+#endif
 }
 
 #ifdef __AVX512F__
@@ -892,8 +878,7 @@ KERNEL void attention_head(AlbertModel *m, int b, int head, float *work, int bf)
          * AVX2 kernels: exp and the sum in lanes of 8 over whole vectors, the
          * 8 lanes summed by shuffles, the rest one by one with std::exp */
         int nv = n - n % 8;
-#pragma omp simd
-        for (int j = 0; j < nv; j++) s[j] = sleef_expf_u10(s[j] - mx);
+        exp_shifted(s, nv, mx);
         float lane[8] = {0};
         for (int j0 = 0; j0 < nv; j0 += 8)
             for (int l = 0; l < 8; l++) lane[l] += s[j0 + l];
