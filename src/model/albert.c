@@ -707,6 +707,11 @@ static void exp_shifted(float *s, int nv, float mx) {
     for (int j = 0; j < nv; j += 8)
         _mm256_storeu_ps(s + j, Sleef_expf8_u10avx2(_mm256_sub_ps(_mm256_loadu_ps(s + j), vmx)));
 #else
+#ifndef FP_FAST_FMA
+    /* sleef.h declares the FMA variants only to builds that target FMA; the
+     * library always holds them, and this one runs only where the CPU has FMA. */
+    extern float Sleef_expf1_u10purecfma(float);
+#endif
     int sleef = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
     for (int j = 0; j < nv; j++) s[j] = sleef ? Sleef_expf1_u10purecfma(s[j] - mx) : expf(s[j] - mx);
 #endif
