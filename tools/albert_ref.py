@@ -192,3 +192,20 @@ def run(model, ids, mask, types=None):
         h, p = model(torch.as_tensor(ids, dtype=torch.long), torch.as_tensor(mask, dtype=torch.long),
                      None if types is None else torch.as_tensor(types, dtype=torch.long))
     return h.float().numpy(), p.float().numpy()
+
+
+def run_padded(model, seqs, batch_size, pad_id=0):
+    """seqs: token id lists, run in input order in right-padded batches of
+    batch_size -> per sequence (last_hidden [n, H], pooler [H]) float32 numpy."""
+    out = []
+    for start in range(0, len(seqs), batch_size):
+        batch = seqs[start:start + batch_size]
+        L = max(len(s) for s in batch)
+        ids = np.full((len(batch), L), pad_id, np.int64)
+        mask = np.zeros((len(batch), L), np.int64)
+        for b, s in enumerate(batch):
+            ids[b, :len(s)] = s
+            mask[b, :len(s)] = 1
+        h, p = run(model, ids, mask)
+        out.extend((h[b, :len(s)].copy(), p[b].copy()) for b, s in enumerate(batch))
+    return out

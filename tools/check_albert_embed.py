@@ -27,22 +27,13 @@ def main():
     for tag, model in models.items():
         eh = ep = 0.0
         nd = total = 0
-        for start in range(0, len(seqs), 8):  # the reference's batch size, padded with id 3
-            batch = seqs[start:start + 8]
-            L = max(len(s) for s in batch)
-            ids = np.full((len(batch), L), 3, np.int64)
-            mask = np.zeros((len(batch), L), np.int64)
-            for b, s in enumerate(batch):
-                ids[b, :len(s)] = s
-                mask[b, :len(s)] = 1
-            h, p = albert_ref.run(model, ids, mask)
-            for b, s in enumerate(batch):
-                n = len(s)
-                d = np.abs(got["last_hidden_state"][start + b, :n] - h[b, :n])
-                eh = max(eh, float(d.max()))
-                nd += int((d > 0).sum())
-                total += d.size
-                ep = max(ep, float(np.abs(got["pooler_output"][start + b] - p[b]).max()))
+        # the reference's batch size, padded with id 3
+        for i, (h, p) in enumerate(albert_ref.run_padded(model, seqs, 8, pad_id=3)):
+            d = np.abs(got["last_hidden_state"][i, :len(h)] - h)
+            eh = max(eh, float(d.max()))
+            nd += int((d > 0).sum())
+            total += d.size
+            ep = max(ep, float(np.abs(got["pooler_output"][i] - p).max()))
         print(f"{dtype} albertc vs torch {tag}: max abs hidden {eh:.3g} pooler {ep:.3g}; "
               f"hidden values differing {nd}/{total}")
 

@@ -37,23 +37,6 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import albert_ref  # noqa: E402
 
 
-def run_batches(model, seqs, batch_size):
-    """-> per text: (last_hidden [n, H], pooler [H]) as float32 numpy."""
-    out = []
-    for start in range(0, len(seqs), batch_size):
-        batch = seqs[start:start + batch_size]
-        L = max(len(s) for s in batch)
-        ids = np.zeros((len(batch), L), np.int64)
-        mask = np.zeros((len(batch), L), np.int64)
-        for b, s in enumerate(batch):
-            ids[b, :len(s)] = s
-            mask[b, :len(s)] = 1
-        h, p = albert_ref.run(model, ids, mask)
-        for b, s in enumerate(batch):
-            out.append((h[b, :len(s)].copy(), p[b].copy()))
-    return out
-
-
 class Compare:
     def __init__(self):
         self.hid_same = self.hid_total = self.cls_same = self.pool_same = self.n = 0
@@ -107,7 +90,7 @@ def main():
     H = config["hidden_size"]
     ours = [(got["last_hidden_state"][i, :len(s)], got["pooler_output"][i]) for i, s in enumerate(seqs)]
 
-    alone = run_batches(model, seqs, 1)
+    alone = albert_ref.run_padded(model, seqs, 1)
     vs_alone = Compare()
     for i, ((h, p), (th, tp)) in enumerate(zip(ours, alone)):
         vs_alone.add(i, h, p, th, tp)
@@ -115,7 +98,7 @@ def main():
           f"{len(seqs)} Banking77 texts, {a.threads} threads")
     vs_alone.report("albertc vs torch, each text alone", H)
     if not a.no_padded:
-        padded = run_batches(model, seqs, 8)
+        padded = albert_ref.run_padded(model, seqs, 8)
         vs_padded, torch_self = Compare(), Compare()
         for i, ((h, p), (th, tp), (ah, ap_)) in enumerate(zip(ours, padded, alone)):
             vs_padded.add(i, h, p, th, tp)
