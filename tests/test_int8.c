@@ -109,7 +109,7 @@ static void check_matmul(int N, int K, uint64_t seed) {
         for (long j = 0; j < (long)M * K; j++) xq[j] = (uint8_t)(splitmix64(&s) >> 56);
         if (i == 0) memset(xq, 255, (size_t)M * K);  /* the largest sums */
         int32_t *acc = malloc(sizeof(int32_t) * (size_t)M * N);
-        cr_assert_eq(mm_run(l, M, xq, acc, NULL, &err), 0, "%s", err.msg);
+        cr_assert_eq(mm_run(l, M, xq, acc, &err), 0, "%s", err.msg);
         long bad = 0;
         for (int m = 0; m < M; m++)
             for (int n = 0; n < N; n++) {
@@ -149,7 +149,7 @@ Test(int8, linear_within_the_quantization_bound) {
     float xs[M], y[N];
     int32_t zp[M], *acc = malloc(sizeof(int32_t) * M * N);
     for (int m = 0; m < M; m++) int8_quantize_row(x + m * K, K, xq + m * K, &xs[m], &zp[m]);
-    cr_assert_eq(mm_run(l, M, xq, acc, NULL, &err), 0, "%s", err.msg);
+    cr_assert_eq(mm_run(l, M, xq, acc, &err), 0, "%s", err.msg);
     const float *ws = mm_w_scale(l);
     double worst = 0.0;
     for (int m = 0; m < M; m++) {

@@ -70,7 +70,7 @@ static void check_type_inv(MmType t, MmType dst, int invariance) {
         size_t x_row = (size_t)spec.K * (t == MM_BF16 ? 2 : 4);
         int saved = omp_get_max_threads();
         omp_set_num_threads(1);
-        cr_assert_eq(mm_run(w, Mmax, x, full, NULL, &err), 0, "%s", err.msg);
+        cr_assert_eq(mm_run(w, Mmax, x, full, &err), 0, "%s", err.msg);
         /* against the exact sum: fp32 accumulation of K exact products */
         double max_err = 0;
         for (int i = 0; i < Mmax; i += 7)
@@ -97,7 +97,7 @@ static void check_type_inv(MmType t, MmType dst, int invariance) {
             omp_set_num_threads(threads);
             for (size_t mi = 0; mi < sizeof Ms / sizeof Ms[0]; mi++) {
                 int M = Ms[mi], r0 = (int)(mi * 3) % (Mmax - M + 1);
-                cr_assert_eq(mm_run(w, M, (const char *)x + (size_t)r0 * x_row, part, NULL, &err), 0, "%s",
+                cr_assert_eq(mm_run(w, M, (const char *)x + (size_t)r0 * x_row, part, &err), 0, "%s",
                              err.msg);
                 size_t row = (size_t)spec.N * out_size;
                 cr_expect_eq(memcmp(part, full + (size_t)r0 * row, (size_t)M * row), 0,
@@ -134,8 +134,8 @@ Test(matmul, bf16_dst_is_rounded_f32_dst) {
     cr_assert_eq(mm_prepare(&b, &s16, c.w, c.b, &err), 0, "%s", err.msg);
     float *y32 = malloc(50 * 768 * sizeof(float));
     uint16_t *y16 = malloc(50 * 768 * sizeof(uint16_t));
-    cr_assert_eq(mm_run(a, 50, c.xb, y32, NULL, &err), 0, "%s", err.msg);
-    cr_assert_eq(mm_run(b, 50, c.xb, y16, NULL, &err), 0, "%s", err.msg);
+    cr_assert_eq(mm_run(a, 50, c.xb, y32, &err), 0, "%s", err.msg);
+    cr_assert_eq(mm_run(b, 50, c.xb, y16, &err), 0, "%s", err.msg);
     long diff = 0;
     for (long i = 0; i < 50 * 768; i++) diff += bf16_from_f32(y32[i]) != y16[i];
     cr_expect_eq(diff, 0, "%ld of %d values differ", diff, 50 * 768);

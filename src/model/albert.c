@@ -531,7 +531,7 @@ static int linear(AlbertModel *m, const Linear *l, const void *x, void *y, int T
         for (int t = 0; t < T; t++)
             int8_quantize_row(xf + (size_t)t * l->in, l->in, m->xq + (size_t)t * l->in, &m->x_scale[t], &m->x_zp[t]);
     }
-    if (mm_run(l->mm, T, int8 ? (const void *)m->xq : x, int8 ? (void *)m->acc : y, NULL, err)) return -1;
+    if (mm_run(l->mm, T, int8 ? (const void *)m->xq : x, int8 ? (void *)m->acc : y, err)) return -1;
     if (!apply && !int8) return 0;
     int blocks = (T + EPILOGUE_ROWS - 1) / EPILOGUE_ROWS;
     const float *w_scale = mm_w_scale(l->mm);

@@ -436,8 +436,7 @@ static float *grow(float **buf, size_t *cap, size_t n) {
     return *buf;
 }
 
-int mm_run(MmWeights *w, int M, const void *x, void *y, const MmExtra *extra, AlbError *err) {
-    (void)extra;
+int mm_run(MmWeights *w, int M, const void *x, void *y, AlbError *err) {
     const MmSpec *s = &w->spec;
     if (M <= 0) return alb_fail(err, "matmul: M = %d", M);
     const void *xr = x;

@@ -36,8 +36,8 @@
  *             channel (int8_quantize_weights), the caller quantizes x per row
  *             (int8_quantize_row) and dequantizes y in its own epilogue with
  *             mm_w_scale and mm_w_sum (int8_dequantize_row), where it adds
- *             the bias (NULL here) and the activation. `extra` is unused
- *             (NULL): the per-row scales never reach oneDNN.
+ *             the bias (NULL here) and the activation: the per-row scales
+ *             never reach oneDNN.
  *
  * ALBERTC_MATMUL=openblas in the environment makes float32 use OpenBLAS (and
  * so bfloat16 its emulation on it): for benchmarks and tests of that path. */
@@ -57,8 +57,6 @@ typedef struct {
 } MmSpec;
 
 typedef struct MmWeights MmWeights;
-/* Per-call data of the int8 variant (activation scales...), defined there. */
-typedef struct MmExtra MmExtra;
 
 /* w [N, K] float32 row-major; bias [N] float32 or NULL (rounded to bf16 with
  * BF16 weights, as the model's bias is). */
@@ -70,8 +68,8 @@ const float *mm_w_scale(const MmWeights *w);
 const int32_t *mm_w_sum(const MmWeights *w);
 
 /* y = x W^T (+ bias), x [M, K] and y [M, N] dense row-major in the spec's
- * types. M >= 1. extra: NULL (f32, bf16). */
-int mm_run(MmWeights *w, int M, const void *x, void *y, const MmExtra *extra, AlbError *err);
+ * types. M >= 1. */
+int mm_run(MmWeights *w, int M, const void *x, void *y, AlbError *err);
 
 /* 1 when mm_prepare can serve spec on this CPU (natively or emulated). */
 int mm_available(const MmSpec *spec);
