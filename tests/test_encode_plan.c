@@ -142,7 +142,54 @@ Test(encode_plan, dist_alone_is_rank_0_of_1) {
     cr_assert_eq(dist_bcast(&v, sizeof v, NULL, &err), 0);
     cr_assert_eq(v, 7);
     cr_assert_eq(dist_barrier(NULL, &err), 0);
+    size_t part = sizeof v;
+    cr_assert_eq(dist_allgather(&v, &part, NULL, &err), 0);
+    cr_assert_eq(v, 7);
     DistSend idle = {{0}, 0};
     cr_assert_eq(dist_wait(&idle, NULL, &err), 0);
     dist_finalize();
+}
+
+/* encode_make_plan alone: every sequence made once, in order, with its ids;
+ * the plan encode_plan makes; a sequence make refuses ends it with make's error. */
+typedef struct {
+    const EncodeSeq *lengths;
+    int calls, refuse;  /* refuse: the sequence make refuses, -1: none */
+    int last;           /* the last sequence made */
+} Maker;
+
+static int make_seq(void *ctx, int s, EncodeSeq *seq, AlbError *err) {
+    Maker *m = ctx;
+    cr_assert_eq(s, m->calls ? m->last + 1 : 0, "made out of order: %d after %d", s, m->last);
+    m->calls++;
+    m->last = s;
+    int32_t *ids = malloc(sizeof(int32_t) * (size_t)m->lengths[s].n);
+    for (int j = 0; j < m->lengths[s].n; j++) ids[j] = s;
+    *seq = (EncodeSeq){.n = m->lengths[s].n, .ids = ids};
+    return s == m->refuse ? alb_fail(err, "sequence %d refused", s) : 0;
+}
+
+Test(encode_plan, make_plan_alone_makes_each_sequence_once) {
+    EncodeSeq lengths[N], seqs[N] = {{0}};
+    make_seqs(lengths, 4);
+    Maker m = {lengths, 0, -1, 0};
+    EncodePlan p, want;
+    AlbError err;
+    cr_assert_eq(encode_make_plan(make_seq, &m, N, MAX_BATCH, MAX_TOKENS, seqs, &p, NULL, &err), 0, "%s", err.msg);
+    cr_assert_eq(m.calls, N);
+    for (int i = 0; i < N; i++) cr_assert(seqs[i].n == lengths[i].n && seqs[i].ids && seqs[i].ids[0] == i);
+    encode_plan(lengths, N, MAX_BATCH, MAX_TOKENS, 1, &want);
+    cr_assert_eq(p.n_batches, want.n_batches);
+    cr_assert_arr_eq(p.order, want.order, sizeof(int) * N);
+    cr_assert_arr_eq(p.first, want.first, sizeof(int) * (size_t)(want.n_batches + 1));
+    encode_plan_free(&p);
+    encode_plan_free(&want);
+    encode_seqs_free(seqs, N);
+    m = (Maker){lengths, 0, 123, 0};
+    cr_assert_eq(encode_make_plan(make_seq, &m, N, MAX_BATCH, MAX_TOKENS, seqs, &p, NULL, &err), -1);
+    cr_assert_str_eq(err.msg, "sequence 123 refused");
+    cr_assert_eq(m.calls, 124, "made past the refused sequence");
+    cr_assert_eq(p.n_batches, 0);
+    encode_plan_free(&p);
+    encode_seqs_free(seqs, N);
 }

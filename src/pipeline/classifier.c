@@ -172,32 +172,25 @@ static int cached_features(Classifier *c, const char *const *texts, int n, const
     return 0;
 }
 
-/* The one batching of every text-to-features path; bar (NULL: none) counts the texts encoded. */
-static int features_of_seqs(Classifier *c, const EncodeSeq *seqs, int n, float *features, Progress *bar,
-                            AlbError *err) {
-    EncodeProgress p = {bar, 0};
-    return encode_cls(c->encoder, seqs, n, ENCODE_BATCH, ENCODE_TOKENS, features, bar ? encode_progress_batch : NULL,
-                      &p, err);
-}
-
 int classifier_features(Classifier *c, const char *const *texts, int n, const char *cache_dir, float *features,
                         Progress *bar, AlbError *err) {
     if (cache_dir) return cached_features(c, texts, n, cache_dir, features, bar, err);
-    TokenIds *ids = alb_xcalloc((size_t)(n ? n : 1), sizeof *ids);
+    /* in a job each rank tokenizes a share and its own batches, not every text (encode_make_plan) */
     EncodeSeq *seqs = alb_xcalloc((size_t)(n ? n : 1), sizeof *seqs);
-    for (int i = 0; i < n; i++) {
-        tokenizer_encode(c->tok, texts[i], strlen(texts[i]), c->max_length, &ids[i]);
-        seqs[i] = (EncodeSeq){.n = ids[i].n, .ids = ids[i].ids};
-    }
-    int rc = features_of_seqs(c, seqs, n, features, bar, err);
-    for (int i = 0; i < n; i++) token_ids_free(&ids[i]);
-    free(ids);
+    EncodePlan plan;
+    EncodeTexts tokenize = {c->tok, texts, NULL, c->max_length, 0};  /* albert_forward checks the ids */
+    EncodeProgress p = {bar, 0};
+    EncodeOut out = {.cls = features};
+    int rc = encode_make_plan(encode_make_text, &tokenize, n, ENCODE_BATCH, ENCODE_TOKENS, seqs, &plan, NULL, err);
+    if (!rc) rc = encode_run(c->encoder, seqs, &plan, &out, bar ? encode_progress_batch : NULL, &p, NULL, err);
+    encode_seqs_free(seqs, n);
     free(seqs);
+    encode_plan_free(&plan);
     return rc;
 }
 
 int classifier_features_seqs(Classifier *c, const EncodeSeq *seqs, int n, float *features, AlbError *err) {
-    return features_of_seqs(c, seqs, n, features, NULL, err);
+    return encode_cls(c->encoder, seqs, n, ENCODE_BATCH, ENCODE_TOKENS, features, NULL, NULL, err);
 }
 
 void classifier_head_logits(Classifier *c, const float *features, int n, float *logits) {

@@ -82,6 +82,83 @@ int encode_plan_share(const EncodePlan *p, int r) {
     return n;
 }
 
+/* ------------------------------------------------------------------ making the sequences */
+
+void encode_seqs_free(EncodeSeq *seqs, int n) {
+    for (int i = 0; i < n; i++) {
+        free((void *)seqs[i].ids);
+        free((void *)seqs[i].mask);
+        free((void *)seqs[i].type_ids);
+        seqs[i] = (EncodeSeq){0};
+    }
+}
+
+/* make's sequence s for its length alone: the length, or -1 when make refuses it. */
+static int32_t length_of(EncodeMakeFn make, void *ctx, int s) {
+    EncodeSeq q = {0};
+    AlbError ignored;  /* every rank makes the sequence again for the error (encode_make_plan) */
+    int32_t n = make(ctx, s, &q, &ignored) ? -1 : q.n;
+    encode_seqs_free(&q, 1);
+    return n;
+}
+
+/* The job's part of encode_make_plan: the lengths shared, then this rank's batches made. */
+static int make_over_ranks(EncodeMakeFn make, void *ctx, int n, int max_batch, int max_tokens, EncodeSeq *seqs,
+                           EncodePlan *p, const volatile sig_atomic_t *stop, AlbError *err) {
+    int N = dist_size(), me = dist_rank();
+    int32_t *lens = alb_xmalloc(sizeof(int32_t) * (size_t)(n ? n : 1));
+    size_t *bytes = alb_xmalloc(sizeof(size_t) * (size_t)N);
+    for (int r = 0; r < N; r++)  /* rank r measures [n r / N, n (r + 1) / N) */
+        bytes[r] = sizeof(int32_t) * (size_t)((long)n * (r + 1) / N - (long)n * r / N);
+    for (int s = (int)((long)n * me / N); s < (long)n * (me + 1) / N; s++) lens[s] = length_of(make, ctx, s);
+    int rc = dist_allgather(lens, bytes, stop, err);
+    for (int s = 0; s < n && !rc; s++) {
+        seqs[s].n = lens[s];
+        if (lens[s] < 0 && !(rc = make(ctx, s, &seqs[s], err)))  /* refused there, made here: not the same input */
+            rc = alb_fail(err, "rank %d: sequence %d was refused on the rank that measured it, not here: every rank "
+                               "must read the same input", me, s);
+    }
+    if (!rc) encode_plan(seqs, n, max_batch, max_tokens, N, p);
+    for (int b = 0; b < p->n_batches && !rc; b++) {
+        if (p->rank[b] != me) continue;
+        for (int i = p->first[b]; i < p->first[b + 1] && !rc; i++) {
+            int s = p->order[i];
+            seqs[s] = (EncodeSeq){0};
+            if (!(rc = make(ctx, s, &seqs[s], err)) && seqs[s].n != lens[s])
+                rc = alb_fail(err, "rank %d: sequence %d has %d tokens here, %d on the rank that measured it: "
+                                   "every rank must read the same input", me, s, seqs[s].n, lens[s]);
+        }
+    }
+    free(lens);
+    free(bytes);
+    return rc;
+}
+
+int encode_make_plan(EncodeMakeFn make, void *ctx, int n, int max_batch, int max_tokens, EncodeSeq *seqs,
+                     EncodePlan *p, const volatile sig_atomic_t *stop, AlbError *err) {
+    memset(p, 0, sizeof *p);
+    if (dist_size() > 1) return make_over_ranks(make, ctx, n, max_batch, max_tokens, seqs, p, stop, err);
+    for (int s = 0; s < n; s++)
+        if (make(ctx, s, &seqs[s], err)) return -1;
+    encode_plan(seqs, n, max_batch, max_tokens, 1, p);
+    return 0;
+}
+
+int encode_make_text(void *ctx, int s, EncodeSeq *seq, AlbError *err) {
+    const EncodeTexts *t = ctx;
+    int i = t->which ? t->which[s] : s;
+    TokenIds ids = {0};
+    tokenizer_encode(t->tok, t->texts[i], strlen(t->texts[i]), t->max_length, &ids);
+    *seq = (EncodeSeq){.n = ids.n, .ids = ids.ids};  /* the ids are handed over, not copied */
+    ids.ids = NULL;
+    token_ids_free(&ids);
+    for (int j = 0; j < seq->n && t->vocab > 0; j++)
+        if (seq->ids[j] >= t->vocab)
+            return alb_fail(err, "text %d: the tokenizer gave id %d, outside the model's vocabulary [0, %d)", i,
+                            seq->ids[j], t->vocab);
+    return 0;
+}
+
 /* ------------------------------------------------------------------ run */
 
 /* A batch's outputs as one message, in the order of its rows: cls [B, H],

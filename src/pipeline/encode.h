@@ -21,6 +21,7 @@
 #include <signal.h>
 #include <stdint.h>
 #include "model/albert.h"
+#include "tokenizer/tokenizer.h"
 #include "util/error.h"
 #include "util/progress.h"
 
@@ -33,7 +34,7 @@
 
 typedef struct {
     int n;                /* tokens, [CLS] and [SEP] included, 1..max_position_embeddings */
-    const int32_t *ids;   /* [n] */
+    const int32_t *ids;   /* [n] (NULL in a job for a sequence of another rank's batch: see encode_make_plan) */
     const int32_t *mask;  /* [n] attention mask, 0/1 in any pattern (NULL: all 1); padding adds 0s */
     const int32_t *type_ids;  /* [n] token_type_ids (a sentence pair's B is 1; NULL: all 0); padding adds 0s */
 } EncodeSeq;
@@ -78,9 +79,49 @@ void encode_plan_free(EncodePlan *p);
 /* The number of sequences rank r encodes. */
 int encode_plan_share(const EncodePlan *p, int r);
 
+/* Makes sequence s (0 <= s < n) of a pass into *seq (zeroed by the caller):
+ * its n, ids and, when it has them, mask and type_ids, malloc'ed (the caller
+ * frees them, after a failure too: encode_seqs_free). 0, or -1 with err when
+ * the sequence cannot be encoded. It must be deterministic: encode_make_plan
+ * may make a sequence twice, on two ranks. */
+typedef int (*EncodeMakeFn)(void *ctx, int s, EncodeSeq *seq, AlbError *err);
+
+/* The sequences of a pass and its plan over every rank of the job (encode_plan
+ * with dist_size() ranks), made so that no rank makes them all.
+ * Alone: make for every sequence, in order, then the plan: no MPI.
+ * In a job (collective: every rank calls it with the same n and inputs): each
+ * rank makes a contiguous 1/N of the sequences and keeps only their lengths,
+ * which are all-gathered (util/dist.h), so that every rank plans the same
+ * batches; then each rank makes again the sequences of its own batches (each
+ * sequence is made about twice in all, instead of once on every rank; the
+ * plan needs only the lengths, and a rank's batches only their own ids).
+ * seqs[0..n) then has every n, but ids (mask, type_ids) only for this rank's
+ * batches, NULL elsewhere: encode_run reads no others.
+ * A sequence that make refuses fails every rank alike: its length is sent as
+ * -1 and every rank makes the first such sequence itself for the error. A
+ * sequence made again to another length than the rank that measured it found
+ * is an error on that rank (ranks that read different inputs).
+ * Returns 0, 1 when stopped through *stop (may be NULL) while exchanging, -1;
+ * p is zeroed first. Free with encode_seqs_free and encode_plan_free. */
+int encode_make_plan(EncodeMakeFn make, void *ctx, int n, int max_batch, int max_tokens, EncodeSeq *seqs,
+                     EncodePlan *p, const volatile sig_atomic_t *stop, AlbError *err);
+/* Frees what make allocated in seqs[0..n) (not seqs). */
+void encode_seqs_free(EncodeSeq *seqs, int n);
+
+/* The EncodeMakeFn of texts (ctx: an EncodeTexts): sequence s is
+ * texts[which ? which[s] : s] tokenized to max_length ids; with vocab > 0, an
+ * id >= vocab is an error naming the text's index. */
+typedef struct {
+    const AlbertTokenizer *tok;
+    const char *const *texts;
+    const int *which;     /* NULL: sequence s is texts[s] */
+    int max_length, vocab;
+} EncodeTexts;
+int encode_make_text(void *ctx, int s, EncodeSeq *seq, AlbError *err);
+
 /* Runs plan p over seqs, collectively: when p->n_ranks > 1 every rank of the
  * job calls it with the same seqs and plan (n_ranks == dist_size()). Each
- * rank forwards its own batches; rank 0 receives the others' and writes every
+ * rank forwards its own batches (only their sequences' ids are read); rank 0 receives the others' and writes every
  * batch's outputs into out in gather order, calling on_batch after each; the
  * other ranks call on_batch after each batch of their own, and their out only
  * says which outputs to compute (its pointers are never written). Rank 0

@@ -243,27 +243,39 @@ static int on_batch(void *ctx, const int *rows, int B, long tokens) {
 
 /* Moves the new entries [first, t->n) so that entry first + p is the one at
  * from[p] (their features too when computed), remapping entry[0..n) and
- * reindexing the table. */
+ * reindexing the table. In place, cycle after cycle of the permutation, with
+ * one row aside: rank 0 holds every feature of the pass, and a second copy of
+ * the new ones would double its peak memory for a moment. */
 static void permute_new_entries(Table *t, int first, const int *from, int computed, int *entry, int n) {
     int m = t->n - first, H = t->H;
-    int *new_pos = alb_xmalloc(sizeof(int) * (size_t)m);
-    Key *keys = alb_xmalloc(sizeof(Key) * (size_t)m);
-    float *feats = computed ? alb_xmalloc(sizeof(float) * (size_t)m * H) : NULL;
-    for (int p = 0; p < m; p++) {
-        new_pos[from[p]] = p;
-        keys[p] = t->keys[first + from[p]];
-        if (feats)
-            memcpy(feats + (size_t)p * H, t->features + (size_t)(first + from[p]) * H, sizeof(float) * (size_t)H);
+    size_t row = sizeof(float) * (size_t)H;
+    int *new_pos = alb_xmalloc(sizeof(int) * (size_t)(m ? m : 1));
+    unsigned char *placed = alb_xcalloc((size_t)(m ? m : 1), 1);
+    float *aside = computed ? alb_xmalloc(row) : NULL, *feats = t->features + (size_t)first * H;
+    Key *keys = t->keys + first;
+    for (int p = 0; p < m; p++) new_pos[from[p]] = p;
+    for (int c = 0; c < m; c++) {
+        if (placed[c]) continue;
+        /* the cycle through c: each place takes from[place]'s entry, until the one set aside is due */
+        Key k = keys[c];
+        if (aside) memcpy(aside, feats + (size_t)c * H, row);
+        int p = c;
+        for (; from[p] != c; p = from[p]) {
+            keys[p] = keys[from[p]];
+            if (aside) memcpy(feats + (size_t)p * H, feats + (size_t)from[p] * H, row);
+            placed[p] = 1;
+        }
+        keys[p] = k;
+        if (aside) memcpy(feats + (size_t)p * H, aside, row);
+        placed[p] = 1;
     }
-    memcpy(t->keys + first, keys, sizeof(Key) * (size_t)m);
-    if (feats) memcpy(t->features + (size_t)first * H, feats, sizeof(float) * (size_t)m * H);
     memset(t->slots, 0, sizeof(int) * t->n_slots);
     for (int e = 0; e < t->n; e++) table_index(t, e);
     for (int i = 0; i < n; i++)
         if (entry[i] >= first) entry[i] = first + new_pos[entry[i] - first];
     free(new_pos);
-    free(keys);
-    free(feats);
+    free(placed);
+    free(aside);
 }
 
 /* Lays the new entries and seqs out in the plan's gather order (the plan
@@ -344,26 +356,6 @@ static void find_entries(const FeatureCacheOptions *o, Table *t, const char *con
     stats->n_texts = n;
 }
 
-/* seqs[s] = the token ids of texts[which[s]]. */
-static int tokenize_texts(const FeatureCacheOptions *o, const char *const *texts, const int *which, int m,
-                          EncodeSeq *seqs, AlbError *err) {
-    int vocab = albert_config(o->model)->vocab_size, rc = 0;
-    for (int s = 0; s < m && !rc; s++) {
-        int i = which[s];
-        TokenIds ids = {0};
-        tokenizer_encode(o->tok, texts[i], strlen(texts[i]), o->max_length, &ids);
-        for (int j = 0; j < ids.n && !rc; j++)
-            if (ids.ids[j] >= vocab)
-                rc = alb_fail(err, "text %d: the tokenizer gave id %d, outside the model's vocabulary [0, %d)", i,
-                              ids.ids[j], vocab);
-        int32_t *copy = alb_xmalloc(sizeof(int32_t) * (size_t)(ids.n ? ids.n : 1));
-        memcpy(copy, ids.ids, sizeof(int32_t) * (size_t)ids.n);
-        seqs[s] = (EncodeSeq){.n = ids.n, .ids = copy};
-        token_ids_free(&ids);
-    }
-    return rc;
-}
-
 /* Rank 0's list of the texts to encode, to every rank of a job: their count
  * m, then which[0..m) (the index in texts of each, in the new entries' order;
  * allocated here on the other ranks). 0, 1 (stopped), -1. */
@@ -374,7 +366,8 @@ static int share_missing(int *m, int **which, const volatile sig_atomic_t *stop,
     return dist_bcast(*which, sizeof(int) * (size_t)*m, stop, err);
 }
 
-/* Tokenizes and encodes texts[which[0..m)] over every rank of the job: on
+/* Tokenizes (each rank a share: encode_make_plan) and encodes
+ * texts[which[0..m)] over every rank of the job: on
  * rank 0 (t set) the new entries [first, t->n) of the table in gather order,
  * the file saved as the pass goes (on_batch) and at its end, or up to the
  * last gathered batch when the pass stops or fails; the other ranks (t NULL)
@@ -383,15 +376,16 @@ static int share_missing(int *m, int **which, const volatile sig_atomic_t *stop,
 static int encode_missing(const FeatureCacheOptions *o, Table *t, int first, const char *const *texts, int n,
                           int *entry, const int *which, int m, FeatureCacheStats *stats, AlbError *err) {
     EncodeSeq *seqs = alb_xcalloc((size_t)(m ? m : 1), sizeof *seqs);
-    EncodePlan plan = {0};
-    int rc = tokenize_texts(o, texts, which, m, seqs, err);
+    EncodePlan plan;
+    EncodeTexts tokenize = {o->tok, texts, which, o->max_length, albert_config(o->model)->vocab_size};
+    int rc = encode_make_plan(encode_make_text, &tokenize, m, o->batch_size, o->max_tokens, seqs, &plan, o->stop,
+                              err);
     Pass p = {.o = o, .t = t, .first = first, .path = stats->path, .n_missing = m, .err = err};
     p.start = p.last_save = monotonic_s();
     static float not_written;  /* the other ranks' outputs only say what to compute (encode_run) */
     EncodeOut out = {.cls = t ? t->features + (size_t)first * t->H : &not_written};
     int *back = NULL;
     if (!rc) {
-        encode_plan(seqs, m, o->batch_size, o->max_tokens, dist_size(), &plan);
         if (t) back = lay_out_new_entries(t, first, seqs, entry, n, &plan);
         if (!t) p.n_missing = encode_plan_share(&plan, dist_rank());
         rc = encode_run(o->model, seqs, &plan, &out, on_batch, &p, o->stop, err);
@@ -413,7 +407,7 @@ static int encode_missing(const FeatureCacheOptions *o, Table *t, int first, con
     if (!rc)
         logf_(o, 0, "feature cache: %s %d texts (%ld tokens) in %.1f s: %.0f texts/s, %.0f tokens/s",
               t ? "computed" : "encoded my share of", p.n_done, p.tokens, stats->seconds, p.n_done / s, p.tokens / s);
-    for (int i = 0; i < m; i++) free((void *)seqs[i].ids);
+    encode_seqs_free(seqs, m);
     free(seqs);
     free(back);
     encode_plan_free(&plan);

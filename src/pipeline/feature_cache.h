@@ -26,14 +26,18 @@
  *
  * Under mpirun (util/dist.h) feature_cache_get is collective: every rank calls
  * it with the same texts and options. Rank 0 alone reads and writes the file;
- * it sends the others the list of texts to encode, every rank tokenizes them
- * and makes the same plan (encode_plan: the single-process batches dealt to the
- * ranks), and rank 0 lays the new entries out in the order it gathers them, so
+ * it sends the others the list of texts to encode; each rank tokenizes a share
+ * of them, the token counts are exchanged and every rank makes the same plan
+ * (encode_make_plan: the single-process batches dealt to the ranks, each rank
+ * tokenizing its own batches' texts again), and rank 0 lays the new entries out in the order it gathers them, so
  * the valid ones stay a prefix and a save (every save_every_s, when stopped,
  * after a failure) holds whole batches. Greedy batching is stable under
  * removing whole batches, so a later run, with any number of ranks, encodes
  * the rest in the batches it had: the same features. At the end rank 0 puts
- * the new entries back in length order: the file is the single-process bytes.
+ * the new entries back in length order, in place: the file is the
+ * single-process bytes. (Laying them out in length order as they arrive would
+ * spare that pass, but the valid entries would then no longer be a prefix,
+ * and every save during the pass would have to copy them.)
  * The other ranks get an empty res (their stats count their own share). */
 #ifndef ALB_PIPELINE_FEATURE_CACHE_H
 #define ALB_PIPELINE_FEATURE_CACHE_H

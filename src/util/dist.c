@@ -59,7 +59,8 @@ double dist_timeout_s(void) {
     return t > 0 ? t : 600.0;
 }
 
-/* Polls r to completion: see dist.h for the three ways it ends early. */
+/* Polls r to completion: see dist.h for the three ways it ends early. peer:
+ * the rank waited for, -1 for any of them (a collective among all). */
 static int wait_request(MPI_Request *r, const volatile sig_atomic_t *stop, const char *what, int peer,
                         AlbError *err) {
     double deadline = monotonic_s() + dist_timeout_s();
@@ -68,6 +69,9 @@ static int wait_request(MPI_Request *r, const volatile sig_atomic_t *stop, const
         if (rc != MPI_SUCCESS) return mpi_fail(err, rc, what);
         if (done) return 0;
         if (stop && *stop) return 1;
+        if (monotonic_s() > deadline && peer < 0)
+            return alb_fail(err, "rank %d of %d: %s: not every rank took part for %.0f s (ALBERTC_MPI_TIMEOUT): "
+                            "one is gone or stuck", rank, size, what, dist_timeout_s());
         if (monotonic_s() > deadline)
             return alb_fail(err, "rank %d of %d: %s: nothing from rank %d for %.0f s (ALBERTC_MPI_TIMEOUT): "
                             "it is gone or stuck", rank, size, what, peer, dist_timeout_s());
@@ -129,6 +133,26 @@ int dist_bcast(void *buf, size_t bytes, const volatile sig_atomic_t *stop, AlbEr
     int rc = MPI_Ibcast(buf, n, MPI_BYTE, 0, MPI_COMM_WORLD, &r);
     if (rc != MPI_SUCCESS) return mpi_fail(err, rc, "broadcast");
     return wait_request(&r, stop, "broadcast from rank 0", 0, err);
+}
+
+int dist_allgather(void *buf, const size_t *bytes, const volatile sig_atomic_t *stop, AlbError *err) {
+    if (size == 1) return 0;
+    int *counts = alb_xmalloc(sizeof(int) * 2 * (size_t)size), *displs = counts + size, rc = 0;
+    size_t at = 0;
+    for (int r = 0; r < size && !rc; r++) {
+        if (count_of(at + bytes[r], err) < 0) rc = -1;
+        counts[r] = (int)bytes[r];
+        displs[r] = (int)at;
+        at += bytes[r];
+    }
+    MPI_Request r;
+    if (!rc) {  /* in place: this rank's part is already where it goes */
+        int mrc = MPI_Iallgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, buf, counts, displs, MPI_BYTE,
+                                  MPI_COMM_WORLD, &r);
+        rc = mrc != MPI_SUCCESS ? mpi_fail(err, mrc, "all-gather") : wait_request(&r, stop, "all-gather", -1, err);
+    }
+    free(counts);  /* after a stop or a timeout the job ends: MPI is called no more but to abort */
+    return rc;
 }
 
 int dist_barrier(const volatile sig_atomic_t *stop, AlbError *err) {

@@ -9,7 +9,9 @@
  * cheap, and no MPI runtime is started (a plain `albertc ...` stays as it was).
  *
  * Transfers are point to point and always involve rank 0 (it gathers, it
- * broadcasts). Every wait polls (MPI_Test, then a 200 us sleep, so a waiting
+ * broadcasts), but for one all-gather (every rank's part to every rank: the
+ * token counts of the texts each rank tokenized, pipeline/encode.h). Every
+ * wait polls (MPI_Test, then a 200 us sleep, so a waiting
  * rank leaves its core to the ranks computing beside it) and ends early:
  *   - with 1 when *stop becomes nonzero (a signal: under mpirun, the SIGTERM
  *     the launcher sends every rank when one of them died);
@@ -56,6 +58,12 @@ int dist_wait(DistSend *s, const volatile sig_atomic_t *stop, AlbError *err);
 int dist_recv(void *buf, size_t bytes, int from, const volatile sig_atomic_t *stop, AlbError *err);
 /* Rank 0's bytes of buf to every rank (every rank calls it). 0, 1 (stop), -1. */
 int dist_bcast(void *buf, size_t bytes, const volatile sig_atomic_t *stop, AlbError *err);
+/* Every rank's part of buf to every rank (every rank calls it, with the same
+ * bytes[0..dist_size())): part r is bytes[r] bytes at offset bytes[0] + ... +
+ * bytes[r - 1]; each rank has written its own part before the call, and on
+ * return every part is there. The whole of buf must fit in an int of bytes.
+ * Alone: nothing to do. 0, 1 (stop), -1. */
+int dist_allgather(void *buf, const size_t *bytes, const volatile sig_atomic_t *stop, AlbError *err);
 /* Returns once every rank has called it. 0, 1 (stop), -1. */
 int dist_barrier(const volatile sig_atomic_t *stop, AlbError *err);
 

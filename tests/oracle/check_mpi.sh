@@ -7,7 +7,9 @@
 # feature cache); embed's safetensors (--all-tokens). Then a rank killed in the
 # middle of the feature pass: the job ends (non-zero, no hang, one line from
 # rank 0), the cache keeps what was gathered, and a rerun with another N
-# encodes only the rest and ends as the single-process run did. Also: commands
+# encodes only the rest and ends as the single-process run did. A text that
+# one rank tokenizes to an id past the model's vocabulary stops every rank with
+# the line one process prints (the ranks tokenize shares). Also: commands
 # that do not run as ranks, and inputs that differ between ranks (stdin), are
 # refused with one line. Skipped (with a line saying so) without mpirun.
 # Prints exactly "mpi-oracle: N passed, N failed" last.
@@ -64,7 +66,7 @@ with open(f"{out}/texts.jsonl", "w") as f:
     for i in range(90):
         f.write(json.dumps({"text": "p" + text(i)}) + "\n")
 PY
-mkdir -p "$tmp/data" && mv "$tmp/train.jsonl" "$tmp/test.jsonl" "$tmp/data/"
+mkdir -p "$tmp/data" "$tmp/vdata" && mv "$tmp/train.jsonl" "$tmp/test.jsonl" "$tmp/data/"
 "$ALBERTC" init-model --config tiny --seed 3 --out "$tmp/encoder" --tokenizer "$SPIECE" 2>"$tmp/err" ||
     fail_setup "init-model: $(head -c 300 "$tmp/err")"
 
@@ -184,6 +186,41 @@ PY
 else
     bad "the rerun with 3 ranks failed: $(tail -c 600 "$tmp/resumed.err")"
 fi
+
+# a text the tokenizer cannot give the model (an id past vocab_size: a 1,000-id copy of the
+# encoder with the 30,000-piece tokenizer), in the last rank's share of the tokenizing: every
+# rank stops on it with the line one process prints, and nothing is trained
+"$PYTHON" - "$tmp" <<'PY' || fail_setup "cannot make the small-vocabulary model's inputs"
+import json, sys
+out = sys.argv[1]
+config = json.load(open(f"{out}/encoder/config.json"))
+config["vocab_size"] = 1000
+json.dump(config, open(f"{out}/small.json", "w"))
+words = "the a of to and in is it my for".split()  # ids below 1000
+with open(f"{out}/vdata/train.jsonl", "w") as f:
+    for i in range(40):
+        f.write(json.dumps({"text": " ".join(words[int(d)] for d in str(i + 10)), "label": i % 3}) + "\n")
+with open(f"{out}/vdata/test.jsonl", "w") as f:
+    for i in range(10):
+        f.write(json.dumps({"text": "the " * (i + 1) + ("zebra" if i == 8 else "a"), "label": i % 3}) + "\n")
+PY
+"$ALBERTC" init-model --config "$tmp/small.json" --seed 3 --out "$tmp/small" >/dev/null 2>"$tmp/err" ||
+    fail_setup "init-model small: $(head -c 300 "$tmp/err")"
+cp "$SPIECE" "$tmp/small/"
+vocab_run() {
+    rm -rf "$tmp/vrun"
+    "$@" train --config configs/banking77.yaml --set model_name="$tmp/small" --set data_dir="$tmp/vdata" \
+        --set num_labels=3 --set cache_dir="$tmp/vrun/cache" --set project_dir="$tmp/vrun/p" --set dtype=float32 \
+        --set progress=false
+}
+vocab_run "$ALBERTC" >/dev/null 2>"$tmp/valone.err" && bad "a text past the vocabulary was trained on alone"
+line=$(grep "albertc train: text .*outside the model's vocabulary" "$tmp/valone.err")
+[ -n "$line" ] || fail_setup "no vocabulary error alone: $(tail -c 300 "$tmp/valone.err")"
+vocab_run mpi 3 >/dev/null 2>"$tmp/vmpi.err"
+rc=$?
+[ $rc = 1 ] && [ "$(grep -cxF "$line" "$tmp/vmpi.err")" = 3 ] && ok ||
+    bad "a text past the vocabulary under -n 3: exit $rc, not '$line' from every rank: $(head -c 600 "$tmp/vmpi.err")"
+[ -e "$tmp/vrun/p/metrics.jsonl" ] && bad "trained on although a text is past the vocabulary" || ok
 
 # refused with one line: a command that does not run as ranks; ranks that read different inputs
 mpi 2 tokenize --model "$tmp/encoder" --text hi >"$tmp/out" 2>"$tmp/err"
