@@ -317,6 +317,68 @@ Test(classifier, export_any_checkpoint) {
     json_decref(hist);
 }
 
+/* Sets (engine non-NULL) or removes the albertc.engine of the tiny classifier's config.json. */
+static void set_recorded_engine(const char *engine) {
+    json_t *config = load_json(test_tmp_path("run/model/config.json"));
+    json_t *block = json_object_get(config, "albertc");
+    if (engine) json_object_set_new(block, "engine", json_string(engine));
+    else json_object_del(block, "engine");
+    cr_assert_eq(json_dump_file(config, test_tmp_path("run/model/config.json"), 0), 0);
+    json_decref(config);
+}
+
+/* The number of times needle occurs in text. */
+static int occurrences(const char *text, const char *needle) {
+    int n = 0;
+    for (const char *p = text; (p = strstr(p, needle)); p += strlen(needle)) n++;
+    return n;
+}
+
+/* predict and eval on features of another engine than the head's: one
+ * warning line naming both, and the answers all the same (exit 0). A
+ * directory that records no engine (older) warns of nothing. */
+Test(classifier, another_engine_warns_once_and_goes_on) {
+    tiny_classifier_train();
+    char model[4096], *out, *err, *want;
+    snprintf(model, sizeof model, "%s", test_tmp_path("run/model"));  /* test_tmp_path's buffers are reused */
+    cr_assert_eq(test_albertc_run(&want, &err, "predict --model %s --input %s", model, test_tmp_path("test.jsonl")), 0,
+                 "%s", err);
+    cr_expect_eq(occurrences(err, "trained on features"), 0, "the engine of this machine: %s", err);
+    free(err);
+    const struct {
+        const char *engine, *says;
+    } cases[] = {{"float32/elsewhere", "predictions may differ in rare near-ties"},
+                 {"bfloat16/elsewhere", "another dtype, predictions may differ where scores are close (--dtype "
+                                        "bfloat16 is the training's)"}};
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        set_recorded_engine(cases[k].engine);
+        char line[256];
+        snprintf(line, sizeof line, "albertc predict: warning: this classifier was trained on features from %s; "
+                                    "this machine computes float32/", cases[k].engine);
+        cr_assert_eq(test_albertc_run(&out, &err, "predict --model %s --input %s", model, test_tmp_path("test.jsonl")),
+                     0, "%s", err);
+        cr_expect(strstr(err, line) && strstr(err, cases[k].says), "%s", err);
+        cr_expect_eq(occurrences(err, "trained on features"), 1, "%s", err);
+        cr_expect_str_eq(out, want, "the same predictions");
+        free(out);
+        free(err);
+        cr_assert_eq(test_albertc_run(NULL, &err, "eval --model %s --data %s --no-cache", model,
+                                      test_tmp_path("test.jsonl")),
+                     0, "%s", err);
+        cr_expect(strstr(err, "albertc eval: warning: this classifier was trained on features from"), "%s", err);
+        cr_expect_eq(occurrences(err, "trained on features"), 1, "%s", err);
+        free(err);
+    }
+    set_recorded_engine(NULL);
+    cr_assert_eq(test_albertc_run(&out, &err, "predict --model %s --input %s", model, test_tmp_path("test.jsonl")), 0,
+                 "%s", err);
+    cr_expect_eq(occurrences(err, "trained on features"), 0, "no engine recorded: %s", err);
+    cr_expect_str_eq(out, want);
+    free(out);
+    free(err);
+    free(want);
+}
+
 /* config.json's classifier part, without files. */
 static int parse_config(const char *json, ClassifierConfig *cc, AlbError *err) {
     return classifier_config_parse(cc, json, strlen(json), "m/config.json", err);

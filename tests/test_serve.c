@@ -54,6 +54,7 @@ typedef struct {
     pid_t pid;
     int port;
     int err_fd;  /* the server's stderr */
+    char startup[8192];  /* its stderr up to the 'listening on' line */
 } ServerProc;
 
 static double now_s(void) {
@@ -93,7 +94,9 @@ static ServerProc start_server(const char *model, const char *extra) {
         if (at && !strchr(at, '\n')) at = NULL;  /* the whole line */
     }
     cr_assert(at, "%s: no 'listening on' line; stderr: %.*s", cmd, (int)n, buf);
-    return (ServerProc){pid, atoi(at + strlen(tag)), fds[0]};
+    ServerProc s = {pid, atoi(at + strlen(tag)), fds[0], ""};
+    memcpy(s.startup, buf, n + 1);
+    return s;
 }
 
 /* The tiny classifier, trained, served with extra options. */
@@ -380,6 +383,11 @@ Test(serve, answers_equal_predict_embed_tokenize) {
     cr_expect_eq(json_integer_value(json_object_get(info, "max_client_batch_size")), 32);
     cr_expect_eq(json_integer_value(json_object_get(info, "max_batch_tokens")), 16384);
     cr_expect_gt(json_integer_value(json_object_get(info, "max_input_length")), 2);
+    /* ours: the engine computing, and the one the head learnt from (this machine's: no warning) */
+    const char *engine = json_string_value(json_object_get(info, "engine"));
+    cr_expect(engine && !strncmp(engine, "float32/", 8), "engine %s", engine ? engine : "(none)");
+    cr_expect_str_eq(json_string_value(json_object_get(info, "trained_engine")), engine ? engine : "");
+    cr_expect_null(strstr(s.startup, "trained on features"), "%s", s.startup);
     json_decref(info);
     resp_free(&r);
     r = http(s.port, "/health", NULL, 0, NULL);
@@ -582,6 +590,7 @@ Test(serve, plain_encoder) {
     cr_expect_str_eq(
         json_string_value(json_object_get(json_object_get(json_object_get(info, "model_type"), "embedding"), "pooling")),
         "cls");
+    cr_expect(json_is_null(json_object_get(info, "trained_engine")));  /* no head: nothing learnt */
     json_decref(info);
     resp_free(&r);
     cr_expect_eq(stop_server(&s, SIGTERM), 0);
@@ -797,4 +806,30 @@ Test(serve, graceful_stop_answers_requests_in_flight) {
     cr_expect(strstr(buf, "\"label\""), "%s", buf);
     close(fd);
     cr_expect_eq(stop_server(&s, 0), 0);
+}
+
+/* A classifier trained on another engine's features (another machine's):
+ * served, with the warning predict and eval print, and both engines in /info. */
+Test(serve, another_engine_warns_and_serves) {
+    tiny_classifier_train();
+    json_error_t e;
+    json_t *config = json_load_file(test_tmp_path("run/model/config.json"), 0, &e);
+    cr_assert(config, "%s", e.text);
+    json_object_set_new(json_object_get(config, "albertc"), "engine", json_string("float32/elsewhere"));
+    cr_assert_eq(json_dump_file(config, test_tmp_path("run/model/config.json"), 0), 0);
+    json_decref(config);
+    ServerProc s = start_server(test_tmp_path("run/model"), "");
+    cr_expect(strstr(s.startup, "albertc serve: warning: this classifier was trained on features from "
+                                "float32/elsewhere; this machine computes float32/"),
+              "%s", s.startup);
+    Resp r = http(s.port, "/info", NULL, 0, NULL);
+    json_t *info = resp_json(&r);
+    cr_expect_str_eq(json_string_value(json_object_get(info, "trained_engine")), "float32/elsewhere");
+    cr_expect(strstr(s.startup, json_string_value(json_object_get(info, "engine"))), "%s", s.startup);
+    json_decref(info);
+    resp_free(&r);
+    r = post(s.port, "/predict", "{\"inputs\": \"card\"}");
+    cr_expect_eq(r.status, 200);
+    resp_free(&r);
+    cr_expect_eq(stop_server(&s, SIGTERM), 0);
 }

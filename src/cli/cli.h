@@ -8,6 +8,7 @@
 #define ALB_CLI_H
 
 #include "model/albert.h"
+#include "pipeline/classifier.h"
 #include "util/error.h"
 
 #define ALBERTC_VERSION "0.1.0"
@@ -32,6 +33,15 @@ int cmd_report(int argc, char **argv);
 
 /* Prints "albertc <cmd>: <err->msg>" to stderr and returns code. */
 int cli_error(const char *cmd, const AlbError *err, int code);
+/* predict's, eval's and serve's one line "albertc <cmd>: warning: ..." on
+ * stderr (rank 0's alone in a job) when c computes with another engine than
+ * its head was trained on (classifier_engine_mismatch); nothing otherwise. */
+void cli_engine_warning(const char *cmd, const Classifier *c);
+/* What their --help says of it. */
+#define CLI_ENGINE_HELP                                                                             \
+    "A classifier trained on another engine's features (another CPU's or dtype's: config.json's\n" \
+    "albertc.engine) still runs, with one warning line on stderr: predictions may differ.\n"
+
 /* Prints "albertc <cmd>: <fmt...>" + "Try 'albertc <cmd> --help'." and returns EXIT_USAGE. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* getopt_long's short options for every command: -h, and a leading ':' so that a

@@ -41,6 +41,7 @@ static void help(void) {
            "  --json             print summary.json's object (with the report's dict) instead\n"
            "  -h, --help         this help\n"
            "\n"
+           CLI_ENGINE_HELP
            "Exit codes: 0 done, 1 bad data or model files (an unknown label, an empty text, invalid\n"
            "UTF-8: the error names the file and line), 2 bad command line.\n");
 }
@@ -131,6 +132,7 @@ int cmd_eval(int argc, char **argv) {
     AlbError err;
     Classifier c;
     if (classifier_load(&c, ea.model, ea.dtype, 1, &err)) return cli_error(CMD, &err, EXIT_FAILURE_RUN);
+    cli_engine_warning(CMD, &c);
     code = evaluate_data(&ea, &c, &err) ? cli_error(CMD, &err, EXIT_FAILURE_RUN) : EXIT_OK;
     classifier_free(&c);
     return code;

@@ -44,6 +44,7 @@ static void help(void) {
            "  --output FILE      write the answers to FILE (atomically) instead of stdout\n"
            "  -h, --help         this help\n"
            "\n"
+           CLI_ENGINE_HELP
            "Memory stays constant on inputs of any length: texts are classified %d at a time.\n"
            "Progress is drawn on stderr when it is a terminal. Exit codes: 0 done, 1 bad input or\n"
            "model files (the error names the file and line), 2 bad command line.\n",
@@ -193,6 +194,7 @@ int cmd_predict(int argc, char **argv) {
     if (pa.output && alb_output_check(pa.output, &err)) code = cli_error(CMD, &err, EXIT_USAGE);
     else if (classifier_load(&c, pa.model, pa.dtype, 1, &err)) code = cli_error(CMD, &err, EXIT_FAILURE_RUN);
     else {
+        cli_engine_warning(CMD, &c);
         if (pa.max_length > albert_config(c.encoder)->max_position_embeddings)
             code = cli_usage_error(CMD, "--max-length %ld exceeds the model's max_position_embeddings %d",
                                    pa.max_length, albert_config(c.encoder)->max_position_embeddings);

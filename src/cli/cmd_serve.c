@@ -41,6 +41,7 @@ static void help(void) {
            "  --http-threads N             threads reading and tokenizing requests (default 2)\n"
            "  -h, --help                   this help\n"
            "\n"
+           CLI_ENGINE_HELP
            "Prints 'listening on http://HOST:PORT' on stderr when ready. SIGTERM or SIGINT: stops\n"
            "accepting, answers the requests in flight, exits 0. Exit codes: 1 the model cannot be\n"
            "loaded or the address cannot be bound, 2 bad command line.\n");
@@ -134,6 +135,7 @@ int cmd_serve(int argc, char **argv) {
     if (c.random_encoder)
         fprintf(stderr, "albertc serve: warning: %s has a randomly initialised encoder: its answers mean little\n",
                 a.model);
+    cli_engine_warning(CMD, &c);
     fprintf(stderr, "listening on http://%s:%d\n", a.o.host, server_port(s));
     int sig;
     sigwait(&stop, &sig);

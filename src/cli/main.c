@@ -58,6 +58,12 @@ int cli_error(const char *cmd, const AlbError *err, int code) {
     return code;
 }
 
+void cli_engine_warning(const char *cmd, const Classifier *c) {
+    char msg[512];
+    if (dist_rank() == 0 && classifier_engine_mismatch(c, msg, sizeof msg))
+        fprintf(stderr, "albertc %s: warning: %s\n", cmd, msg);
+}
+
 int cli_usage_error(const char *cmd, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);

@@ -148,6 +148,20 @@ void classifier_free(Classifier *c) {
     memset(c, 0, sizeof *c);
 }
 
+int classifier_engine_mismatch(const Classifier *c, char *msg, size_t size) {
+    const char *trained = c->config.engine, *here = albert_engine(c->encoder);
+    if (!trained[0] || !strcmp(trained, here)) return 0;
+    AlbDtype then, now;
+    if (!alb_engine_dtype(trained, &then) && !alb_engine_dtype(here, &now) && then != now)
+        snprintf(msg, size, "this classifier was trained on features from %s; this machine computes %s: another "
+                            "dtype, predictions may differ where scores are close (--dtype %s is the training's)",
+                 trained, here, alb_dtype_name(then));
+    else
+        snprintf(msg, size, "this classifier was trained on features from %s; this machine computes %s: "
+                            "predictions may differ in rare near-ties", trained, here);
+    return 1;
+}
+
 /* -------------------------------------------------------------- inference */
 
 /* The bar of classifier_features through the cache, which reports the texts

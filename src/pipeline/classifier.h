@@ -79,6 +79,18 @@ typedef struct {
 int classifier_load(Classifier *c, const char *dir_or_id, const char *dtype, int need_head, AlbError *err);
 void classifier_free(Classifier *c);
 
+/* Whether c's features may differ from those its head learnt from: when the
+ * engine the head was trained on (config.engine) is not the one c->encoder
+ * computes with (albert_engine: another machine's CPU, another dtype), 1 and
+ * msg = one line saying both and what it means, for predict, eval and serve
+ * to warn with (they go on: a feature differs from the training's by
+ * rounding, which moves a prediction only in a rare near-tie; by more when
+ * the dtype differs). 0 when they are the same, and when the recorded engine
+ * is unknown ("": a directory written before classifiers recorded it, or a
+ * head trained from features files): nothing to compare, and a warning on
+ * every run of such a directory would be one nobody can act on. */
+int classifier_engine_mismatch(const Classifier *c, char *msg, size_t size);
+
 /* [CLS] features [n, H] of n texts (NUL-terminated UTF-8). cache_dir: look
  * the texts up in the feature cache there and add the missing ones, as train
  * does (pipeline/feature_cache.h: the features train used, bit for bit);

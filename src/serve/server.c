@@ -114,12 +114,17 @@ static json_t *info_json(Server *s) {
     } else {
         type = json_pack("{s:{s:s}}", "embedding", "pooling", "cls");
     }
-    return json_pack("{s:s, s:n, s:s, s:o, s:i, s:i, s:I, s:n, s:i, s:b, s:i, s:s, s:n, s:n}", "model_id",
-                     s->o.model_id, "model_sha", "model_dtype", c->config.dtype, "model_type", type,
-                     "max_concurrent_requests", s->o.max_concurrent_requests, "max_input_length", c->max_length,
-                     "max_batch_tokens", (json_int_t)s->o.max_batch_tokens, "max_batch_requests",
-                     "max_client_batch_size", s->o.max_client_batch_size, "auto_truncate", s->o.auto_truncate,
-                     "tokenization_workers", s->o.threads, "version", s->o.version, "sha", "docker_label");
+    json_t *info = json_pack("{s:s, s:n, s:s, s:o, s:i, s:i, s:I, s:n, s:i, s:b, s:i, s:s, s:n, s:n}", "model_id",
+                             s->o.model_id, "model_sha", "model_dtype", c->config.dtype, "model_type", type,
+                             "max_concurrent_requests", s->o.max_concurrent_requests, "max_input_length",
+                             c->max_length, "max_batch_tokens", (json_int_t)s->o.max_batch_tokens,
+                             "max_batch_requests", "max_client_batch_size", s->o.max_client_batch_size,
+                             "auto_truncate", s->o.auto_truncate, "tokenization_workers", s->o.threads, "version",
+                             s->o.version, "sha", "docker_label");
+    /* ours, beyond TEI's: what computes the features, and what the head learnt from (null: unknown) */
+    json_object_set_new(info, "engine", json_string(albert_engine(c->encoder)));
+    json_object_set_new(info, "trained_engine", c->config.engine[0] ? json_string(c->config.engine) : json_null());
+    return info;
 }
 
 /* The answers of a finished /predict, /embed or /health job. */

@@ -2,7 +2,9 @@
  * libmicrohttpd, over one loaded classifier (or plain encoder).
  *
  * Routes: POST /predict, /embed, /tokenize, /decode (bodies: serve/request.h),
- * POST / (/predict for a classifier, /embed for a plain encoder), GET /info,
+ * POST / (/predict for a classifier, /embed for a plain encoder), GET /info
+ * (TEI's fields, and ours: "engine", the albert_engine computing the features,
+ * and "trained_engine", the one the head learnt from, null when unknown),
  * /health (a real forward of an empty text, queued like any request), /metrics. Answers and errors are TEI's JSON: errors
  * {"error", "error_type"} with 422 Validation and Tokenizer, 429 Overloaded,
  * 424 Backend, 400 Empty; 413 for a body over payload_limit, 401 without the
