@@ -12,9 +12,11 @@ Banking77 texts (train and test splits, or every k-th line of each with
      and each head's accuracy;
   3. what that agreement is made of: the fp32 head on the int8 test features
      (the features alone, no training in between: a classifier trained in
-     fp32 and served in int8), and a control, a head trained on the fp32
+     fp32 and served in int8), and two controls: a head trained on the fp32
      features plus random noise of the int8 error's size per text (the
-     training's own sensitivity to any perturbation that large).
+     training's own sensitivity to any perturbation that large), and a head
+     trained on the bf16 encoder's features (the seed's own dtype; fp32 head)
+     with its agreement to the fp32 head (--no-bf16-control skips it).
 Exits 1 when the mean cosine or the agreement (2) is under its bound.
 Usage: bench/int8_accuracy.py --albertc build/albertc [--config base] [--json OUT]
 """
@@ -87,6 +89,7 @@ def main():
     ap.add_argument("--epochs", type=int, default=5)
     ap.add_argument("--min-mean-cosine", type=float, default=0.999)
     ap.add_argument("--min-agreement", type=float, default=0.99)
+    ap.add_argument("--no-bf16-control", action="store_true", help="skip the bf16 features' head")
     ap.add_argument("--json", help="write the numbers here too")
     a = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="albertc-int8-") as work:
@@ -94,7 +97,8 @@ def main():
         run([a.albertc, "init-model", "--config", a.config, "--seed", str(a.seed), "--out", enc, "--tokenizer", SPIECE])
         labels = {s: subset(s, lim, f"{work}/{s}.jsonl") for s, lim in (("train", a.train_limit), ("test", a.test_limit))}
         cls = {}
-        for dtype in ("float32", "int8"):
+        dtypes = ("float32", "int8") if a.no_bf16_control else ("float32", "int8", "bfloat16")
+        for dtype in dtypes:
             for split in ("train", "test"):
                 out = f"{work}/{split}_{dtype}.safetensors"
                 run([a.albertc, "embed", "--model", enc, "--input", f"{work}/{split}.jsonl", "--output", out,
@@ -104,7 +108,7 @@ def main():
         x8 = np.concatenate([cls["train", "int8"], cls["test", "int8"]]).astype(np.float64)
         cos = (x32 * x8).sum(1) / (np.linalg.norm(x32, axis=1) * np.linalg.norm(x8, axis=1))
         preds, projects = {}, {}
-        for dtype in ("float32", "int8"):
+        for dtype in dtypes:
             projects[dtype] = train_head(a, work, dtype, cls["train", dtype], cls["test", dtype], labels)
             preds[dtype] = head_predictions(projects[dtype], cls["test", dtype].astype(np.float64))
         fp32_head_on_int8 = head_predictions(projects["float32"], cls["test", "int8"].astype(np.float64))
@@ -128,6 +132,13 @@ def main():
             "accuracy_float32": float((preds["float32"] == y).mean()),
             "accuracy_int8": float((preds["int8"] == y).mean()),
         }
+        if "bfloat16" in preds:
+            xb = np.concatenate([cls["train", "bfloat16"], cls["test", "bfloat16"]]).astype(np.float64)
+            cos_b = (x32 * xb).sum(1) / (np.linalg.norm(x32, axis=1) * np.linalg.norm(xb, axis=1))
+            result["bfloat16_cosine_mean"] = float(cos_b.mean())
+            result["bfloat16_cosine_min"] = float(cos_b.min())
+            result["agreement_bfloat16"] = float((preds["float32"] == preds["bfloat16"]).mean())
+            result["accuracy_bfloat16"] = float((preds["bfloat16"] == y).mean())
     print(f"int8 vs float32 [CLS] features, {a.config} random encoder (seed {a.seed}), {result['texts']} Banking77 "
           f"texts: cosine mean {result['cosine_mean']:.6f}, min {result['cosine_min']:.6f}, "
           f"0.1% quantile {result['cosine_p001']:.6f}")
@@ -137,6 +148,11 @@ def main():
     print(f"  the fp32 head on int8 test features: {100 * result['agreement_fp32_head_on_int8_features']:.2f}% "
           f"agreement; control, a head trained on fp32 features + noise of the int8 error's norm: "
           f"{100 * result['agreement_control_noise']:.2f}%")
+    if "agreement_bfloat16" in result:
+        print(f"  control, the seed's own dtype: bf16 features, cosine to fp32 mean {result['bfloat16_cosine_mean']:.6f} "
+              f"min {result['bfloat16_cosine_min']:.6f}; a head trained on them agrees "
+              f"{100 * result['agreement_bfloat16']:.2f}% with the fp32 head (accuracy "
+              f"{100 * result['accuracy_bfloat16']:.2f}%)")
     if a.json:
         json.dump(result, open(a.json, "w"), indent=1)
     ok = result["cosine_mean"] >= a.min_mean_cosine and result["agreement"] >= a.min_agreement

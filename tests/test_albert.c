@@ -174,6 +174,15 @@ static Error run_rows(const Golden *g, AlbertModel *m, const char *tag, int B, c
                  err.msg);
     for (int b = 0; b < B; b++)
         cr_assert_eq(memcmp(cls + b * g->H, hidden + (size_t)b * L * g->H, sizeof(float) * g->H), 0);
+    /* without last_hidden the last layer carries only the [CLS] rows on: the same bits */
+    float *cls_only = malloc(sizeof(float) * B * g->H), *pooler_only = malloc(sizeof(float) * B * g->H);
+    cr_assert_eq(albert_forward(m, B, L, ids, any_type ? types : NULL, mask, NULL, cls_only, pooler_only, &err), 0,
+                 "%s", err.msg);
+    cr_expect_eq(memcmp(cls_only, cls, sizeof(float) * B * g->H), 0, "%s: [CLS] differs without last_hidden", tag);
+    cr_expect_eq(memcmp(pooler_only, pooler, sizeof(float) * B * g->H), 0, "%s: pooler differs without last_hidden",
+                 tag);
+    free(cls_only);
+    free(pooler_only);
     Error e = batch_error(g, tag, B, L, rows, hidden, pooler);
     free(ids);
     free(mask);

@@ -68,11 +68,19 @@ typedef struct {
     float *hidden, *cls, *pooler;
 } Out;
 
+/* Every output; and, forwarded again without last_hidden (the last layer then
+ * carries only the [CLS] rows on), the same [CLS] and pooler bits. */
 static Out forward(AlbertModel *m, int B, int L, const int32_t *ids, const int32_t *mask, int H) {
     Out o = {malloc(sizeof(float) * (size_t)B * L * H), malloc(sizeof(float) * (size_t)B * H),
              malloc(sizeof(float) * (size_t)B * H)};
     AlbError err;
     cr_assert_eq(albert_forward(m, B, L, ids, NULL, mask, o.hidden, o.cls, o.pooler, &err), 0, "%s", err.msg);
+    float *cls = malloc(sizeof(float) * (size_t)B * H), *pooler = malloc(sizeof(float) * (size_t)B * H);
+    cr_assert_eq(albert_forward(m, B, L, ids, NULL, mask, NULL, cls, pooler, &err), 0, "%s", err.msg);
+    cr_expect_eq(memcmp(cls, o.cls, sizeof(float) * (size_t)B * H), 0, "[CLS] differs without last_hidden");
+    cr_expect_eq(memcmp(pooler, o.pooler, sizeof(float) * (size_t)B * H), 0, "pooler differs without last_hidden");
+    free(cls);
+    free(pooler);
     return o;
 }
 

@@ -555,7 +555,7 @@ static int linear(AlbertModel *m, const Linear *l, const void *x, void *y, int T
 /* torch 1.13's RowwiseMoments for bf16 input: Welford on 16-lane vectors in
  * chunks of 16, merged by a cascade, then the N % 16 tail and the lanes; with
  * T = BFloat16 every arithmetic step rounds to bf16. Returns mean, biased var. */
-enum { MOM_LANES = 16, MOM_CHUNK = 16, MOM_DEPTH = 64 };
+enum { MOM_LANES = 16, MOM_CHUNK = 16, MOM_DEPTH = 64, MOM_ILP = 4 };
 #define BR bf16_round
 
 static void bf16_add_moments(long m0_add, float m1_add, float m2_add, long *m0, float *m1, float *m2) {
@@ -591,23 +591,37 @@ static void bf16_moments(const float *x, int N, float *mean, float *var) {
     while ((1 << depth) < chunks) depth++;
     Moments stk[MOM_DEPTH];
     memset(stk, 0, sizeof(Moments) * (size_t)(depth > 0 ? depth : 1));
-    for (int i = 0; i < chunks; i++) {
-        int m0 = n - i * MOM_CHUNK < MOM_CHUNK ? n - i * MOM_CHUNK : MOM_CHUNK;
-        Moments cur = {.m0 = m0};
-        for (int j = 0; j < m0; j++) {
-            const float *xv = x + (size_t)(i * MOM_CHUNK + j) * MOM_LANES;
+    /* The chunks' own recurrences are independent: MOM_ILP of them advance
+     * step by step together (one dependency chain each, so the CPU overlaps
+     * them), then merge one by one in chunk order, as torch does. */
+    for (int i0 = 0; i0 < chunks; i0 += MOM_ILP) {
+        int k = chunks - i0 < MOM_ILP ? chunks - i0 : MOM_ILP;
+        Moments cur[MOM_ILP];
+        for (int q = 0; q < k; q++) {
+            int left = n - (i0 + q) * MOM_CHUNK;
+            cur[q] = (Moments){.m0 = left < MOM_CHUNK ? left : MOM_CHUNK};
+        }
+        for (int j = 0; j < MOM_CHUNK; j++) {
             float c = BR(1.0f / (float)(j + 1));
+            for (int q = 0; q < k; q++) {
+                if (j >= cur[q].m0) continue;
+                const float *xv = x + (size_t)((i0 + q) * MOM_CHUNK + j) * MOM_LANES;
+                float *m1 = cur[q].m1, *m2 = cur[q].m2;
 #pragma omp simd
-            for (int l = 0; l < MOM_LANES; l++) {
-                float d = BR(xv[l] - cur.m1[l]);
-                cur.m1[l] = BR(cur.m1[l] + BR(d * c));
-                cur.m2[l] = BR(cur.m2[l] + BR(d * BR(xv[l] - cur.m1[l])));
+                for (int l = 0; l < MOM_LANES; l++) {
+                    float d = BR(xv[l] - m1[l]);
+                    m1[l] = BR(m1[l] + BR(d * c));
+                    m2[l] = BR(m2[l] + BR(d * BR(xv[l] - m1[l])));
+                }
             }
         }
-        bf16_add_moments_vec(&cur, &stk[0]);
-        for (int j = 1, mask = i + 1; j < depth && (mask & 1) == 0; j++, mask >>= 1) {
-            bf16_add_moments_vec(&stk[j - 1], &stk[j]);
-            memset(&stk[j - 1], 0, sizeof(Moments));
+        for (int q = 0; q < k; q++) {
+            int i = i0 + q;
+            bf16_add_moments_vec(&cur[q], &stk[0]);
+            for (int j = 1, mask = i + 1; j < depth && (mask & 1) == 0; j++, mask >>= 1) {
+                bf16_add_moments_vec(&stk[j - 1], &stk[j]);
+                memset(&stk[j - 1], 0, sizeof(Moments));
+            }
         }
     }
     for (int i = 1; i < depth; i++) bf16_add_moments_vec(&stk[i], &stk[0]);
@@ -833,9 +847,10 @@ KERNEL void context_row(const float *p, const float *v, int n, int d, float *acc
     }
 }
 
-KERNEL void attention_head(AlbertModel *m, int b, int head, float *work, int bf) {
+KERNEL void attention_head(AlbertModel *m, int b, int head, int cls_only, float *work, int bf) {
     int H = m->c.hidden_size, nh = m->c.num_attention_heads, d = H / nh, ld = 3 * H;
     int r0 = m->seq_start[b], n = m->seq_start[b + 1] - r0, np = (n + 15) / 16 * 16;
+    int queries = cls_only ? 1 : n; /* every row is a key and a value; these rows also query */
     float scale_div = R(bf, (float)sqrt((double)d));
     /* the head's q [n, d], keys transposed [d, np] (zero past n) and v [n, d],
      * denormals read as 0 in bf16 mode (as vdpbf16ps does) */
@@ -853,21 +868,21 @@ KERNEL void attention_head(AlbertModel *m, int b, int head, float *work, int bf)
                 __builtin_prefetch((const char *)m->qkv + ahead + 2 * (size_t)H * es + o);
             }
         }
+        if (j < queries)
 #pragma omp simd
-        for (int c = 0; c < d; c++) {
-            qo[c] = FLUSH(bf, LD(bf, m->qkv, qj + c));
-            vo[c] = FLUSH(bf, LD(bf, m->qkv, qj + 2 * H + c));
-        }
+            for (int c = 0; c < d; c++) qo[c] = FLUSH(bf, LD(bf, m->qkv, qj + c));
+#pragma omp simd
+        for (int c = 0; c < d; c++) vo[c] = FLUSH(bf, LD(bf, m->qkv, qj + 2 * H + c));
     }
     keys_transposed(m->qkv, q0 + H, ld, n, np, d, kt, bf);
     const float *madd = m->mask_add + r0;
-    size_t ctx0 = (size_t)r0 * H + (size_t)head * d;
-    for (int i = 0; i < n; i++) {
+    size_t ctx0 = (size_t)(cls_only ? b : r0) * H + (size_t)head * d;
+    for (int i = 0; i < queries; i++) {
         /* s = q_i k^T  [n]; s = s / sqrt(d); s = s + mask_add  (three torch ops);
          * the products for QB queries at a time */
         int r = i % QB;
         if (r == 0) {
-            int rows = n - i < QB ? n - i : QB;
+            int rows = queries - i < QB ? queries - i : QB;
             if (d == 64 && rows == QB) scores_rows(qh + (size_t)i * d, kt, np, 64, s4, QB);
             else scores_rows(qh + (size_t)i * d, kt, np, d, s4, rows);
         }
@@ -903,26 +918,47 @@ KERNEL void attention_head(AlbertModel *m, int b, int head, float *work, int bf)
     }
 }
 
-static void attention(AlbertModel *m, int B) {
+/* ctx rows for every row (cls_only 0: ctx [T, H]) or for each sequence's
+ * position 0 only (cls_only 1: ctx [B, H], row b for sequence b). */
+static void attention(AlbertModel *m, int B, int cls_only) {
     int nh = m->c.num_attention_heads, bf = m->dtype == ALB_BF16;
     size_t per_thread = m->work_per_thread;
 #pragma omp parallel for schedule(dynamic, nh) if (m->seq_start[B] > 4)
     for (int bh = 0; bh < B * nh; bh++) {
         float *work = m->work + (size_t)omp_get_thread_num() * per_thread;
-        if (bf) attention_head(m, bh / nh, bh % nh, work, 1);
-        else attention_head(m, bh / nh, bh % nh, work, 0);
+        if (bf) attention_head(m, bh / nh, bh % nh, cls_only, work, 1);
+        else attention_head(m, bh / nh, bh % nh, cls_only, work, 0);
     }
 }
 
-/* One AlbertLayer on h [T, H], in place. */
-static int layer_forward(AlbertModel *m, const Layer *ly, int B, int T, AlbError *err) {
+/* h[b] = h[seq_start[b]] for b < B: each sequence's position-0 row moved to
+ * row b (seq_start[b] >= b and grows with b, so no row is overwritten before
+ * it is read). */
+static void keep_cls_rows(AlbertModel *m, int B) {
+    size_t row = (size_t)m->c.hidden_size * (m->dtype == ALB_BF16 ? sizeof(uint16_t) : sizeof(float));
+    for (int b = 0; b < B; b++)
+        if (m->seq_start[b] != b) memcpy((char *)m->h + b * row, (char *)m->h + (size_t)m->seq_start[b] * row, row);
+}
+
+/* One AlbertLayer on h [T, H], in place. With cls_only (the last layer, when
+ * only the [CLS] rows are read) every row still gives its key and value, but
+ * only position 0 of each sequence goes on through the attention output, the
+ * LayerNorms and the FFN: h becomes [B, H], row b sequence b's [CLS] row, the
+ * same bits as computing every row (each of these ops is row by row, and the
+ * matrix products give a row the same bits whatever the other rows). */
+static int layer_forward(AlbertModel *m, const Layer *ly, int B, int T, int cls_only, AlbError *err) {
     if (linear(m, &ly->qkv, m->h, m->qkv, T, 0, err)) return -1;        /* q | k | v  [T, 3H] */
-    attention(m, B);                                                     /* ctx [T, H] */
-    if (linear(m, &ly->dense, m->ctx, m->tmp, T, 0, err)) return -1;    /* [T, H] */
-    layer_norm(m, &ly->attn_norm, m->tmp, m->h, m->a, T);                /* a = LN(dense(ctx) + h) */
-    if (linear(m, &ly->ffn, m->a, m->f, T, 1, err)) return -1;          /* act(a W1^T + b1)  [T, I] */
-    if (linear(m, &ly->ffn_output, m->f, m->tmp, T, 0, err)) return -1; /* [T, H] */
-    layer_norm(m, &ly->full_norm, m->tmp, m->a, m->h, T);                /* h = LN(ffn(a) + a) */
+    attention(m, B, cls_only);                                           /* ctx [R, H] */
+    int R = T;                                                           /* the rows that go on */
+    if (cls_only) {
+        keep_cls_rows(m, B);                                             /* h [B, H] */
+        R = B;
+    }
+    if (linear(m, &ly->dense, m->ctx, m->tmp, R, 0, err)) return -1;    /* [R, H] */
+    layer_norm(m, &ly->attn_norm, m->tmp, m->h, m->a, R);                /* a = LN(dense(ctx) + h) */
+    if (linear(m, &ly->ffn, m->a, m->f, R, 1, err)) return -1;          /* act(a W1^T + b1)  [R, I] */
+    if (linear(m, &ly->ffn_output, m->f, m->tmp, R, 0, err)) return -1; /* [R, H] */
+    layer_norm(m, &ly->full_norm, m->tmp, m->a, m->h, R);                /* h = LN(ffn(a) + a) */
     return 0;
 }
 
@@ -998,11 +1034,15 @@ int albert_forward(AlbertModel *m, int B, int L, const int32_t *ids, const int32
     float neg = m->dtype == ALB_BF16 ? f32_from_bf16(0xff7f) : -FLT_MAX;
     for (int t = 0; t < T; t++) m->mask_add[t] = (!mask || mask[m->rows[t]]) ? 0.0f : neg;
 
-    int per_group = c->num_hidden_layers / c->num_hidden_groups;
+    /* Without last_hidden only the [CLS] rows are read: the last layer
+     * carries only them on (h [B, H]) */
+    int per_group = c->num_hidden_layers / c->num_hidden_groups, cls_only_last = !last_hidden;
     for (int l = 0; l < c->num_hidden_layers && !rc; l++) {
         int g = l / per_group;
-        for (int i = 0; i < c->inner_group_num && !rc; i++)
-            rc = layer_forward(m, &m->layers[g * c->inner_group_num + i], B, T, err);
+        for (int i = 0; i < c->inner_group_num && !rc; i++) {
+            int last = l == c->num_hidden_layers - 1 && i == c->inner_group_num - 1;
+            rc = layer_forward(m, &m->layers[g * c->inner_group_num + i], B, T, last && cls_only_last, err);
+        }
     }
     if (rc) return -1;
 
@@ -1012,14 +1052,15 @@ int albert_forward(AlbertModel *m, int B, int L, const int32_t *ids, const int32
         for (int t = 0; t < T; t++)
             for (int j = 0; j < H; j++) last_hidden[(size_t)m->rows[t] * H + j] = LD(bf, m->h, (size_t)t * H + j);
     }
-    if (cls)
-        for (int b = 0; b < B; b++)
-            for (int j = 0; j < H; j++) cls[(size_t)b * H + j] = LD(bf, m->h, (size_t)m->seq_start[b] * H + j);
+    for (int b = 0; b < B; b++) { /* [CLS] of sequence b: h row b, or seq_start[b] when every row was kept */
+        int row = cls_only_last ? b : m->seq_start[b];
+        if (cls)
+            for (int j = 0; j < H; j++) cls[(size_t)b * H + j] = LD(bf, m->h, (size_t)row * H + j);
+        /* the pooler's input h[:, 0], gathered in a */
+        if (pooler) memcpy(ROW(m, m->a, b, H), ROW(m, m->h, row, H), (size_t)H * (bf ? 2 : 4));
+    }
     if (pooler) {
-        /* pooler = tanh(h[:, 0] Wp^T + bp)  [B, H]: h[:, 0] gathered in a, the product in tmp */
-        size_t es = bf ? sizeof(uint16_t) : sizeof(float);
-        for (int b = 0; b < B; b++)
-            memcpy(ROW(m, m->a, b, H), ROW(m, m->h, m->seq_start[b], H), (size_t)H * es);
+        /* pooler = tanh(h[:, 0] Wp^T + bp)  [B, H]: the product in tmp */
         if (linear(m, &m->pooler, m->a, m->tmp, B, 0, err)) return -1;
         for (long i = 0; i < (long)B * H; i++) pooler[i] = rnd(m, tanh_f(LD(bf, m->tmp, (size_t)i)));
     }

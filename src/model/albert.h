@@ -96,7 +96,10 @@ int alb_engine_dtype(const char *engine, AlbDtype *out);
  * positions (mask 1) and position 0 are computed: they equal torch's, as pad
  * keys get probability exactly 0; last_hidden rows at other pad positions are
  * 0 (torch computes values there that no real row depends on). A sequence
- * with no real position is computed whole, as torch does.
+ * with no real position is computed whole, as torch does. Without
+ * last_hidden the last layer carries only position 0 on past its keys and
+ * values (nothing else is read): the same cls and pooler bits, and
+ * (n - 1) / n of that layer's attention output and FFN saved for n rows.
  * Errors: an id outside [0, vocab_size), a type id outside its table,
  * L > max_position_embeddings. */
 int albert_forward(AlbertModel *m, int B, int L, const int32_t *ids, const int32_t *type_ids, const int32_t *mask,
