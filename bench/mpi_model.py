@@ -13,8 +13,16 @@ W_r = padded tokens (B * L) of rank r's batches, from the real token lengths;
 rate = padded tokens per second of one rank with one thread, fitted on the
 1-rank run. The gather streams while the ranks compute (rounds of 4 batches per
 rank), so only what exceeds the compute time, plus the last round, is added.
-Outside the pass, every rank tokenizes every text to plan the same batches:
-a serial term N_texts / tokenizer_rate that does not shrink with N.
+Outside the pass, the tokenizing (encode_make_plan): each rank tokenizes a 1/N
+share for the lengths, the lengths are all-gathered (4 bytes a text), and each
+rank tokenizes its own batches' texts again before it encodes them, about 2/N
+of the texts per rank:
+
+    T_tok(N) = N_texts / (N * tokenizer_rate)           the shares, for the lengths
+             + 4 * N_texts * (N - 1) / N / bandwidth    the lengths' all-gather
+    and rank r's own texts / tokenizer_rate, added to its W_r / rate in the max
+
+Alone, one rank tokenizes every text once and nothing is gathered.
 
 Usage: mpi_model.py TRAIN.jsonl TEST.jsonl MODEL_DIR ALBERTC RESULTS ALL_LENGTHS TOKENIZE_SPEED CORES
 """
@@ -53,13 +61,14 @@ def batches_of(hist):
 
 
 def deal(batches, ranks):
-    """Padded tokens per rank: each batch to the least loaded rank (ties: lowest)."""
-    heap = [(0, r) for r in range(ranks)]
+    """(padded tokens, texts) per rank, by padded tokens: each batch to the least
+    loaded rank (ties: lowest)."""
+    heap = [(0, r, 0) for r in range(ranks)]
     for mult, B, L in batches:
         for _ in range(mult):
-            load, r = heapq.heappop(heap)
-            heapq.heappush(heap, (load + B * L, r))
-    return sorted(load for load, _ in heap)
+            load, r, texts = heapq.heappop(heap)
+            heapq.heappush(heap, (load + B * L, r, texts + B))
+    return sorted((load, texts) for load, _, texts in heap)
 
 
 def lengths_of(paths, model, albertc):
@@ -83,7 +92,7 @@ def main():
     sub = Counter(lengths_of([train, test], model, albertc))
     n_sub = sum(sub.values())
     sub_batches = batches_of(sub)
-    work1 = deal(sub_batches, 1)[0]
+    work1 = deal(sub_batches, 1)[0][0]
     rate = work1 / runs["r1t1"][0]
     print(f"\nsubset: {n_sub} distinct texts, {sum(m for m, _, _ in sub_batches)} batches, "
           f"{work1} padded tokens; fitted rate {rate:.0f} padded tokens/s per 1-thread rank")
@@ -93,7 +102,7 @@ def main():
         if name not in runs:
             continue
         loads = deal(sub_batches, max(ranks, 1))
-        model_s = loads[-1] / (rate * min(1.0, cores / ranks)) if threads == 1 and ranks else float("nan")
+        model_s = loads[-1][0] / (rate * min(1.0, cores / ranks)) if threads == 1 and ranks else float("nan")
         p, wall, shares = runs[name]
         label = (f"{ranks} rank{'s' if ranks > 1 else ''} x {threads} thread{'s' if threads > 1 else ''}" if ranks
                  else "2 independent processes, a half each")
@@ -110,27 +119,31 @@ def main():
     scale = big / len(lengths)
     big_hist = {L: round(c * scale) for L, c in full.items()}
     print(f"\nBanking77: {len(lengths)} texts, mean {sum(lengths) / len(lengths):.1f} tokens, max {max(lengths)}; "
-          f"tokenizer {tok_rate:.0f} texts/s (every rank tokenizes every text); gather at {BANDWIDTH / 1e9:.2f} GB/s")
+          f"tokenizer {tok_rate:.0f} texts/s (each rank: a 1/N share, then its own batches' texts); "
+          f"gather and all-gather at {BANDWIDTH / 1e9:.2f} GB/s")
     print("\n| corpus | ranks | batches | load imbalance (max/mean) | gathered | compute (s) | gather beyond compute (s) "
-          "| tokenize, every rank (s) | expected speed-up |")
-    print("|---|---|---|---|---|---|---|---|---|")
+          "| tokenize, slowest rank (s) | lengths all-gathered (s) | expected speed-up |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for name, hist in (("Banking77 (13,083 texts)", full), ("10^8 Banking77-like texts", big_hist)):
         batches = batches_of(hist)
         n_batches = sum(m for m, _, _ in batches)
         n = sum(hist.values())
-        t_tok = n / tok_rate
         total = sum(m * B * L for m, B, L in batches)
-        t1 = t_tok + total / rate
+        t1 = n / tok_rate + total / rate  # alone: every text tokenized once
         gathered = n * HIDDEN * 4
         for ranks in (8, 64, 512):
             loads = deal(batches, ranks)
-            compute = loads[-1] / rate
+            compute = loads[-1][0] / rate
+            share = n / ranks / tok_rate  # each rank's 1/N, tokenized for the lengths
+            allgather = 4 * n * (ranks - 1) / ranks / BANDWIDTH
+            own = max(texts / tok_rate + load / rate for load, texts in loads)  # its batches' texts, then them
+            tok = share + max(texts for _, texts in loads) / tok_rate
             mean = total / ranks
             last_round = ROUND * MAX_BATCH * HIDDEN * 4 * ranks / BANDWIDTH  # one round of every rank's batches
             beyond = max(0.0, gathered / BANDWIDTH - compute) + last_round
-            tn = t_tok + compute + beyond
-            print(f"| {name} | {ranks} | {n_batches} | {loads[-1] / mean:.2f} | {gathered / 1e9:.3g} GB | "
-                  f"{compute:.4g} | {beyond:.3g} | {t_tok:.4g} | {t1 / tn:.1f}x |")
+            tn = share + allgather + own + beyond
+            print(f"| {name} | {ranks} | {n_batches} | {loads[-1][0] / mean:.2f} | {gathered / 1e9:.3g} GB | "
+                  f"{compute:.4g} | {beyond:.3g} | {tok:.4g} | {allgather:.3g} | {t1 / tn:.1f}x |")
 
 
 main()

@@ -1,6 +1,9 @@
 /* Length-sorted batched encoding; see encode.h. */
 #include "pipeline/encode.h"
 
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -159,6 +162,88 @@ int encode_make_text(void *ctx, int s, EncodeSeq *seq, AlbError *err) {
     return 0;
 }
 
+/* ------------------------------------------------------------------ one engine */
+
+/* What a rank computes its features with, all-gathered before a pass: ranks
+ * with different engines (heterogeneous machines) give features that differ
+ * in their last bits, and the job would mix them (into a cache keyed by rank
+ * 0's engine) without a word. Fixed-size strings: every rank knows every
+ * rank's part of the gather. */
+typedef struct {
+    char engine[96];  /* albert_engine (model/albert.c keeps it in as many bytes) */
+    char hash[40];    /* albert_weights_hash: 32 hex digits */
+} RankEngine;
+
+/* Appends to buf at *at, up to size (a message cut short stays a string). */
+static void append(char *buf, size_t size, size_t *at, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void append(char *buf, size_t size, size_t *at, const char *fmt, ...) {
+    if (*at >= size) return;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf + *at, size - *at, fmt, ap);
+    va_end(ap);
+    *at += n > 0 ? (size_t)n : 0;
+}
+
+/* Whether ranks a and b hold the same string at offset field of a RankEngine. */
+static int same_field(const RankEngine *e, size_t field, int a, int b) {
+    return !strcmp((const char *)&e[a] + field, (const char *)&e[b] + field);
+}
+
+/* "rank 0: A; ranks 1-3, 5: B": each distinct value of the field at offset
+ * `field` in e[0..N), rank 0's first, with the ranks that hold it (runs of
+ * consecutive ranks as ranges, so that a large job's line stays short). */
+static void describe_ranks(const RankEngine *e, int N, size_t field, char *buf, size_t size) {
+    size_t at = 0;
+    buf[0] = 0;
+    for (int r = 0; r < N; r++) {
+        int first = 1, count = 0;
+        for (int q = 0; q < r && first; q++) first = !same_field(e, field, q, r);
+        if (!first) continue;  /* listed with an earlier rank */
+        for (int s = r; s < N; s++) count += same_field(e, field, s, r);
+        append(buf, size, &at, "%s%s ", r ? "; " : "", count > 1 ? "ranks" : "rank");
+        for (int s = r, listed = 0; s < N; s++) {
+            if (!same_field(e, field, s, r) || (s > r && same_field(e, field, s - 1, r))) continue;
+            int end = s;  /* a run [s, end] of ranks holding r's value */
+            while (end + 1 < N && same_field(e, field, end + 1, r)) end++;
+            append(buf, size, &at, end > s ? "%s%d-%d" : "%s%d", listed++ ? ", " : "", s, end);
+        }
+        append(buf, size, &at, ": %s", (const char *)&e[r] + field);
+    }
+}
+
+/* The check of encode_run: every rank's engine and weights are rank 0's. On a
+ * mismatch every rank finds it alike; rank 0 returns the line, and the others
+ * wait for it to end the job (dist_abort: the launcher stops them), so that
+ * the job prints one line. A rank whose wait ends without it (rank 0 stuck:
+ * the MPI timeout) returns the same line. 0, 1 (stopped), -1. */
+static int check_one_engine(AlbertModel *m, const volatile sig_atomic_t *stop, AlbError *err) {
+    int N = dist_size(), me = dist_rank();
+    RankEngine *e = alb_xcalloc((size_t)N, sizeof *e);
+    size_t *bytes = alb_xmalloc(sizeof(size_t) * (size_t)N);
+    for (int r = 0; r < N; r++) bytes[r] = sizeof *e;
+    snprintf(e[me].engine, sizeof e[me].engine, "%s", albert_engine(m));
+    snprintf(e[me].hash, sizeof e[me].hash, "%s", albert_weights_hash(m));
+    int rc = dist_allgather(e, bytes, stop, err), engines = 0, weights = 0;
+    for (int r = 1; r < N && !rc; r++) {
+        engines |= strcmp(e[r].engine, e[0].engine) != 0;
+        weights |= strcmp(e[r].hash, e[0].hash) != 0;
+    }
+    if (engines || weights) {
+        char who[640];
+        describe_ranks(e, N, engines ? offsetof(RankEngine, engine) : offsetof(RankEngine, hash), who, sizeof who);
+        if (me != 0) dist_barrier(NULL, &(AlbError){{0}});  /* rank 0 never comes: it ends the job */
+        rc = engines ? alb_fail(err, "the ranks compute with different engines (%s): their features may differ "
+                                "in the last bits; run a job's ranks on one kind of CPU (and one "
+                                "ONEDNN_MAX_CPU_ISA)", who)
+                     : alb_fail(err, "the ranks loaded different encoder weights (their hashes, %s): every rank must load "
+                                "the same model", who);
+    }
+    free(e);
+    free(bytes);
+    return rc;
+}
+
 /* ------------------------------------------------------------------ run */
 
 /* A batch's outputs as one message, in the order of its rows: cls [B, H],
@@ -233,7 +318,8 @@ int encode_run(AlbertModel *m, const EncodeSeq *seqs, const EncodePlan *p, const
         long shape[2] = {p->n_seqs, 0}, mine[2];
         for (int i = 0; i < p->n_seqs; i++) shape[1] += seqs[i].n;
         memcpy(mine, shape, sizeof mine);
-        int rc = dist_bcast(shape, sizeof shape, stop, err);
+        int rc = check_one_engine(m, stop, err);
+        if (!rc) rc = dist_bcast(shape, sizeof shape, stop, err);
         if (rc) return rc;
         if (memcmp(shape, mine, sizeof mine))
             return alb_fail(err, "rank %d has %ld sequences of %ld tokens, rank 0 has %ld of %ld: every rank must "

@@ -124,10 +124,15 @@ int encode_make_text(void *ctx, int s, EncodeSeq *seq, AlbError *err);
  * rank forwards its own batches (only their sequences' ids are read); rank 0 receives the others' and writes every
  * batch's outputs into out in gather order, calling on_batch after each; the
  * other ranks call on_batch after each batch of their own, and their out only
- * says which outputs to compute (its pointers are never written). Rank 0
- * first checks that every rank holds as many sequences and tokens as it does
- * (an error on the rank that differs). Returns 0, -1 (err set: bad id or
- * length, a peer lost, ranks with different inputs), 1 when
+ * says which outputs to compute (its pointers are never written). First,
+ * once per pass, every rank's albert_engine and albert_weights_hash must be
+ * rank 0's (features of two engines differ in their last bits): otherwise
+ * rank 0 fails with one line naming the ranks and their engines (or weights'
+ * hashes), and the other ranks wait for it to end the job (dist_abort), so
+ * that only it reports. Then rank 0 checks that every rank holds as many
+ * sequences and tokens as it does (an error on the rank that differs).
+ * Returns 0, -1 (err set: bad id or length, a peer lost, ranks with
+ * different engines, weights or inputs), 1 when
  * *stop (may be NULL) became nonzero while waiting for a peer, or the
  * callback's nonzero value (rank 0 then stops gathering; the job is to be
  * ended with dist_abort). */

@@ -9,8 +9,9 @@
  * cheap, and no MPI runtime is started (a plain `albertc ...` stays as it was).
  *
  * Transfers are point to point and always involve rank 0 (it gathers, it
- * broadcasts), but for one all-gather (every rank's part to every rank: the
- * token counts of the texts each rank tokenized, pipeline/encode.h). Every
+ * broadcasts), but for the all-gathers (every rank's part to every rank: the
+ * token counts of the texts each rank tokenized, and each rank's engine before
+ * a pass, pipeline/encode.h). Every
  * wait polls (MPI_Test, then a 200 us sleep, so a waiting
  * rank leaves its core to the ranks computing beside it) and ends early:
  *   - with 1 when *stop becomes nonzero (a signal: under mpirun, the SIGTERM

@@ -9,7 +9,9 @@
 # rank 0), the cache keeps what was gathered, and a rerun with another N
 # encodes only the rest and ends as the single-process run did. A text that
 # one rank tokenizes to an id past the model's vocabulary stops every rank with
-# the line one process prints (the ranks tokenize shares). Also: commands
+# the line one process prints (the ranks tokenize shares). Ranks that compute
+# with different engines (rank 1 without AVX512_BF16, where this CPU has it)
+# or load different weights stop with one line from rank 0. Also: commands
 # that do not run as ranks, and inputs that differ between ranks (stdin), are
 # refused with one line. Skipped (with a line saying so) without mpirun.
 # Prints exactly "mpi-oracle: N passed, N failed" last.
@@ -38,12 +40,16 @@ export LSAN_OPTIONS="${LSAN_OPTIONS:+$LSAN_OPTIONS:}fast_unwind_on_malloc=0"
 export OMP_NUM_THREADS=1
 # the test hooks the ranks get (-x), unset: empty
 export ALBERTC_TEST_KILL_RANK= ALBERTC_TEST_KILL_AFTER_BATCHES= ALBERTC_CACHE_SAVE_SECONDS= ALBERTC_MPI_TIMEOUT=
-# mpirun -n N ALBERTC ARGS...: the ranks get this environment (-x), the timeout ends a hang
-mpi() {
-    n=$1; shift
+# mpirun APPS...: the ranks get this environment (-x), the timeout ends a hang
+mpirun_() {
     timeout 300 mpirun --oversubscribe --allow-run-as-root -x OMP_NUM_THREADS -x LSAN_OPTIONS \
         -x ALBERTC_TEST_KILL_RANK -x ALBERTC_TEST_KILL_AFTER_BATCHES -x ALBERTC_CACHE_SAVE_SECONDS \
-        -x ALBERTC_MPI_TIMEOUT -n "$n" "$ALBERTC" "$@"
+        -x ALBERTC_MPI_TIMEOUT "$@"
+}
+# mpirun -n N ALBERTC ARGS...
+mpi() {
+    n=$1; shift
+    mpirun_ -n "$n" "$ALBERTC" "$@"
 }
 
 "$PYTHON" - "$tmp" <<'PY' || fail_setup "cannot make the dataset"
@@ -221,6 +227,38 @@ rc=$?
 [ $rc = 1 ] && [ "$(grep -cxF "$line" "$tmp/vmpi.err")" = 3 ] && ok ||
     bad "a text past the vocabulary under -n 3: exit $rc, not '$line' from every rank: $(head -c 600 "$tmp/vmpi.err")"
 [ -e "$tmp/vrun/p/metrics.jsonl" ] && bad "trained on although a text is past the vocabulary" || ok
+
+# ranks that compute with different engines (heterogeneous machines) or load different weights:
+# every rank stops before encoding, with one line from rank 0 naming the ranks and both engines
+# (hashes), and nothing is written. Open MPI's MPMD form gives each rank its own command line.
+if grep -q avx512_bf16 /proc/cpuinfo; then
+    engines() {  # rank 1 without AVX512_BF16 in oneDNN: bf16 emulated
+        rm -rf "$tmp/erun"
+        set -- train --config configs/banking77.yaml --set model_name="$tmp/encoder" --set data_dir="$tmp/data" \
+            --set num_labels=3 --set cache_dir="$tmp/erun/cache" --set project_dir="$tmp/erun/p" \
+            --set dtype=bfloat16 --set progress=false
+        mpirun_ -n 1 "$ALBERTC" "$@" : -n 1 env ONEDNN_MAX_CPU_ISA=AVX512_CORE "$ALBERTC" "$@"
+    }
+    engines >/dev/null 2>"$tmp/engines.err"
+    rc=$?
+    [ $rc = 1 ] && [ "$(grep -c "different engines" "$tmp/engines.err")" = 1 ] &&
+        grep -q "^albertc train: the ranks compute with different engines (rank 0: bfloat16/onednn-[a-z0-9_]*bf16; rank 1: bfloat16/emulated-onednn-avx512_core)" "$tmp/engines.err" &&
+        ok || bad "ranks on different engines: exit $rc, not one line naming both: $(head -c 600 "$tmp/engines.err")"
+    ls "$tmp"/erun/cache/features-* "$tmp/erun/p/metrics.jsonl" >/dev/null 2>&1 &&
+        bad "ranks on different engines: features or metrics were written" || ok
+else
+    echo "$SCRIPT: ranks on different engines not checked (this CPU has no AVX512_BF16, so ONEDNN_MAX_CPU_ISA cannot give a rank another engine)"
+fi
+"$ALBERTC" init-model --config tiny --seed 4 --out "$tmp/encoder4" --tokenizer "$SPIECE" >/dev/null 2>"$tmp/err" ||
+    fail_setup "init-model --seed 4: $(head -c 300 "$tmp/err")"
+mpirun_ -n 1 "$ALBERTC" embed --model "$tmp/encoder" --input "$tmp/texts.jsonl" --output "$tmp/weights.safetensors" : \
+    -n 2 "$ALBERTC" embed --model "$tmp/encoder4" --input "$tmp/texts.jsonl" --output "$tmp/weights.safetensors" \
+    >/dev/null 2>"$tmp/weights.err"
+rc=$?
+[ $rc = 1 ] && [ "$(grep -c "different encoder weights" "$tmp/weights.err")" = 1 ] &&
+    grep -q "^albertc embed: the ranks loaded different encoder weights (their hashes, rank 0: [0-9a-f]\{32\}; ranks 1-2: [0-9a-f]\{32\})" "$tmp/weights.err" &&
+    ok || bad "ranks with different weights: exit $rc, not one line naming them: $(head -c 600 "$tmp/weights.err")"
+[ -e "$tmp/weights.safetensors" ] && bad "ranks with different weights: the embeddings were written" || ok
 
 # refused with one line: a command that does not run as ranks; ranks that read different inputs
 mpi 2 tokenize --model "$tmp/encoder" --text hi >"$tmp/out" 2>"$tmp/err"
