@@ -10,13 +10,9 @@
 cd "$(dirname "$0")/../.." || exit 2
 ORACLE=model-dir-oracle SCRIPT=check_model_dir
 . tests/oracle/common.sh
-if ! "$PYTHON" -c 'import torch, numpy' 2>/dev/null; then
-    echo "model-dir-oracle: skipped ($PYTHON has no torch and numpy: apt-get install python3-torch)"
-    exit 0
-fi
-[ -x "$ALBERTC" ] || fail_setup "$ALBERTC not built"
-tmp=$(mktemp -d) || exit 2
-trap 'rm -rf "$tmp"' EXIT INT TERM
+need_python_modules torch numpy
+need_albertc
+make_tmp
 "$PYTHON" - "$DATA" "$tmp" <<'PY' || fail_setup "cannot make the dataset"
 import json, sys
 data, out = sys.argv[1], sys.argv[2]

@@ -15,8 +15,7 @@
 cd "$(dirname "$0")/../.." || exit 2
 ORACLE=report-oracle SCRIPT=check_report
 . tests/oracle/common.sh
-tmp=$(mktemp -d) || exit 2
-if [ -n "$KEEP" ]; then echo "check_report: KEEP is set: keeping $tmp"; else trap 'rm -rf "$tmp"' EXIT INT TERM; fi
+make_tmp
 "$PYTHON" - "$DATA" "$tmp" <<'PY' || fail_setup "cannot make the dataset"
 import json, sys
 data, out = sys.argv[1], sys.argv[2]
