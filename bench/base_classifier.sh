@@ -1,8 +1,8 @@
-# Sourced by predict_bench.sh and serve_bench.sh, with ALBERTC, PYTHON, DTYPE,
-# LIMIT, DATA, SPIECE and work set: a random base-geometry classifier,
-# $work/run/model (a head trained briefly on 2 texts per intent: its quality
-# does not matter to speed), and $work/test.jsonl (the first LIMIT Banking77
-# test texts, 0: all).
+# Sourced by predict_bench.sh and serve_bench.sh after bench/common.sh (which
+# sets ALBERTC, PYTHON, DTYPE, DATA, SPIECE and work; LIMIT is the script's): a
+# random base-geometry classifier, $work/run/model (a head trained briefly on 2
+# texts per intent: its quality does not matter to speed), and $work/test.jsonl
+# (the first LIMIT Banking77 test texts, 0: all).
 "$ALBERTC" init-model --config base --seed 0 --out "$work/encoder" --tokenizer "$SPIECE" 2>/dev/null
 # 2 train texts and 1 eval text per intent: the head's quality does not matter here
 "$PYTHON" - "$DATA" "$work" "$LIMIT" <<'PY'

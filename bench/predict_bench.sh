@@ -10,24 +10,14 @@
 # Prints the rows and the ratios; see bench/README.md.
 set -eu
 cd "$(dirname "$0")/.."
-ALBERTC=${ALBERTC:-build/albertc}
-PYTHON=${PYTHON:-/usr/bin/python3}
-DTYPE=${DTYPE:-float32}
-LIMIT=${LIMIT:-0}
+BENCH=predict-bench LIMIT=${LIMIT:-0}
 RUNS=${RUNS:-10}
-DATA=../shared/data/banking77
-SPIECE=../shared/models/albert-base-v2/spiece.model
-
-work=$(mktemp -d /tmp/albertc-predict-bench.XXXXXX)
-trap 'rm -rf "$work"' EXIT INT TERM
+. bench/common.sh
 now() { date +%s.%N; }
 
-echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); dtype $DTYPE"
 . bench/base_classifier.sh
 n=$(wc -l < "$work/test.jsonl")
-
-"$ALBERTC" bench --model "$work/encoder" --input "$work/test.jsonl" --tokenizer "$SPIECE" --dtype "$DTYPE" \
-    --threads 2 --batching sorted --sorted-tokens 1024 --json > "$work/bench.json"
+encoder_alone
 t0=$(now)
 "$ALBERTC" predict --model "$work/run/model" --input "$work/test.jsonl" > "$work/predict.jsonl"
 t1=$(now)
@@ -40,15 +30,12 @@ while [ "$i" -lt "$RUNS" ]; do
     echo "$s $e" >> "$work/one.txt"
     i=$((i + 1))
 done
-"$PYTHON" - "$work/bench.json" "$t0" "$t1" "$n" "$work/one.txt" <<'PY'
-import json, sys
-bench = json.load(open(sys.argv[1]))
-rows = [r for r in bench["rows"] if r["batching"] == "sorted"]
-enc = max(r["examples_per_s"] for r in rows)
+"$PYTHON" - "$encoder_texts_per_s" "$t0" "$t1" "$n" "$work/one.txt" <<'PY'
+import sys
+enc = float(sys.argv[1])
 secs = float(sys.argv[3]) - float(sys.argv[2])
 n = int(sys.argv[4])
 one = sorted(float(e) - float(s) for s, e in (l.split() for l in open(sys.argv[5])))
-print(f"encoder alone (albertc bench, sorted batches of <= 1024 tokens, 2 threads): {enc:.1f} texts/s")
 print(f"albertc predict, {n} texts, whole process:                        {n / secs:.1f} texts/s "
       f"({secs:.1f} s) = {n / secs / enc:.0%} of the encoder")
 print(f"albertc predict, one text, whole process: median {one[len(one) // 2] * 1e3:.0f} ms, "

@@ -14,32 +14,18 @@
 # See bench/README.md.
 set -eu
 cd "$(dirname "$0")/.."
-ALBERTC=${ALBERTC:-build/albertc}
-PYTHON=${PYTHON:-/usr/bin/python3}
-DTYPE=${DTYPE:-float32}
-LIMIT=${LIMIT:-400}
+BENCH=serve-bench LIMIT=${LIMIT:-400}
 SECONDS_EACH=${SECONDS_EACH:-20}
-DATA=../shared/data/banking77
-SPIECE=../shared/models/albert-base-v2/spiece.model
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/albertc-serve-bench.XXXXXX")
+. bench/common.sh
 server=
-trap '[ -n "$server" ] && kill "$server" 2>/dev/null; rm -rf "$work"' EXIT INT TERM
+bench_cleanup() { [ -z "$server" ] || kill "$server" 2>/dev/null; }
 
-echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); dtype $DTYPE"
 . bench/base_classifier.sh
 "$PYTHON" -c '
 import json, sys
 for l in open(sys.argv[1]):
     print(json.dumps({"inputs": json.loads(l)["text"]}))' "$work/test.jsonl" > "$work/bodies.jsonl"
-"$ALBERTC" bench --model "$work/encoder" --input "$work/test.jsonl" --tokenizer "$SPIECE" --dtype "$DTYPE" \
-    --threads 2 --batching sorted --sorted-tokens 1024 --json > "$work/bench.json"
-"$PYTHON" -c '
-import json, sys
-rows = [r for r in json.load(open(sys.argv[1]))["rows"] if r["batching"] == "sorted"]
-best = max(r["examples_per_s"] for r in rows)
-print(f"encoder alone (albertc bench, sorted batches of <= 1024 tokens, 2 threads): {best:.1f} texts/s")
-' "$work/bench.json"
+encoder_alone
 
 "$ALBERTC" serve --model "$work/run/model" --port 0 2> "$work/serve.log" &
 server=$!

@@ -62,3 +62,26 @@ Test(cli, help_command_is_the_command_help) {
 Test(cli, bench_missing_model_is_a_usage_error) {
     expect_usage_error("bench --model /nonexistent/model", "albertc bench: cannot find model '/nonexistent/model'");
 }
+
+/* bench's list options (--threads, --dtype, --batching) share one parser: each
+ * error names its option. --model /nonexistent keeps a list that wrongly passes
+ * from starting a benchmark. */
+Test(cli, bench_list_options_are_checked) {
+    static const char *const cases[][2] = {
+        {"--threads ,", "--threads: empty list"},
+        {"--threads 1,2,3,4,5,6,7,8,9", "--threads: at most 8 values"},
+        {"--threads 1,0", "--threads: expected an integer in [1, 256], got '0'"},
+        {"--dtype float32,fp8", "--dtype: expected one of float32, bfloat16, int8, got 'fp8'"},
+        {"--dtype int8,float32,int8", "--dtype: 'int8' repeated"},
+        {"--batching sorted,sorted", "--batching: 'sorted' repeated"},
+        {"--batching fast", "--batching: expected padded or sorted, got 'fast'"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char args[256], message[256];
+        snprintf(args, sizeof args, "bench %s --model /nonexistent/model", cases[i][0]);
+        snprintf(message, sizeof message, "albertc bench: %s\n", cases[i][1]);
+        expect_usage_error(args, message);
+    }
+    expect_usage_error("bench --threads 1,1 --dtype int8 --batching padded,sorted --model /nonexistent/model",
+                       "albertc bench: cannot find model '/nonexistent/model'");
+}

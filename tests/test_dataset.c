@@ -5,6 +5,7 @@
 
 #include "data/data_location.h"
 #include "data/dataset.h"
+#include "data/file_format.h"
 #include "testutil.h"
 
 static LabelSet banking77_labels(void) {
@@ -229,6 +230,35 @@ Test(dataset, jsonl_without_label_list) {
     const char *names = "text,category\nhi,alpha\n";
     cr_assert_eq(dataset_parse(&d, names, strlen(names), "x.csv", DATA_AUTO, NULL, &err), -1);
     cr_assert_str_eq(err.msg, "x.csv:2: label 'alpha' is a name, but there is no label list (labels.txt) to map it to an id");
+}
+
+/* One list of extensions for both readers (data/file_format.h); a dataset
+ * without a JSONL or CSV extension (.txt included) goes by its first byte. */
+Test(dataset, format_by_extension_then_content) {
+    static const struct { const char *path; DataFileKind kind; } kinds[] = {
+        {"a.jsonl", DATA_FILE_JSONL}, {"dir/a.json", DATA_FILE_JSONL}, {"a.csv", DATA_FILE_CSV},
+        {"a.txt", DATA_FILE_LINES},   {"a", DATA_FILE_OTHER},          {"runs.v2/a", DATA_FILE_OTHER},
+        {"a.CSV", DATA_FILE_OTHER},   {"a.tsv", DATA_FILE_OTHER},      {"dir/.jsonl", DATA_FILE_JSONL},
+    };
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+        cr_expect_eq(data_file_kind(kinds[i].path), kinds[i].kind, "%s", kinds[i].path);
+    DatasetOptions opt = {.labels = &SMALL};
+    const char *jsonl = " {\"text\": \"a\", \"label\": \"beta\"}\n", *csv = "text,label\nb,alpha\n";
+    static const struct { const char *name; int is_jsonl; } files[] = {
+        {"x.txt", 1}, {"x.txt", 0}, {"x", 1}, {"x", 0}, {"x.json", 1}, {"x.csv", 0},
+    };
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        const char *text = files[i].is_jsonl ? jsonl : csv;
+        Dataset d;
+        AlbError err;
+        cr_assert_eq(dataset_parse(&d, text, strlen(text), files[i].name, DATA_AUTO, &opt, &err), 0, "%s: %s",
+                     files[i].name, err.msg);
+        cr_expect_eq(d.labels[0], files[i].is_jsonl ? 1 : 0, "%s", files[i].name);
+        dataset_free(&d);
+    }
+    Dataset d;
+    AlbError err;
+    cr_expect_eq(dataset_parse(&d, jsonl, strlen(jsonl), "x.csv", DATA_AUTO, &opt, &err), -1);  /* the extension wins */
 }
 
 Test(dataset, custom_fields) {

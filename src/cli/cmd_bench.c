@@ -242,56 +242,58 @@ typedef struct {
     const char *model, *input, *tokenizer;
     long limit, batch_size, sorted_tokens, repeat;
     int threads[8], n_threads;
-    AlbDtype dtypes[3];
-    int n_dtypes;
+    int dtypes[3], n_dtypes;       /* AlbDtype values */
     int batchings[2], n_batchings; /* 0 padded, 1 sorted */
     int json;
 } Options;
 
 static const char *BATCHING_NAMES[] = {"padded", "sorted"};
 
-/* A comma-separated list of names (index into names[n_names]) into out[max]. */
-static int parse_names(const char *opt, const char *s, const char **names, int n_names, int *out, int *n) {
+/* One item of a list option's value: parses tok into *v, or prints a usage
+ * error naming opt and returns -1. */
+typedef int (*ListItemFn)(const char *opt, const char *tok, int *v);
+
+/* The comma-separated value of a list option (--threads, --dtype, --batching)
+ * into out[max] and *n: each item through item(); an empty list, more than max
+ * items, or (unique) an item given twice is a usage error. Empty items
+ * ("1,,2") are skipped. */
+static int parse_list(const char *opt, const char *s, ListItemFn item, int unique, int *out, int max, int *n) {
     char buf[256];
-    snprintf(buf, sizeof buf, "%s", s);
-    *n = 0;
+    if (snprintf(buf, sizeof buf, "%s", s) >= (int)sizeof buf)
+        return cli_usage_error(CMD, "%s: list longer than %zu characters", opt, sizeof buf - 1), -1;
+    int k = 0;
     for (char *save, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-        int k = 0;
-        while (k < n_names && strcmp(tok, names[k])) k++;
-        if (k == n_names || *n == n_names) return cli_usage_error(CMD, "%s: unknown or repeated value '%s'", opt, tok), -1;
-        out[(*n)++] = k;
+        int v;
+        if (item(opt, tok, &v)) return -1;
+        for (int i = 0; unique && i < k; i++)
+            if (out[i] == v) return cli_usage_error(CMD, "%s: '%s' repeated", opt, tok), -1;
+        if (k == max) return cli_usage_error(CMD, "%s: at most %d values", opt, max), -1;
+        out[k++] = v;
     }
-    if (*n == 0) return cli_usage_error(CMD, "%s: empty list", opt), -1;
+    if (k == 0) return cli_usage_error(CMD, "%s: empty list", opt), -1;
+    *n = k;
     return 0;
 }
 
-static int parse_dtypes(const char *s, Options *o) {
-    char buf[256];
-    snprintf(buf, sizeof buf, "%s", s);
-    o->n_dtypes = 0;
-    for (char *save, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-        AlbDtype d;
-        if (cli_parse_dtype(CMD, tok, &d)) return -1;
-        for (int i = 0; i < o->n_dtypes; i++)
-            if (o->dtypes[i] == d) return cli_usage_error(CMD, "--dtype: '%s' repeated", tok), -1;
-        o->dtypes[o->n_dtypes++] = d;
-    }
-    if (o->n_dtypes == 0) return cli_usage_error(CMD, "--dtype: empty list"), -1;
+static int thread_item(const char *opt, const char *tok, int *v) {
+    long t;
+    if (cli_parse_int(CMD, opt, tok, 1, 256, &t)) return -1;
+    *v = (int)t;
     return 0;
 }
 
-static int parse_threads(const char *s, Options *o) {
-    char buf[256];
-    snprintf(buf, sizeof buf, "%s", s);
-    o->n_threads = 0;
-    for (char *save, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-        long v;
-        if (o->n_threads == 8) return cli_usage_error(CMD, "--threads: at most 8 values"), -1;
-        if (cli_parse_int(CMD, "--threads", tok, 1, 256, &v)) return -1;
-        o->threads[o->n_threads++] = (int)v;
-    }
-    if (o->n_threads == 0) return cli_usage_error(CMD, "--threads: empty list"), -1;
+static int dtype_item(const char *opt, const char *tok, int *v) {
+    (void)opt; /* cli_parse_dtype names --dtype itself */
+    AlbDtype d;
+    if (cli_parse_dtype(CMD, tok, &d)) return -1;
+    *v = (int)d;
     return 0;
+}
+
+static int batching_item(const char *opt, const char *tok, int *v) {
+    for (int k = 0; k < 2; k++)
+        if (!strcmp(tok, BATCHING_NAMES[k])) return *v = k, 0;
+    return cli_usage_error(CMD, "%s: expected padded or sorted, got '%s'", opt, tok), -1;
 }
 
 static int parse_options(int argc, char **argv, Options *o) {
@@ -315,10 +317,14 @@ static int parse_options(int argc, char **argv, Options *o) {
         case 'i': o->input = optarg; break;
         case 'k': o->tokenizer = optarg; break;
         case 'n': if (cli_parse_int(CMD, "--limit", optarg, 1, 1L << 30, &o->limit)) return EXIT_USAGE; break;
-        case 't': if (parse_threads(optarg, o)) return EXIT_USAGE; break;
-        case 'd': if (parse_dtypes(optarg, o)) return EXIT_USAGE; break;
+        case 't':
+            if (parse_list("--threads", optarg, thread_item, 0, o->threads, 8, &o->n_threads)) return EXIT_USAGE;
+            break;
+        case 'd':
+            if (parse_list("--dtype", optarg, dtype_item, 1, o->dtypes, 3, &o->n_dtypes)) return EXIT_USAGE;
+            break;
         case 'g':
-            if (parse_names("--batching", optarg, BATCHING_NAMES, 2, o->batchings, &o->n_batchings)) return EXIT_USAGE;
+            if (parse_list("--batching", optarg, batching_item, 1, o->batchings, 2, &o->n_batchings)) return EXIT_USAGE;
             break;
         case 'b': if (cli_parse_int(CMD, "--batch-size", optarg, 1, 1 << 16, &o->batch_size)) return EXIT_USAGE; break;
         case 's':

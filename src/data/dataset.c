@@ -6,6 +6,7 @@
 
 #include "data/csv.h"
 #include "data/data_location.h"
+#include "data/file_format.h"
 #include "tokenizer/utf8.h"
 #include "util/fileio.h"
 
@@ -283,9 +284,9 @@ void dataset_free(Dataset *ds) {
 }
 
 static DataFormat sniff(const char *name, const char *data, size_t len) {
-    const char *dot = strrchr(name, '.');
-    if (dot && (!strcmp(dot, ".jsonl") || !strcmp(dot, ".json"))) return DATA_JSONL;
-    if (dot && !strcmp(dot, ".csv")) return DATA_CSV;
+    DataFileKind kind = data_file_kind(name);
+    if (kind == DATA_FILE_JSONL) return DATA_JSONL;
+    if (kind == DATA_FILE_CSV) return DATA_CSV;
     size_t i = 0;
     while (i < len && strchr(" \t\r\n", data[i]) && data[i]) i++;
     return i < len && data[i] == '{' ? DATA_JSONL : DATA_CSV;

@@ -37,7 +37,8 @@ void labels_free(LabelSet *ls);
 typedef enum { DATA_AUTO = 0, DATA_JSONL, DATA_CSV } DataFormat;
 
 typedef struct {
-    DataFormat format;            /* AUTO: by extension (.jsonl/.json, .csv), else by the first byte */
+    DataFormat format;            /* AUTO: by extension (data/file_format.h), else JSONL when the first
+                                     byte that is not white space is '{', CSV otherwise */
     const char *text_field;       /* NULL = "text" */
     const char *label_field;      /* NULL = "label" */
     const char *label_text_field; /* NULL = "label_text" */

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "data/csv.h"
+#include "data/file_format.h"
 #include "tokenizer/utf8.h"
 
 struct TextStream {
@@ -31,11 +32,12 @@ struct TextStream {
 };
 
 static TextFormat by_extension(const char *path) {
-    const char *dot = strrchr(path, '.');
-    if (!dot || strchr(dot, '/')) return TEXT_AUTO;
-    if (!strcmp(dot, ".jsonl") || !strcmp(dot, ".json")) return TEXT_JSONL;
-    if (!strcmp(dot, ".csv")) return TEXT_CSV;
-    if (!strcmp(dot, ".txt")) return TEXT_LINES;
+    switch (data_file_kind(path)) {
+    case DATA_FILE_JSONL: return TEXT_JSONL;
+    case DATA_FILE_CSV: return TEXT_CSV;
+    case DATA_FILE_LINES: return TEXT_LINES;
+    case DATA_FILE_OTHER: break;
+    }
     return TEXT_AUTO;
 }
 

@@ -6,8 +6,9 @@
  *               ("text" when NULL)
  *   TEXT_CSV    RFC 4180 with a header row; the text is column `field`
  *   TEXT_LINES  each line is one text (a final "\n" and "\r\n" are not part of it)
- *   TEXT_AUTO   by extension (.jsonl/.json, .csv, .txt), else by the first
- *               byte that is not white space: '{' JSONL, anything else lines
+ *   TEXT_AUTO   by extension (data/file_format.h: JSONL, CSV or lines), else
+ *               by the first byte that is not white space: '{' JSONL,
+ *               anything else lines
  * Every text must be valid UTF-8 and not empty. A bad record stops the stream
  * with one error line "PATH:LINE: what is wrong" (stdin is named "<stdin>");
  * blank lines in JSONL and CSV are skipped, in TEXT_LINES they are an error

@@ -13,14 +13,10 @@
 cd "$(dirname "$0")/../.." || exit 2
 ORACLE=bf16-torch-oracle SCRIPT=check_bf16_torch
 . tests/oracle/common.sh
-if ! "$PYTHON" -c 'import torch, numpy' 2>/dev/null; then
-    echo "bf16-torch-oracle: skipped ($PYTHON has no torch and numpy: apt-get install python3-torch)"
-    exit 0
-fi
-[ -x "$ALBERTC" ] || fail_setup "$ALBERTC not built"
+need_python_modules torch numpy
+need_albertc
 TEXTS=${BF16_TORCH_TEXTS:-60}
-tmp=$(mktemp -d) || exit 2
-trap 'rm -rf "$tmp"' EXIT INT TERM
+make_tmp
 "$ALBERTC" init-model --config base --seed 0 --out "$tmp/model" 2>"$tmp/err" ||
     fail_setup "init-model: $(head -c 300 "$tmp/err")"
 head -n "$TEXTS" "$DATA/test.jsonl" | "$ALBERTC" tokenize --jsonl --model "$SPIECE" >"$tmp/ids.jsonl" 2>"$tmp/err" ||
@@ -32,4 +28,4 @@ if ! grep -qw avx512_bf16 /proc/cpuinfo || [ -n "${ONEDNN_MAX_CPU_ISA:-}" ] || [
     echo "check_bf16_torch: bf16 is not native here (no AVX512_BF16, or limited): the shares are reported, not required"
     min=0
 fi
-exec "$PYTHON" tools/check_bf16_torch.py "$tmp/model" "$tmp/ids.jsonl" "$tmp/out.safetensors" --min-identical "$min"
+"$PYTHON" tools/check_bf16_torch.py "$tmp/model" "$tmp/ids.jsonl" "$tmp/out.safetensors" --min-identical "$min"

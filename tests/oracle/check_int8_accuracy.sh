@@ -11,13 +11,9 @@
 cd "$(dirname "$0")/../.." || exit 2
 ORACLE=int8-accuracy-oracle SCRIPT=check_int8_accuracy
 . tests/oracle/common.sh
-if ! "$PYTHON" -c 'import numpy' 2>/dev/null; then
-    echo "int8-accuracy-oracle: skipped ($PYTHON has no numpy: apt-get install python3-numpy)"
-    exit 0
-fi
-[ -x "$ALBERTC" ] || fail_setup "$ALBERTC not built"
-tmp=$(mktemp -d) || exit 2
-trap 'rm -rf "$tmp"' EXIT INT TERM
+need_python_modules numpy
+need_albertc
+make_tmp
 "$PYTHON" - "$tmp/small.json" <<'PY' || fail_setup "cannot write the config"
 import json, sys
 c = json.load(open("../shared/models/albert-base-v2/config.json"))

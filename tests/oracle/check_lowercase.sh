@@ -11,20 +11,13 @@
 # Last line: "lowercase-oracle: N passed, N failed".
 # UPDATE=1 rewrites the expected list from this machine's answers.
 cd "$(dirname "$0")/../.." || exit 2
-PYTHON=${PYTHON:-/usr/bin/python3}
+ORACLE=lowercase-oracle SCRIPT=check_lowercase
+. tests/oracle/common.sh
 CC=${CC:-cc}
 EXPECTED=tests/data/utf8proc_vs_hf.tsv
+need_node_tokenizers
 
-fail_setup() {
-    echo "check_lowercase: $1"
-    echo "lowercase-oracle: 0 passed, 1 failed"
-    exit 1
-}
-command -v node >/dev/null 2>&1 || fail_setup "node not found (install nodejs)"
-[ -d tools/node_modules/tokenizers ] || fail_setup "tools/node_modules/tokenizers missing: run 'npm ci --prefix tools'"
-
-tmp=$(mktemp -d) || exit 2
-trap 'rm -rf "$tmp"' EXIT INT TERM
+make_tmp
 # shellcheck disable=SC2046
 $CC -O2 -std=c11 -Wall -Wextra -Werror tools/utf8proc_tables.c \
     $(pkg-config --cflags --libs libutf8proc) -o "$tmp/utf8proc_tables" || fail_setup "cannot build tools/utf8proc_tables.c"

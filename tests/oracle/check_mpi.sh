@@ -18,13 +18,9 @@
 cd "$(dirname "$0")/../.." || exit 2
 ORACLE=mpi-oracle SCRIPT=check_mpi
 . tests/oracle/common.sh
-if ! command -v mpirun >/dev/null 2>&1; then
-    echo "mpi-oracle: skipped (no mpirun: apt-get install openmpi-bin)"
-    exit 0
-fi
-[ -x "$ALBERTC" ] || fail_setup "$ALBERTC not built"
-tmp=$(mktemp -d) || exit 2
-trap 'rm -rf "$tmp"' EXIT INT TERM
+command -v mpirun >/dev/null 2>&1 || skip "no mpirun: apt-get install openmpi-bin"
+need_albertc
+make_tmp
 passed=0 failed=0
 ok() { passed=$((passed + 1)); }
 bad() { echo "$SCRIPT: $1"; failed=$((failed + 1)); }

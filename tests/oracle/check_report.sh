@@ -15,34 +15,18 @@
 cd "$(dirname "$0")/../.." || exit 2
 ORACLE=report-oracle SCRIPT=check_report
 . tests/oracle/common.sh
-tmp=$(mktemp -d) || exit 2
-if [ -n "$KEEP" ]; then echo "check_report: KEEP is set: keeping $tmp"; else trap 'rm -rf "$tmp"' EXIT INT TERM; fi
-"$PYTHON" - "$DATA" "$tmp" <<'PY' || fail_setup "cannot make the dataset"
-import json, sys
-data, out = sys.argv[1], sys.argv[2]
-labels = ["card_arrival", "card_linking", "exchange_rate", "lost_or_stolen_card"]
-for split, n in (("train", 20), ("test", 10)):  # n rows of each label
-    rows = [json.loads(l) for l in open(f"{data}/{split}.jsonl")]
-    rows = [r for l in labels for r in [r for r in rows if r["label_text"] == l][:n]]
-    with open(f"{out}/{split}.jsonl", "w") as f:
-        for r in rows:
-            f.write(json.dumps({"text": r["text"], "label": r["label_text"]}) + "\n")
-open(f"{out}/labels.txt", "w").write("\n".join(labels) + "\n")
+make_tmp
+tiny_classifier 20 10 5
+mkdir -p "$tmp/big"
+"$PYTHON" - "$tmp/big/metrics.jsonl" <<'PY' || fail_setup "cannot write the big run"
+import sys
 # A made-up run of a million logged steps (report only: no training).
-with open(f"{out}/big_metrics.jsonl", "w") as f:
+with open(sys.argv[1], "w") as f:
     for s in range(1, 1000001):
         f.write('{"step": %d, "train/loss": %.17g}\n' % (s, 1.0 / s ** 0.5))
         if s % 1000 == 0:
             f.write('{"step": %d, "val/loss": %.17g, "val/accuracy": %.17g}\n' % (s, 1.1 / s ** 0.5, 1 - 1 / s ** 0.5))
 PY
-"$ALBERTC" init-model --config tiny --seed 5 --out "$tmp/encoder" --tokenizer "$SPIECE" 2>"$tmp/err" ||
-    fail_setup "init-model: $(head -c 300 "$tmp/err")"
-OMP_NUM_THREADS=2 "$ALBERTC" train --config /dev/null --set "model_name=$tmp/encoder" --set "data_dir=$tmp" \
-    --set labels_file=labels.txt --set num_labels=4 --set batch_size=8 --set num_epochs=2 --set learning_rate=0.01 \
-    --set val_steps_freq=5 --set steps_freq=5 --set "project_dir=$tmp/run" --set "cache_dir=$tmp/cache" \
-    --set dtype=float32 --set progress=false 2>"$tmp/err" || fail_setup "train: $(tail -c 300 "$tmp/err")"
-mkdir -p "$tmp/big"
-mv "$tmp/big_metrics.jsonl" "$tmp/big/metrics.jsonl"
 "$ALBERTC" report "$tmp/big" --out "$tmp/big/big.html" 2>"$tmp/err" || fail_setup "report: $(cat "$tmp/err")"
 # The same run, as if its encoder had random weights: the page must say so.
 cp -r "$tmp/run" "$tmp/random"

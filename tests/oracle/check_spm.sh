@@ -12,22 +12,13 @@
 # "spm-oracle: N passed, N failed"; exits 1 when any text fails.
 # Needs: $ALBERTC (default build/albertc), $PYTHON with sentencepiece.
 cd "$(dirname "$0")/../.." || exit 2
-ALBERTC=${ALBERTC:-build/albertc}
-PYTHON=${PYTHON:-/usr/bin/python3}
-MODEL=../shared/models/albert-base-v2
-DATA=../shared/data/banking77
+ORACLE=spm-oracle SCRIPT=check_spm
+. tests/oracle/common.sh
 KNOWN=tests/data/slow_vs_fast_banking77.tsv
-
-fail_setup() {
-    echo "check_spm: $1"
-    echo "spm-oracle: 0 passed, 1 failed"
-    exit 1
-}
-[ -x "$ALBERTC" ] || fail_setup "$ALBERTC not built"
+need_albertc
 "$PYTHON" -c 'import sentencepiece' 2>/dev/null || fail_setup "$PYTHON: no sentencepiece (install python3-sentencepiece)"
 
-tmp=$(mktemp -d) || exit 2
-trap 'rm -rf "$tmp"' EXIT INT TERM
+make_tmp
 cat "$DATA/train.jsonl" "$DATA/test.jsonl" > "$tmp/banking77.jsonl" || fail_setup "cannot read $DATA"
 timeout 60 "$ALBERTC" tokenize --model "$MODEL" --jsonl < "$tmp/banking77.jsonl" > "$tmp/albertc.jsonl" \
     2> "$tmp/albertc.err" || fail_setup "albertc tokenize failed: $(head -c 300 "$tmp/albertc.err")"

@@ -15,12 +15,8 @@
 cd "$(dirname "$0")/../.." || exit 2
 ORACLE=tensorboard-oracle SCRIPT=check_tensorboard
 . tests/oracle/common.sh
-if ! "$PYTHON" -c 'import google.protobuf' 2>/dev/null; then
-    echo "tensorboard-oracle: skipped ($PYTHON has no protobuf: apt-get install python3-protobuf)"
-    exit 0
-fi
-tmp=$(mktemp -d) || exit 2
-trap 'rm -rf "$tmp"' EXIT INT TERM
+need_python_modules google.protobuf
+make_tmp
 "$PYTHON" - "$tmp" <<'PY' || fail_setup "cannot make the features"
 import json, random, struct, sys
 out = sys.argv[1]

@@ -15,23 +15,13 @@
 # "tokenizer-oracle: N passed, N failed"; exits 1 when any text differs.
 # Needs: node, `npm ci --prefix tools`, $ALBERTC (default build/albertc), $PYTHON.
 cd "$(dirname "$0")/../.." || exit 2
-ALBERTC=${ALBERTC:-build/albertc}
-PYTHON=${PYTHON:-/usr/bin/python3}
-MODEL=../shared/models/albert-base-v2
-DATA=../shared/data/banking77
+ORACLE=tokenizer-oracle SCRIPT=check_tokenizer
+. tests/oracle/common.sh
 SHOW=${SHOW:-5}
+need_node_tokenizers
+need_albertc
 
-fail_setup() {
-    echo "check_tokenizer: $1"
-    echo "tokenizer-oracle: 0 passed, 1 failed"
-    exit 1
-}
-command -v node >/dev/null 2>&1 || fail_setup "node not found (install nodejs)"
-[ -d tools/node_modules/tokenizers ] || fail_setup "tools/node_modules/tokenizers missing: run 'npm ci --prefix tools'"
-[ -x "$ALBERTC" ] || fail_setup "$ALBERTC not built"
-
-tmp=$(mktemp -d) || exit 2
-trap 'rm -rf "$tmp"' EXIT INT TERM
+make_tmp
 cat "$DATA/train.jsonl" "$DATA/test.jsonl" > "$tmp/banking77.jsonl" || fail_setup "cannot read $DATA"
 cp tests/data/adversarial.jsonl "$tmp/adversarial.jsonl" || fail_setup "cannot read tests/data/adversarial.jsonl"
 "$PYTHON" tools/gen_adversarial.py --sweep > "$tmp/sweep.jsonl" || fail_setup "gen_adversarial.py --sweep failed"
