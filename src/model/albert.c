@@ -586,6 +586,43 @@ static inline void bf16_add_moments_vec(const Moments *add, Moments *acc) {
     acc->m0 = n;
 }
 
+#ifdef __AVX512F__
+/* bf16_round of 16 floats, the same bits (util/bf16.h). */
+static inline __m512 bf16_round16(__m512 f) {
+    __m512i u = _mm512_castps_si512(f), high = _mm512_set1_epi32((int)0xffff0000u);
+    __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(1));
+    __m512i rounded = _mm512_and_si512(_mm512_add_epi32(_mm512_add_epi32(u, _mm512_set1_epi32(0x7fff)), lsb), high);
+    __m512i quiet = _mm512_and_si512(_mm512_or_si512(u, _mm512_set1_epi32(0x00400000)), high);
+    __mmask16 nan = _mm512_cmpgt_epu32_mask(_mm512_and_si512(u, _mm512_set1_epi32(0x7fffffff)),
+                                            _mm512_set1_epi32(0x7f800000));
+    return _mm512_castsi512_ps(_mm512_mask_mov_epi32(rounded, nan, quiet));
+}
+
+/* The Welford recurrences of K consecutive chunks (x: the first one's
+ * values; cur[q].m0 their lengths), step by step together, each a chain of
+ * its own in registers (the scalar loop below, vectorised by hand: the
+ * compiler kept the chains in memory). */
+KERNEL void welford_chunks_avx512(const float *x, int K, Moments *cur) {
+    __m512 m1[MOM_ILP], m2[MOM_ILP];
+    for (int q = 0; q < K; q++) m1[q] = m2[q] = _mm512_setzero_ps();
+    for (int j = 0; j < MOM_CHUNK; j++) {
+        __m512 c = _mm512_set1_ps(BR(1.0f / (float)(j + 1)));
+        for (int q = 0; q < K; q++) {
+            if (j >= cur[q].m0) continue;
+            __m512 xv = _mm512_loadu_ps(x + ((size_t)q * MOM_CHUNK + j) * MOM_LANES);
+            __m512 d = bf16_round16(_mm512_sub_ps(xv, m1[q]));
+            m1[q] = bf16_round16(_mm512_add_ps(m1[q], bf16_round16(_mm512_mul_ps(d, c))));
+            __m512 d2 = bf16_round16(_mm512_sub_ps(xv, m1[q]));
+            m2[q] = bf16_round16(_mm512_add_ps(m2[q], bf16_round16(_mm512_mul_ps(d, d2))));
+        }
+    }
+    for (int q = 0; q < K; q++) {
+        _mm512_storeu_ps(cur[q].m1, m1[q]);
+        _mm512_storeu_ps(cur[q].m2, m2[q]);
+    }
+}
+#endif
+
 static void bf16_moments(const float *x, int N, float *mean, float *var) {
     int n = N / MOM_LANES, chunks = (n + MOM_CHUNK - 1) / MOM_CHUNK, depth = 0;
     while ((1 << depth) < chunks) depth++;
@@ -601,6 +638,14 @@ static void bf16_moments(const float *x, int N, float *mean, float *var) {
             int left = n - (i0 + q) * MOM_CHUNK;
             cur[q] = (Moments){.m0 = left < MOM_CHUNK ? left : MOM_CHUNK};
         }
+#ifdef __AVX512F__
+        switch (k) { /* the chunk count as a constant: the recurrences stay in registers */
+        case 1: welford_chunks_avx512(x + (size_t)i0 * MOM_CHUNK * MOM_LANES, 1, cur); break;
+        case 2: welford_chunks_avx512(x + (size_t)i0 * MOM_CHUNK * MOM_LANES, 2, cur); break;
+        case 3: welford_chunks_avx512(x + (size_t)i0 * MOM_CHUNK * MOM_LANES, 3, cur); break;
+        default: welford_chunks_avx512(x + (size_t)i0 * MOM_CHUNK * MOM_LANES, 4, cur); break;
+        }
+#else
         for (int j = 0; j < MOM_CHUNK; j++) {
             float c = BR(1.0f / (float)(j + 1));
             for (int q = 0; q < k; q++) {
@@ -615,6 +660,7 @@ static void bf16_moments(const float *x, int N, float *mean, float *var) {
                 }
             }
         }
+#endif
         for (int q = 0; q < k; q++) {
             int i = i0 + q;
             bf16_add_moments_vec(&cur[q], &stk[0]);
@@ -728,6 +774,22 @@ static void exp_shifted(float *s, int nv, float mx) {
 #endif
     int sleef = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
     for (int j = 0; j < nv; j++) s[j] = sleef ? Sleef_expf1_u10purecfma(s[j] - mx) : expf(s[j] - mx);
+#endif
+}
+
+/* max(s[0..n)), n >= 1 (no NaN; which zero wins does not matter to exp(s - max)). */
+static inline float max_of(const float *s, int n) {
+#ifdef __AVX512F__
+    __m512 m = _mm512_set1_ps(-INFINITY);
+    int j = 0;
+    for (; j + 16 <= n; j += 16) m = _mm512_max_ps(m, _mm512_loadu_ps(s + j));
+    __mmask16 tail = (__mmask16)((1u << (n - j)) - 1u);
+    if (j < n) m = _mm512_mask_max_ps(m, tail, m, _mm512_maskz_loadu_ps(tail, s + j));
+    return _mm512_reduce_max_ps(m);
+#else
+    float mx = s[0];
+    for (int j = 1; j < n; j++) mx = s[j] > mx ? s[j] : mx;
+    return mx;
 #endif
 }
 
@@ -887,13 +949,9 @@ KERNEL void attention_head(AlbertModel *m, int b, int head, int cls_only, float 
             else scores_rows(qh + (size_t)i * d, kt, np, d, s4, rows);
         }
         float *s = s4 + (size_t)r * np;
-        float mx = -INFINITY;
-#pragma omp simd reduction(max : mx)
-        for (int j = 0; j < n; j++) {
-            float sc = R(bf, R(bf, R(bf, s[j]) / scale_div) + madd[j]);
-            s[j] = sc;
-            mx = sc > mx ? sc : mx;
-        }
+#pragma omp simd
+        for (int j = 0; j < n; j++) s[j] = R(bf, R(bf, R(bf, s[j]) / scale_div) + madd[j]);
+        float mx = max_of(s, n);
         /* softmax in fp32, rounded once, as torch 1.13's bf16 softmax on its
          * AVX2 kernels: exp and the sum in lanes of 8 over whole vectors, the
          * 8 lanes summed by shuffles, the rest one by one with std::exp */
