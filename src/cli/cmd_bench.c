@@ -124,9 +124,9 @@ static int make_batches(const SeqList *l, int sorted, int batch_size, int token_
         encode_plan(l->seqs, l->n, ENCODE_BATCH, token_budget, 1, &plan);
         memcpy(order, plan.order, sizeof(int) * (size_t)l->n);
         for (; nb < plan.n_batches; nb++) {
-            Batch b = {.start = plan.first[nb], .B = plan.first[nb + 1] - plan.first[nb], .L = 0};
-            for (int i = b.start; i < b.start + b.B; i++) b.L = l->seqs[order[i]].n > b.L ? l->seqs[order[i]].n : b.L;
-            batches[nb] = b;
+            /* in length order: a batch's last sequence is its longest */
+            batches[nb] = (Batch){.start = plan.first[nb], .B = plan.first[nb + 1] - plan.first[nb],
+                                  .L = l->seqs[order[plan.first[nb + 1] - 1]].n};
         }
         encode_plan_free(&plan);
         return nb;
@@ -306,8 +306,8 @@ static int parse_options(int argc, char **argv, Options *o) {
         {"repeat", required_argument, 0, 'r'},
         {"help", no_argument, 0, 'h'},              {0, 0, 0, 0},
     };
-    *o = (Options){.input = DEFAULT_INPUT, .batch_size = 8, .repeat = 1, .sorted_tokens = ENCODE_TOKENS, .threads = {1, 2},
-                   .n_threads = 2, .dtypes = {ALB_F32, ALB_BF16, ALB_INT8}, .n_dtypes = 3, .batchings = {0, 1},
+    *o = (Options){.input = DEFAULT_INPUT, .batch_size = 8, .repeat = 1, .sorted_tokens = ENCODE_TOKENS,
+                   .threads = {1, 2}, .n_threads = 2, .dtypes = {ALB_F32, ALB_BF16, ALB_INT8}, .n_dtypes = 3, .batchings = {0, 1},
                    .n_batchings = 2};
     int c;
     optind = 1;

@@ -383,6 +383,11 @@ const char *albert_engine(const AlbertModel *m) { return m->engine; }
 
 static int max_int(int a, int b) { return a > b ? a : b; }
 
+/* The bytes of one activation value: bf16 in bf16 mode, else float. */
+static inline size_t act_bytes(const AlbertModel *m) {
+    return m->dtype == ALB_BF16 ? sizeof(uint16_t) : sizeof(float);
+}
+
 /* Attention's per-thread floats for sequences of up to L positions, head size
  * d: 4 queries' scores [4, L], the head's q, keys transposed and v [L, d]
  * each, one context row [d] (L rounded up to whole vectors of 16). */
@@ -403,7 +408,7 @@ static void reserve(AlbertModel *m, int T, int B, int L) {
     size_t t = (size_t)T, E = (size_t)m->c.embedding_size, H = (size_t)m->c.hidden_size;
     m->rows = alb_xmalloc(t * sizeof(int));
     m->seq_start = alb_xmalloc(((size_t)B + 1) * sizeof(int));
-    size_t es = m->dtype == ALB_BF16 ? sizeof(uint16_t) : sizeof(float), rows_h = t > (size_t)B ? t : (size_t)B;
+    size_t es = act_bytes(m), rows_h = t > (size_t)B ? t : (size_t)B;
     m->e = alb_xmalloc(t * E * es);
     m->h = alb_xmalloc(t * H * es);
     m->qkv = alb_xmalloc(3 * t * H * es);
@@ -448,7 +453,7 @@ KERNEL void ST(int bf, void *p, size_t i, float v) {
 }
 /* The address of row t of a [T, n] buffer. */
 static inline void *ROW(const AlbertModel *m, const void *p, long t, long n) {
-    return (char *)p + (size_t)t * (size_t)n * (m->dtype == ALB_BF16 ? sizeof(uint16_t) : sizeof(float));
+    return (char *)p + (size_t)t * (size_t)n * act_bytes(m);
 }
 
 static inline float rnd(const AlbertModel *m, float x) { return R(m->dtype == ALB_BF16, x); }
@@ -587,17 +592,6 @@ static inline void bf16_add_moments_vec(const Moments *add, Moments *acc) {
 }
 
 #ifdef __AVX512F__
-/* bf16_round of 16 floats, the same bits (util/bf16.h). */
-static inline __m512 bf16_round16(__m512 f) {
-    __m512i u = _mm512_castps_si512(f), high = _mm512_set1_epi32((int)0xffff0000u);
-    __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(1));
-    __m512i rounded = _mm512_and_si512(_mm512_add_epi32(_mm512_add_epi32(u, _mm512_set1_epi32(0x7fff)), lsb), high);
-    __m512i quiet = _mm512_and_si512(_mm512_or_si512(u, _mm512_set1_epi32(0x00400000)), high);
-    __mmask16 nan = _mm512_cmpgt_epu32_mask(_mm512_and_si512(u, _mm512_set1_epi32(0x7fffffff)),
-                                            _mm512_set1_epi32(0x7f800000));
-    return _mm512_castsi512_ps(_mm512_mask_mov_epi32(rounded, nan, quiet));
-}
-
 /* The Welford recurrences of K consecutive chunks (x: the first one's
  * values; cur[q].m0 their lengths), step by step together, each a chain of
  * its own in registers (the scalar loop below, vectorised by hand: the
@@ -610,10 +604,10 @@ KERNEL void welford_chunks_avx512(const float *x, int K, Moments *cur) {
         for (int q = 0; q < K; q++) {
             if (j >= cur[q].m0) continue;
             __m512 xv = _mm512_loadu_ps(x + ((size_t)q * MOM_CHUNK + j) * MOM_LANES);
-            __m512 d = bf16_round16(_mm512_sub_ps(xv, m1[q]));
-            m1[q] = bf16_round16(_mm512_add_ps(m1[q], bf16_round16(_mm512_mul_ps(d, c))));
-            __m512 d2 = bf16_round16(_mm512_sub_ps(xv, m1[q]));
-            m2[q] = bf16_round16(_mm512_add_ps(m2[q], bf16_round16(_mm512_mul_ps(d, d2))));
+            __m512 d = bf16_round_avx512(_mm512_sub_ps(xv, m1[q]));
+            m1[q] = bf16_round_avx512(_mm512_add_ps(m1[q], bf16_round_avx512(_mm512_mul_ps(d, c))));
+            __m512 d2 = bf16_round_avx512(_mm512_sub_ps(xv, m1[q]));
+            m2[q] = bf16_round_avx512(_mm512_add_ps(m2[q], bf16_round_avx512(_mm512_mul_ps(d, d2))));
         }
     }
     for (int q = 0; q < K; q++) {
@@ -639,11 +633,12 @@ static void bf16_moments(const float *x, int N, float *mean, float *var) {
             cur[q] = (Moments){.m0 = left < MOM_CHUNK ? left : MOM_CHUNK};
         }
 #ifdef __AVX512F__
+        const float *xc = x + (size_t)i0 * MOM_CHUNK * MOM_LANES;
         switch (k) { /* the chunk count as a constant: the recurrences stay in registers */
-        case 1: welford_chunks_avx512(x + (size_t)i0 * MOM_CHUNK * MOM_LANES, 1, cur); break;
-        case 2: welford_chunks_avx512(x + (size_t)i0 * MOM_CHUNK * MOM_LANES, 2, cur); break;
-        case 3: welford_chunks_avx512(x + (size_t)i0 * MOM_CHUNK * MOM_LANES, 3, cur); break;
-        default: welford_chunks_avx512(x + (size_t)i0 * MOM_CHUNK * MOM_LANES, 4, cur); break;
+        case 1: welford_chunks_avx512(xc, 1, cur); break;
+        case 2: welford_chunks_avx512(xc, 2, cur); break;
+        case 3: welford_chunks_avx512(xc, 3, cur); break;
+        default: welford_chunks_avx512(xc, MOM_ILP, cur); break;
         }
 #else
         for (int j = 0; j < MOM_CHUNK; j++) {
@@ -923,7 +918,7 @@ KERNEL void attention_head(AlbertModel *m, int b, int head, int cls_only, float 
         size_t qj = q0 + (size_t)j * ld;
         float *qo = qh + (size_t)j * d, *vo = vh + (size_t)j * d;
         if (j + 4 < n) { /* rows are a whole qkv row apart: fetch ahead */
-            size_t es = bf ? sizeof(uint16_t) : sizeof(float), ahead = (qj + 4 * (size_t)ld) * es;
+            size_t es = act_bytes(m), ahead = (qj + 4 * (size_t)ld) * es;
             for (size_t o = 0; o < (size_t)d * es; o += 64) {
                 __builtin_prefetch((const char *)m->qkv + ahead + o);
                 __builtin_prefetch((const char *)m->qkv + ahead + (size_t)H * es + o);
@@ -993,7 +988,7 @@ static void attention(AlbertModel *m, int B, int cls_only) {
  * row b (seq_start[b] >= b and grows with b, so no row is overwritten before
  * it is read). */
 static void keep_cls_rows(AlbertModel *m, int B) {
-    size_t row = (size_t)m->c.hidden_size * (m->dtype == ALB_BF16 ? sizeof(uint16_t) : sizeof(float));
+    size_t row = (size_t)m->c.hidden_size * act_bytes(m);
     for (int b = 0; b < B; b++)
         if (m->seq_start[b] != b) memcpy((char *)m->h + b * row, (char *)m->h + (size_t)m->seq_start[b] * row, row);
 }
@@ -1115,7 +1110,7 @@ int albert_forward(AlbertModel *m, int B, int L, const int32_t *ids, const int32
         if (cls)
             for (int j = 0; j < H; j++) cls[(size_t)b * H + j] = LD(bf, m->h, (size_t)row * H + j);
         /* the pooler's input h[:, 0], gathered in a */
-        if (pooler) memcpy(ROW(m, m->a, b, H), ROW(m, m->h, row, H), (size_t)H * (bf ? 2 : 4));
+        if (pooler) memcpy(ROW(m, m->a, b, H), ROW(m, m->h, row, H), (size_t)H * act_bytes(m));
     }
     if (pooler) {
         /* pooler = tanh(h[:, 0] Wp^T + bp)  [B, H]: the product in tmp */
